@@ -1,0 +1,104 @@
+//! Errors of the state machine.
+
+use medchain_types::{PartyId, PartyKind, Role};
+
+/// The store behind the state view failed. This is not the transaction's fault: a node that
+/// sees it must stop rather than continue on state it cannot read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StateError {
+    #[error("state store failed: {0}")]
+    Store(String),
+    #[error("stored value under {key} is corrupt: {reason}")]
+    Corrupt { key: String, reason: String },
+}
+
+/// Why a transaction was refused. Every variant names what was expected and what was found.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TxError {
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("unknown signer {0}")]
+    UnknownSigner(PartyId),
+    #[error(
+        "public key {found} is not the current signing key of {party} (key version {key_version})"
+    )]
+    WrongKey {
+        party: PartyId,
+        found: medchain_types::PublicKey,
+        key_version: u32,
+    },
+    #[error("nonce {found} was already used by {party}; the next nonce is {expected}")]
+    NonceUsed {
+        party: PartyId,
+        expected: u64,
+        found: u64,
+    },
+    #[error("nonce {found} is ahead of {party}'s next nonce {expected}")]
+    NonceGap {
+        party: PartyId,
+        expected: u64,
+        found: u64,
+    },
+    #[error("transaction {0} was already committed")]
+    Duplicate(medchain_types::TxHash),
+    #[error("{party} lacks the {role} role needed to {action}")]
+    MissingRole {
+        party: PartyId,
+        role: Role,
+        action: &'static str,
+    },
+    #[error("{party} is a {found:?}; only a {expected:?} may {action}")]
+    WrongKind {
+        party: PartyId,
+        expected: PartyKind,
+        found: PartyKind,
+        action: &'static str,
+    },
+    #[error("key {0} is already registered to a party (keys are never reused)")]
+    KeyInUse(medchain_types::PublicKey),
+    #[error("party {0} already exists")]
+    PartyExists(PartyId),
+    #[error("unknown party {0}")]
+    UnknownParty(PartyId),
+    #[error("invalid {field}: {reason}")]
+    Invalid { field: &'static str, reason: String },
+    #[error("unknown proposal {0}")]
+    UnknownProposal(u64),
+    #[error("proposal {proposal} is {status}, not open")]
+    ProposalClosed { proposal: u64, status: &'static str },
+    #[error("proposal {proposal} expired at {expires_at_ms} ms; block time is {now_ms} ms")]
+    ProposalExpired {
+        proposal: u64,
+        expires_at_ms: u64,
+        now_ms: u64,
+    },
+    #[error("{party} already approved proposal {proposal}")]
+    AlreadyApproved { proposal: u64, party: PartyId },
+    #[error("transaction emits {found} events; the limit is {max}")]
+    TooManyEvents { found: usize, max: usize },
+}
+
+impl TxError {
+    /// A stable machine-readable code for the error, used in HTTP problem bodies and receipts.
+    pub fn code(&self) -> &'static str {
+        match self {
+            TxError::State(_) => "state_unavailable",
+            TxError::UnknownSigner(_) => "unknown_signer",
+            TxError::WrongKey { .. } => "wrong_key",
+            TxError::NonceUsed { .. } => "nonce_used",
+            TxError::NonceGap { .. } => "nonce_gap",
+            TxError::Duplicate(_) => "duplicate",
+            TxError::MissingRole { .. } => "missing_role",
+            TxError::WrongKind { .. } => "wrong_party_kind",
+            TxError::KeyInUse(_) => "key_in_use",
+            TxError::PartyExists(_) => "party_exists",
+            TxError::UnknownParty(_) => "unknown_party",
+            TxError::Invalid { .. } => "invalid_field",
+            TxError::UnknownProposal(_) => "unknown_proposal",
+            TxError::ProposalClosed { .. } => "proposal_closed",
+            TxError::ProposalExpired { .. } => "proposal_expired",
+            TxError::AlreadyApproved { .. } => "already_approved",
+            TxError::TooManyEvents { .. } => "too_many_events",
+        }
+    }
+}

@@ -1,0 +1,285 @@
+//! Executes a block's transactions, one at a time, over a speculative overlay of state.
+
+use crate::{
+    error::{StateError, TxError},
+    keys,
+    view::StateRead,
+};
+use commonware_codec::{Decode, Encode, Read};
+use medchain_types::{
+    ChainId, Event, EventRecord, Party, PartyId, Receipt, TxBody, TxHash, VerifiedTransaction,
+    limits::EVENTS_PER_TRANSACTION_MAX,
+};
+use std::collections::BTreeMap;
+
+/// What the block supplies to execution: nothing else may influence it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockEnv {
+    pub chain_id: ChainId,
+    pub height: u64,
+    /// Block time, in milliseconds since the Unix epoch.
+    pub time_ms: u64,
+    /// Number of events already in the event log before this block.
+    pub event_base: u64,
+}
+
+/// The result of a committed transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TxOutcome {
+    pub receipt: Receipt,
+    pub events: Vec<Event>,
+}
+
+/// Writes and events a block produced, in a deterministic order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BlockOutput {
+    /// Key writes, sorted by key; `None` deletes.
+    pub writes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    /// Events in emission order.
+    pub events: Vec<EventRecord>,
+}
+
+/// Executes transactions against a base view, keeping their writes in memory.
+pub struct BlockExecutor<'a, R: StateRead> {
+    base: &'a R,
+    env: BlockEnv,
+    writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    events: Vec<EventRecord>,
+    committed: u32,
+}
+
+impl<'a, R: StateRead> BlockExecutor<'a, R> {
+    /// Starts a block over `base`.
+    pub fn new(base: &'a R, env: BlockEnv) -> Self {
+        Self {
+            base,
+            env,
+            writes: BTreeMap::new(),
+            events: Vec::new(),
+            committed: 0,
+        }
+    }
+
+    /// The block's environment.
+    pub fn env(&self) -> &BlockEnv {
+        &self.env
+    }
+
+    /// Number of transactions committed so far.
+    pub fn committed(&self) -> u32 {
+        self.committed
+    }
+
+    /// Reads through the block's writes to the base.
+    pub async fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        match self.writes.get(key) {
+            Some(value) => Ok(value.clone()),
+            None => self.base.get(key).await,
+        }
+    }
+
+    /// Applies writes that are not a transaction's (genesis seeding).
+    pub fn write_raw(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) {
+        self.writes.insert(key, value);
+    }
+
+    /// Appends an event that is not a transaction's (genesis seeding).
+    pub fn push_raw_event(&mut self, tx: TxHash, event: Event) {
+        self.events.push(EventRecord {
+            height: self.env.height,
+            time_ms: self.env.time_ms,
+            tx,
+            event,
+        });
+    }
+
+    /// Checks a transaction against current state without applying it: signer, key, nonce.
+    pub async fn check(&self, tx: &VerifiedTransaction) -> Result<Party, TxError> {
+        let ctx = TxContext::new(self);
+        check_signer(&ctx, tx).await
+    }
+
+    /// Executes one transaction. On success its writes and events join the block; on error
+    /// nothing of it remains.
+    pub async fn apply(&mut self, tx: &VerifiedTransaction) -> Result<TxOutcome, TxError> {
+        let (writes, events, signer) = {
+            let mut ctx = TxContext::new(self);
+            let mut signer = check_signer(&ctx, tx).await?;
+            signer.nonce += 1;
+            ctx.put(keys::party(&signer.id), signer.encode().to_vec());
+            dispatch(&mut ctx, tx, signer.id).await?;
+            if ctx.events.len() > EVENTS_PER_TRANSACTION_MAX {
+                return Err(TxError::TooManyEvents {
+                    found: ctx.events.len(),
+                    max: EVENTS_PER_TRANSACTION_MAX,
+                });
+            }
+            (ctx.writes, ctx.events, signer.id)
+        };
+        let receipt = Receipt {
+            tx: tx.hash(),
+            signer,
+            height: self.env.height,
+            index: self.committed,
+            first_event: self.env.event_base + self.events.len() as u64,
+            event_count: events.len() as u32,
+        };
+        self.writes.extend(writes);
+        self.writes
+            .insert(keys::receipt(&tx.hash()), Some(receipt.encode().to_vec()));
+        for event in &events {
+            self.push_raw_event(tx.hash(), event.clone());
+        }
+        self.committed += 1;
+        Ok(TxOutcome { receipt, events })
+    }
+
+    /// Ends the block.
+    pub fn finish(self) -> BlockOutput {
+        BlockOutput {
+            writes: self.writes.into_iter().collect(),
+            events: self.events,
+        }
+    }
+}
+
+async fn check_signer<R: StateRead>(
+    ctx: &TxContext<'_, '_, R>,
+    tx: &VerifiedTransaction,
+) -> Result<Party, TxError> {
+    let transaction = tx.transaction();
+    if transaction.chain_id != ctx.block.env.chain_id {
+        return Err(TxError::Invalid {
+            field: "chain_id",
+            reason: format!(
+                "transaction is for chain {}, this is {}",
+                transaction.chain_id, ctx.block.env.chain_id
+            ),
+        });
+    }
+    let Some(party) = ctx
+        .get_decoded::<Party>(&keys::party(&transaction.signer))
+        .await?
+    else {
+        return Err(TxError::UnknownSigner(transaction.signer));
+    };
+    if party.signing_key != transaction.public_key {
+        return Err(TxError::WrongKey {
+            party: party.id,
+            found: transaction.public_key,
+            key_version: party.key_version,
+        });
+    }
+    if transaction.nonce < party.nonce {
+        return Err(TxError::NonceUsed {
+            party: party.id,
+            expected: party.nonce,
+            found: transaction.nonce,
+        });
+    }
+    if transaction.nonce > party.nonce {
+        return Err(TxError::NonceGap {
+            party: party.id,
+            expected: party.nonce,
+            found: transaction.nonce,
+        });
+    }
+    // A nonce is used once, so a committed transaction can never come back; this guards the
+    // invariant rather than enforcing a separate rule.
+    if ctx.get(&keys::receipt(&tx.hash())).await?.is_some() {
+        return Err(TxError::Duplicate(tx.hash()));
+    }
+    Ok(party)
+}
+
+async fn dispatch<R: StateRead>(
+    ctx: &mut TxContext<'_, '_, R>,
+    tx: &VerifiedTransaction,
+    signer: PartyId,
+) -> Result<(), TxError> {
+    match &tx.transaction().body {
+        body @ (TxBody::RegisterParty { .. } | TxBody::RotateKeys { .. }) => {
+            crate::identity::apply(ctx, signer, body).await
+        }
+        body @ (TxBody::Propose { .. } | TxBody::Approve { .. }) => {
+            crate::governance::apply(ctx, signer, body).await
+        }
+        TxBody::Attest { subject, digest } => {
+            crate::attest::apply(ctx, signer, *subject, *digest, tx.hash()).await
+        }
+    }
+}
+
+/// One transaction's view: reads see the transaction's own writes, then the block's, then the
+/// base; writes and events stay here until the transaction succeeds.
+pub struct TxContext<'b, 'a, R: StateRead> {
+    block: &'b BlockExecutor<'a, R>,
+    writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    events: Vec<Event>,
+}
+
+impl<'b, 'a, R: StateRead> TxContext<'b, 'a, R> {
+    fn new(block: &'b BlockExecutor<'a, R>) -> Self {
+        Self {
+            block,
+            writes: BTreeMap::new(),
+            events: Vec::new(),
+        }
+    }
+
+    /// The block's environment.
+    pub fn env(&self) -> &BlockEnv {
+        &self.block.env
+    }
+
+    /// Reads a raw value.
+    pub async fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        match self.writes.get(key) {
+            Some(value) => Ok(value.clone()),
+            None => self.block.get(key).await,
+        }
+    }
+
+    /// Reads and decodes a value.
+    pub async fn get_decoded<T: Read<Cfg = ()>>(
+        &self,
+        key: &[u8],
+    ) -> Result<Option<T>, StateError> {
+        let Some(bytes) = self.get(key).await? else {
+            return Ok(None);
+        };
+        T::decode_cfg(bytes, &())
+            .map(Some)
+            .map_err(|err| StateError::Corrupt {
+                key: keys::describe(key),
+                reason: err.to_string(),
+            })
+    }
+
+    /// Writes a value.
+    pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.writes.insert(key, Some(value));
+    }
+
+    /// Writes an encodable value.
+    pub fn put_encoded(&mut self, key: Vec<u8>, value: &impl Encode) {
+        self.put(key, value.encode().to_vec());
+    }
+
+    /// Deletes a key.
+    pub fn delete(&mut self, key: Vec<u8>) {
+        self.writes.insert(key, None);
+    }
+
+    /// Emits an event.
+    pub fn emit(&mut self, event: Event) {
+        self.events.push(event);
+    }
+
+    /// Reads a party that must exist.
+    pub async fn party(&self, id: &PartyId) -> Result<Party, TxError> {
+        self.get_decoded::<Party>(&keys::party(id))
+            .await?
+            .ok_or(TxError::UnknownParty(*id))
+    }
+}

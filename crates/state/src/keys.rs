@@ -1,0 +1,142 @@
+//! State keys. Each domain owns one prefix; nothing reaches into another domain's keys.
+//!
+//! | prefix | owner      | key                               | value            |
+//! |--------|------------|-----------------------------------|------------------|
+//! | `c/`   | chain      | `c/genesis`                       | genesis digest   |
+//! | `p/`   | identity   | `p/<party id>`                    | [`Party`]        |
+//! | `k/`   | identity   | `k/<public key>`                  | party id         |
+//! | `g/`   | governance | `g/config`                        | [`GovernanceConfig`] |
+//! | `g/`   | governance | `g/proposal/<u64 big-endian>`     | [`Proposal`]     |
+//! | `a/`   | attest     | `a/<party id>/<subject>`          | [`Attestation`]  |
+//! | `t/`   | executor   | `t/<tx hash>`                     | [`Receipt`]      |
+//!
+//! Keys are raw bytes (the ids inside are 32 raw bytes); [`describe`] renders one for humans
+//! and [`parse`] reads that rendering back, so the CLI and HTTP API can name keys as text.
+//!
+//! [`Party`]: medchain_types::Party
+//! [`GovernanceConfig`]: crate::governance::GovernanceConfig
+//! [`Proposal`]: crate::governance::Proposal
+//! [`Attestation`]: crate::attest::Attestation
+//! [`Receipt`]: medchain_types::Receipt
+
+use medchain_types::{Hash32, ParseError, PartyId, PublicKey, TxHash};
+
+/// The genesis digest.
+pub const GENESIS: &[u8] = b"c/genesis";
+/// The governance configuration.
+pub const GOVERNANCE_CONFIG: &[u8] = b"g/config";
+
+fn join(prefix: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+    let mut key = prefix.to_vec();
+    for part in parts {
+        key.extend_from_slice(part);
+    }
+    key
+}
+
+/// `p/<party id>`.
+pub fn party(id: &PartyId) -> Vec<u8> {
+    join(b"p/", &[&id.0])
+}
+
+/// `k/<public key>`.
+pub fn signing_key(key: &PublicKey) -> Vec<u8> {
+    join(b"k/", &[&key.0])
+}
+
+/// `g/proposal/<id>`.
+pub fn proposal(id: u64) -> Vec<u8> {
+    join(b"g/proposal/", &[&id.to_be_bytes()])
+}
+
+/// `a/<party>/<subject>`.
+pub fn attestation(party: &PartyId, subject: &Hash32) -> Vec<u8> {
+    join(b"a/", &[&party.0, b"/", &subject.0])
+}
+
+/// `t/<tx hash>`.
+pub fn receipt(tx: &TxHash) -> Vec<u8> {
+    join(b"t/", &[&tx.0])
+}
+
+/// Renders a key as text: the prefix, then ids as hex and numbers in decimal.
+pub fn describe(key: &[u8]) -> String {
+    let hex = hex_of;
+    match key {
+        [b'p', b'/', rest @ ..] if rest.len() == 32 => format!("party/{}", hex(rest)),
+        [b'k', b'/', rest @ ..] if rest.len() == 32 => format!("key/{}", hex(rest)),
+        [b't', b'/', rest @ ..] if rest.len() == 32 => format!("receipt/{}", hex(rest)),
+        [b'a', b'/', rest @ ..] if rest.len() == 65 && rest[32] == b'/' => {
+            format!("attestation/{}/{}", hex(&rest[..32]), hex(&rest[33..]))
+        }
+        _ if key == GENESIS => "genesis".into(),
+        _ if key == GOVERNANCE_CONFIG => "governance".into(),
+        _ if key.starts_with(b"g/proposal/") && key.len() == 19 => {
+            let mut id = [0u8; 8];
+            id.copy_from_slice(&key[11..]);
+            format!("proposal/{}", u64::from_be_bytes(id))
+        }
+        _ => format!("raw/{}", hex(key)),
+    }
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Parses the text form of [`describe`].
+pub fn parse(text: &str) -> Result<Vec<u8>, ParseError> {
+    let invalid = |reason: String| ParseError::Invalid {
+        what: "state key",
+        reason,
+    };
+    let (kind, rest) = text.split_once('/').unwrap_or((text, ""));
+    Ok(match kind {
+        "genesis" if rest.is_empty() => GENESIS.to_vec(),
+        "governance" if rest.is_empty() => GOVERNANCE_CONFIG.to_vec(),
+        "party" => party(&rest.parse()?),
+        "key" => signing_key(&rest.parse()?),
+        "receipt" => receipt(&rest.parse()?),
+        "proposal" => proposal(
+            rest.parse()
+                .map_err(|_| invalid(format!("proposal id must be a number, found {rest:?}")))?,
+        ),
+        "attestation" => {
+            let (party_hex, subject_hex) = rest
+                .split_once('/')
+                .ok_or_else(|| invalid("expected attestation/<party>/<subject>".into()))?;
+            attestation(&party_hex.parse()?, &subject_hex.parse()?)
+        }
+        "raw" => hex::decode(rest)
+            .map_err(|_| invalid(format!("raw key must be hex, found {rest:?}")))?,
+        _ => {
+            return Err(invalid(format!(
+                "unknown key kind {kind:?}; expected one of genesis, governance, party/<id>, key/<pk>, receipt/<tx>, proposal/<n>, attestation/<party>/<subject>, raw/<hex>"
+            )));
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn describe_and_parse_round_trip() {
+        let id = PartyId([3u8; 32]);
+        for key in [
+            party(&id),
+            signing_key(&PublicKey([4u8; 32])),
+            receipt(&TxHash([5u8; 32])),
+            proposal(42),
+            attestation(&id, &Hash32([6u8; 32])),
+            GENESIS.to_vec(),
+            GOVERNANCE_CONFIG.to_vec(),
+            b"zz".to_vec(),
+        ] {
+            assert_eq!(parse(&describe(&key)).expect("parses"), key);
+        }
+        assert!(parse("nonsense/1").is_err());
+        assert!(parse("proposal/x").is_err());
+    }
+}

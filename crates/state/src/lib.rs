@@ -1,0 +1,42 @@
+//! medchain's deterministic state machine.
+//!
+//! `apply(state, block) -> outcome` is a pure function: the block carries its height and time;
+//! nothing here reads a clock, a disk, a socket or a random number generator. Every node that
+//! applies the same blocks to the same state produces the same writes and events, and so the
+//! same state root.
+//!
+//! # Shape
+//!
+//! ```text
+//!            StateRead (async key-value reads; QMDB batches on a node, a map in tests)
+//!                ^
+//!                |
+//!   BlockExecutor ---- writes: key -> value | deleted       (applied by the node to QMDB)
+//!      |           \-- events: EventRecord, in order          (appended to the event log)
+//!      |
+//!      +-- per transaction: a TxContext overlay. The transaction's module reads and writes
+//!          through it; on success its writes and events merge into the block, on failure
+//!          they are dropped, so a failed transaction changes nothing.
+//! ```
+//!
+//! Each domain module owns its transactions, its state keys (see [`keys`]) and its rules:
+//! [`identity`] (parties, registration, key rotation), [`governance`] (proposals, approvals,
+//! threshold) and [`attest`] (time-stamped digests).
+//!
+//! Reads are `async` because a node's state lives in an authenticated database whose reads
+//! may touch disk; this crate never awaits anything but those reads.
+
+pub mod attest;
+pub mod error;
+pub mod executor;
+pub mod genesis;
+pub mod governance;
+pub mod identity;
+pub mod keys;
+pub mod memory;
+pub mod view;
+
+pub use error::{StateError, TxError};
+pub use executor::{BlockEnv, BlockExecutor, BlockOutput, TxOutcome};
+pub use memory::MemoryState;
+pub use view::StateRead;

@@ -1,0 +1,243 @@
+use crate::{Chain, demo};
+use medchain_state::TxError;
+use medchain_types::{
+    EncryptionKey, Event, Keypair, PartyId, PartyKind, Role, Roles, Transaction, TxBody,
+};
+
+fn register(kind: PartyKind, key: &Keypair, label: &str, roles: &[Role]) -> TxBody {
+    TxBody::RegisterParty {
+        kind,
+        signing_key: key.public_key(),
+        encryption_key: EncryptionKey([9u8; 32]),
+        label: label.into(),
+        roles: Roles::new(roles.iter().copied()),
+    }
+}
+
+#[test]
+fn registrar_registers_a_practitioner_and_the_nonce_advances() {
+    let mut chain = Chain::dev();
+    let hospital = demo("hospital");
+    let doctor = Keypair::from_seed([1u8; 32]);
+    let tx = chain.tx(
+        &hospital,
+        register(PartyKind::Practitioner, &doctor, "Dr A", &[Role::Provider]),
+    );
+    let outcome = chain.one(tx).expect("registration succeeds");
+    let id = PartyId::derive(&doctor.public_key());
+    assert_eq!(
+        outcome.events,
+        vec![Event::PartyRegistered {
+            party: id,
+            kind: PartyKind::Practitioner,
+            organisation: Some(medchain_types::dev::party_id("hospital")),
+        }]
+    );
+    let party = chain.party(&id).expect("stored");
+    assert_eq!(
+        party.organisation,
+        Some(medchain_types::dev::party_id("hospital"))
+    );
+    assert_eq!(chain.nonce(&medchain_types::dev::party_id("hospital")), 1);
+}
+
+#[test]
+fn a_replayed_transaction_is_refused_and_changes_nothing() {
+    let mut chain = Chain::dev();
+    let hospital = demo("hospital");
+    let tx = chain.tx(
+        &hospital,
+        register(PartyKind::Patient, &Keypair::from_seed([2u8; 32]), "", &[]),
+    );
+    chain.one(tx.clone()).expect("first time succeeds");
+    let root = chain.state.root();
+    let err = chain.one(tx).expect_err("replay is refused");
+    assert!(
+        matches!(
+            err,
+            TxError::NonceUsed {
+                expected: 1,
+                found: 0,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(chain.state.root(), root);
+}
+
+#[test]
+fn nonce_gaps_unknown_signers_and_wrong_keys_are_refused() {
+    let mut chain = Chain::dev();
+    let hospital = demo("hospital");
+    let mut tx = chain.tx(
+        &hospital,
+        TxBody::Attest {
+            subject: Default::default(),
+            digest: Default::default(),
+        },
+    );
+    tx.transaction.nonce = 5;
+    let tx = tx.transaction.sign(&hospital);
+    assert!(matches!(
+        chain.one(tx),
+        Err(TxError::NonceGap {
+            expected: 0,
+            found: 5,
+            ..
+        })
+    ));
+
+    let stranger = Keypair::from_seed([3u8; 32]);
+    let tx = chain.tx(
+        &stranger,
+        TxBody::Attest {
+            subject: Default::default(),
+            digest: Default::default(),
+        },
+    );
+    assert!(matches!(chain.one(tx), Err(TxError::UnknownSigner(_))));
+
+    // The hospital's id with the clinic's key.
+    let tx = Transaction {
+        chain_id: Chain::chain_id(),
+        signer: medchain_types::dev::party_id("hospital"),
+        public_key: demo("clinic").public_key(),
+        nonce: 0,
+        body: TxBody::Attest {
+            subject: Default::default(),
+            digest: Default::default(),
+        },
+    }
+    .sign(&demo("clinic"));
+    assert!(matches!(chain.one(tx), Err(TxError::WrongKey { .. })));
+}
+
+#[test]
+fn only_registrars_register_and_never_organisations_or_governed_roles() {
+    let mut chain = Chain::dev();
+    let key = Keypair::from_seed([4u8; 32]);
+    // The manufacturer is not a registrar.
+    let tx = chain.tx(
+        &demo("manufacturer"),
+        register(PartyKind::Device, &key, "line 1", &[]),
+    );
+    assert!(matches!(
+        chain.one(tx),
+        Err(TxError::MissingRole {
+            role: Role::Registrar,
+            ..
+        })
+    ));
+    // A patient is not an organisation.
+    let tx = chain.tx(
+        &demo("patient-1"),
+        register(PartyKind::Device, &key, "x", &[]),
+    );
+    assert!(matches!(chain.one(tx), Err(TxError::WrongKind { .. })));
+    let hospital = demo("hospital");
+    let tx = chain.tx(
+        &hospital,
+        register(PartyKind::Organisation, &key, "Shadow org", &[]),
+    );
+    assert!(matches!(
+        chain.one(tx),
+        Err(TxError::Invalid { field: "kind", .. })
+    ));
+    let tx = chain.tx(
+        &hospital,
+        register(PartyKind::Practitioner, &key, "Dr B", &[Role::Governor]),
+    );
+    assert!(matches!(
+        chain.one(tx),
+        Err(TxError::Invalid { field: "roles", .. })
+    ));
+    // A role the hospital does not hold.
+    let tx = chain.tx(
+        &hospital,
+        register(PartyKind::Practitioner, &key, "Dr B", &[Role::Dispenser]),
+    );
+    assert!(matches!(
+        chain.one(tx),
+        Err(TxError::MissingRole {
+            role: Role::Dispenser,
+            ..
+        })
+    ));
+    // Patients carry no label.
+    let tx = chain.tx(
+        &hospital,
+        register(PartyKind::Patient, &key, "Jane Doe", &[]),
+    );
+    assert!(matches!(
+        chain.one(tx),
+        Err(TxError::Invalid { field: "label", .. })
+    ));
+    assert!(chain.party(&PartyId::derive(&key.public_key())).is_none());
+}
+
+#[test]
+fn keys_are_never_reused() {
+    let mut chain = Chain::dev();
+    let hospital = demo("hospital");
+    // The clinic's key is taken.
+    let tx = chain.tx(
+        &hospital,
+        register(PartyKind::Device, &demo("clinic"), "x", &[]),
+    );
+    assert!(matches!(chain.one(tx), Err(TxError::KeyInUse(_))));
+}
+
+#[test]
+fn rotated_keys_take_over_and_the_old_key_is_refused() {
+    let mut chain = Chain::dev();
+    let old = demo("patient-1");
+    let new = Keypair::from_seed([5u8; 32]);
+    let id = medchain_types::dev::party_id("patient-1");
+    let tx = chain.tx(
+        &old,
+        TxBody::RotateKeys {
+            signing_key: new.public_key(),
+            encryption_key: EncryptionKey([7u8; 32]),
+        },
+    );
+    let outcome = chain.one(tx).expect("rotation succeeds");
+    assert_eq!(
+        outcome.events,
+        vec![Event::KeysRotated {
+            party: id,
+            key_version: 1
+        }]
+    );
+    let party = chain.party(&id).expect("exists");
+    assert_eq!(party.signing_key, new.public_key());
+    assert_eq!(party.key_version, 1);
+
+    let attest = TxBody::Attest {
+        subject: Default::default(),
+        digest: Default::default(),
+    };
+    let stale = Transaction {
+        chain_id: Chain::chain_id(),
+        signer: id,
+        public_key: old.public_key(),
+        nonce: party.nonce,
+        body: attest.clone(),
+    }
+    .sign(&old);
+    assert!(matches!(
+        chain.one(stale),
+        Err(TxError::WrongKey { key_version: 1, .. })
+    ));
+    let fresh = chain.tx(&new, attest);
+    chain.one(fresh).expect("the new key signs");
+    // The old key cannot come back, not even for the same party.
+    let back = chain.tx(
+        &new,
+        TxBody::RotateKeys {
+            signing_key: old.public_key(),
+            encryption_key: EncryptionKey([7u8; 32]),
+        },
+    );
+    assert!(matches!(chain.one(back), Err(TxError::KeyInUse(_))));
+}

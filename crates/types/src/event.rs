@@ -1,0 +1,334 @@
+//! Events: what a transaction did, appended to the authenticated event log.
+//!
+//! Every committed transaction emits one or more events. The log is append-only and its root is
+//! committed in every block header, so any event can be proven to a light client; the patient's
+//! access log and audit reports in later modules are read from it.
+
+use crate::{
+    codec::read_list,
+    hash::Hash32,
+    identity::{PartyKind, Roles},
+    ids::{PartyId, TxHash},
+};
+use bytes::BufMut;
+use commonware_codec::{Buf, EncodeSize, Error, Read, ReadExt, Write};
+use serde::{Deserialize, Serialize};
+
+/// One thing that happened.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    PartyRegistered {
+        party: PartyId,
+        kind: PartyKind,
+        organisation: Option<PartyId>,
+    },
+    KeysRotated {
+        party: PartyId,
+        key_version: u32,
+    },
+    ProposalOpened {
+        proposal: u64,
+        proposer: PartyId,
+        action: String,
+        expires_at_ms: u64,
+    },
+    ProposalApproved {
+        proposal: u64,
+        governor: PartyId,
+        approvals: u32,
+        threshold: u32,
+    },
+    ProposalExecuted {
+        proposal: u64,
+    },
+    OrganisationAdded {
+        party: PartyId,
+    },
+    RolesChanged {
+        party: PartyId,
+        roles: Roles,
+    },
+    ThresholdChanged {
+        threshold: u32,
+    },
+    Attested {
+        party: PartyId,
+        subject: Hash32,
+        digest: Hash32,
+    },
+}
+
+impl Event {
+    /// The event's type name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::PartyRegistered { .. } => "party_registered",
+            Event::KeysRotated { .. } => "keys_rotated",
+            Event::ProposalOpened { .. } => "proposal_opened",
+            Event::ProposalApproved { .. } => "proposal_approved",
+            Event::ProposalExecuted { .. } => "proposal_executed",
+            Event::OrganisationAdded { .. } => "organisation_added",
+            Event::RolesChanged { .. } => "roles_changed",
+            Event::ThresholdChanged { .. } => "threshold_changed",
+            Event::Attested { .. } => "attested",
+        }
+    }
+}
+
+impl Write for Event {
+    fn write(&self, buf: &mut impl BufMut) {
+        match self {
+            Event::PartyRegistered {
+                party,
+                kind,
+                organisation,
+            } => {
+                0u8.write(buf);
+                party.write(buf);
+                kind.write(buf);
+                organisation.write(buf);
+            }
+            Event::KeysRotated { party, key_version } => {
+                1u8.write(buf);
+                party.write(buf);
+                key_version.write(buf);
+            }
+            Event::ProposalOpened {
+                proposal,
+                proposer,
+                action,
+                expires_at_ms,
+            } => {
+                2u8.write(buf);
+                proposal.write(buf);
+                proposer.write(buf);
+                crate::codec::write_str(action, buf);
+                expires_at_ms.write(buf);
+            }
+            Event::ProposalApproved {
+                proposal,
+                governor,
+                approvals,
+                threshold,
+            } => {
+                3u8.write(buf);
+                proposal.write(buf);
+                governor.write(buf);
+                approvals.write(buf);
+                threshold.write(buf);
+            }
+            Event::ProposalExecuted { proposal } => {
+                4u8.write(buf);
+                proposal.write(buf);
+            }
+            Event::OrganisationAdded { party } => {
+                5u8.write(buf);
+                party.write(buf);
+            }
+            Event::RolesChanged { party, roles } => {
+                6u8.write(buf);
+                party.write(buf);
+                roles.write(buf);
+            }
+            Event::ThresholdChanged { threshold } => {
+                7u8.write(buf);
+                threshold.write(buf);
+            }
+            Event::Attested {
+                party,
+                subject,
+                digest,
+            } => {
+                8u8.write(buf);
+                party.write(buf);
+                subject.write(buf);
+                digest.write(buf);
+            }
+        }
+    }
+}
+
+impl EncodeSize for Event {
+    fn encode_size(&self) -> usize {
+        1 + match self {
+            Event::PartyRegistered {
+                party,
+                kind,
+                organisation,
+            } => party.encode_size() + kind.encode_size() + organisation.encode_size(),
+            Event::KeysRotated { party, key_version } => {
+                party.encode_size() + key_version.encode_size()
+            }
+            Event::ProposalOpened {
+                proposal,
+                proposer,
+                action,
+                expires_at_ms,
+            } => {
+                proposal.encode_size()
+                    + proposer.encode_size()
+                    + crate::codec::str_size(action)
+                    + expires_at_ms.encode_size()
+            }
+            Event::ProposalApproved {
+                proposal,
+                governor,
+                approvals,
+                threshold,
+            } => {
+                proposal.encode_size()
+                    + governor.encode_size()
+                    + approvals.encode_size()
+                    + threshold.encode_size()
+            }
+            Event::ProposalExecuted { proposal } => proposal.encode_size(),
+            Event::OrganisationAdded { party } => party.encode_size(),
+            Event::RolesChanged { party, roles } => party.encode_size() + roles.encode_size(),
+            Event::ThresholdChanged { threshold } => threshold.encode_size(),
+            Event::Attested {
+                party,
+                subject,
+                digest,
+            } => party.encode_size() + subject.encode_size() + digest.encode_size(),
+        }
+    }
+}
+
+impl Read for Event {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, Error> {
+        Ok(match u8::read(buf)? {
+            0 => Event::PartyRegistered {
+                party: PartyId::read(buf)?,
+                kind: PartyKind::read(buf)?,
+                organisation: Option::<PartyId>::read(buf)?,
+            },
+            1 => Event::KeysRotated {
+                party: PartyId::read(buf)?,
+                key_version: u32::read(buf)?,
+            },
+            2 => Event::ProposalOpened {
+                proposal: u64::read(buf)?,
+                proposer: PartyId::read(buf)?,
+                action: crate::codec::read_str(buf, 64)?,
+                expires_at_ms: u64::read(buf)?,
+            },
+            3 => Event::ProposalApproved {
+                proposal: u64::read(buf)?,
+                governor: PartyId::read(buf)?,
+                approvals: u32::read(buf)?,
+                threshold: u32::read(buf)?,
+            },
+            4 => Event::ProposalExecuted {
+                proposal: u64::read(buf)?,
+            },
+            5 => Event::OrganisationAdded {
+                party: PartyId::read(buf)?,
+            },
+            6 => Event::RolesChanged {
+                party: PartyId::read(buf)?,
+                roles: Roles::read(buf)?,
+            },
+            7 => Event::ThresholdChanged {
+                threshold: u32::read(buf)?,
+            },
+            8 => Event::Attested {
+                party: PartyId::read(buf)?,
+                subject: Hash32::read(buf)?,
+                digest: Hash32::read(buf)?,
+            },
+            other => return Err(Error::InvalidEnum(other)),
+        })
+    }
+}
+
+/// An event as stored in the log: where it came from, and what it was.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventRecord {
+    /// Height of the block.
+    pub height: u64,
+    /// Block time, in milliseconds since the Unix epoch.
+    pub time_ms: u64,
+    /// The transaction that emitted it.
+    pub tx: TxHash,
+    /// The event.
+    pub event: Event,
+}
+
+impl Write for EventRecord {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.height.write(buf);
+        self.time_ms.write(buf);
+        self.tx.write(buf);
+        self.event.write(buf);
+    }
+}
+impl EncodeSize for EventRecord {
+    fn encode_size(&self) -> usize {
+        self.height.encode_size()
+            + self.time_ms.encode_size()
+            + self.tx.encode_size()
+            + self.event.encode_size()
+    }
+}
+impl Read for EventRecord {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, Error> {
+        Ok(EventRecord {
+            height: u64::read(buf)?,
+            time_ms: u64::read(buf)?,
+            tx: TxHash::read(buf)?,
+            event: Event::read(buf)?,
+        })
+    }
+}
+
+/// Where a committed transaction landed: stored in state under the transaction's hash, so
+/// inclusion is provable like any other state entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    pub tx: TxHash,
+    pub signer: PartyId,
+    pub height: u64,
+    /// Position in the block.
+    pub index: u32,
+    /// Location of the first event in the event log.
+    pub first_event: u64,
+    /// Number of events emitted.
+    pub event_count: u32,
+}
+
+impl Write for Receipt {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.tx.write(buf);
+        self.signer.write(buf);
+        self.height.write(buf);
+        self.index.write(buf);
+        self.first_event.write(buf);
+        self.event_count.write(buf);
+    }
+}
+impl EncodeSize for Receipt {
+    fn encode_size(&self) -> usize {
+        32 + 32 + 8 + 4 + 8 + 4
+    }
+}
+impl Read for Receipt {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, Error> {
+        Ok(Receipt {
+            tx: TxHash::read(buf)?,
+            signer: PartyId::read(buf)?,
+            height: u64::read(buf)?,
+            index: u32::read(buf)?,
+            first_event: u64::read(buf)?,
+            event_count: u32::read(buf)?,
+        })
+    }
+}
+
+/// Decodes a list of events (used by tests and tools).
+pub fn read_events(buf: &mut impl Buf, max: usize) -> Result<Vec<Event>, Error> {
+    read_list(buf, max)
+}

@@ -1,0 +1,30 @@
+//! medchain's shared vocabulary: ids, keys, transactions, events, genesis, the canonical codec
+//! and the limits every outside input is held to.
+//!
+//! This crate is pure: no I/O, no clocks, no randomness. Everything here has one canonical
+//! binary encoding (`commonware-codec`, big-endian integers, length-prefixed byte strings,
+//! one-byte enum tags) and one JSON form (hex for bytes, snake_case names).
+
+pub mod bytes32;
+pub mod codec;
+pub mod dev;
+pub mod error;
+pub mod event;
+pub mod genesis;
+pub mod hash;
+pub mod identity;
+pub mod ids;
+pub mod keys;
+pub mod limits;
+pub mod tx;
+
+pub use error::ParseError;
+pub use event::{Event, EventRecord, Receipt};
+pub use genesis::{Genesis, GenesisParty, GenesisValidator};
+pub use hash::{Hash32, hash_parts, sha256};
+pub use identity::{Party, PartyKind, Role, Roles};
+pub use ids::{BlockHash, ChainId, PartyId, TxHash};
+pub use keys::{EncryptionKey, Keypair, PublicKey, Signature};
+pub use tx::{
+    GovernanceAction, SignedTransaction, StatelessError, Transaction, TxBody, VerifiedTransaction,
+};
