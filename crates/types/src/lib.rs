@@ -5,6 +5,7 @@
 //! binary encoding (`commonware-codec`, big-endian integers, length-prefixed byte strings,
 //! one-byte enum tags) and one JSON form (hex for bytes, snake_case names).
 
+pub mod block;
 pub mod bytes32;
 pub mod codec;
 pub mod dev;
@@ -18,6 +19,7 @@ pub mod keys;
 pub mod limits;
 pub mod tx;
 
+pub use block::{Header, OpRange, block_digest};
 pub use error::ParseError;
 pub use event::{Event, EventRecord, Receipt};
 pub use genesis::{Genesis, GenesisParty, GenesisValidator};

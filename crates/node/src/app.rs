@@ -1,0 +1,569 @@
+//! The application `Stateful` drives: builds blocks from the mempool and executes blocks on
+//! speculative QMDB batches through the pure state machine.
+//!
+//! ```text
+//! propose(parent)  select txs -> execute on parent's batches -> header(roots) -> block
+//! process(block)   limits, tx root, time, signatures (parallel, cached) -> execute
+//!                  -> compare state root (Stateful compares the sync targets)
+//! capture(block)   remember state root -> height, for proofs of the live state
+//! finalized(block) evict its txs from the mempool, advance the chain tip, wake waiters
+//! ```
+
+use crate::{
+    block::{Block, BlockContext},
+    db::{Blob, Databases, state_key},
+    mempool::Mempool,
+};
+use commonware_codec::Encode;
+use commonware_consensus::{Heightable, marshal::ancestry::Ancestry};
+use commonware_cryptography::{Digestible, sha256};
+use commonware_glue::stateful::{
+    Application, Finality, Input, Proposed,
+    db::{DatabaseSet, Merkleized as _, Unmerkleized as _},
+};
+use commonware_runtime::{Clock, Spawner};
+use commonware_storage::{Context as StorageContext, qmdb::sync::Target};
+use commonware_utils::non_empty_range;
+use futures::StreamExt as _;
+use medchain_state::{BlockEnv, BlockExecutor, StateError, StateRead, TxError, genesis};
+use medchain_types::{
+    BlockHash, ChainId, Genesis, Hash32, Header, OpRange, SignedTransaction, TxHash,
+    VerifiedTransaction,
+    limits::{BLOCK_BYTES_MAX, BLOCK_TIME_STEP_MS_MAX, BLOCK_TRANSACTIONS_MAX},
+};
+use rayon::prelude::*;
+use std::{
+    collections::BTreeMap,
+    sync::{Arc, Mutex, RwLock},
+    time::{Duration, UNIX_EPOCH},
+};
+
+type Unmerkleized<E> = <Databases<E> as DatabaseSet<E>>::Unmerkleized;
+type Merkleized<E> = <Databases<E> as DatabaseSet<E>>::Merkleized;
+type Readers<E> = <Databases<E> as DatabaseSet<E>>::Readers;
+type SyncTargets<E> = <Databases<E> as DatabaseSet<E>>::SyncTargets;
+
+/// The signing scheme of consensus.
+pub type Scheme = commonware_consensus::simplex::scheme::ed25519::Scheme;
+
+/// How blocks are built.
+#[derive(Clone, Copy, Debug)]
+pub struct BlockPolicy {
+    /// Most transactions per block (at most the protocol limit).
+    pub transactions_max: usize,
+    /// How long a leader with an empty mempool waits for transactions before it proposes an
+    /// empty block. Must stay well below the consensus leader timeout.
+    pub idle_wait: Duration,
+}
+
+impl Default for BlockPolicy {
+    fn default() -> Self {
+        Self {
+            transactions_max: 5_000,
+            idle_wait: Duration::from_millis(400),
+        }
+    }
+}
+
+/// The latest finalized block, as the node's services see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tip {
+    pub height: u64,
+    pub hash: BlockHash,
+    pub header: Header,
+}
+
+/// State shared between the application and the node's query services.
+pub struct ChainView {
+    tip: RwLock<Tip>,
+    /// Canonical state root -> height, for recent blocks (proofs are served against the live
+    /// state, whose root names the block it belongs to).
+    roots: Mutex<BTreeMap<u64, Hash32>>,
+    finalized: tokio::sync::watch::Sender<u64>,
+}
+
+/// How many recent state roots to remember.
+const ROOTS_REMEMBERED: usize = 4_096;
+
+impl ChainView {
+    fn new(genesis: &Block) -> Self {
+        let (finalized, _) = tokio::sync::watch::channel(0);
+        Self {
+            tip: RwLock::new(Tip {
+                height: 0,
+                hash: genesis.hash(),
+                header: genesis.header.clone(),
+            }),
+            roots: Mutex::new(BTreeMap::new()),
+            finalized,
+        }
+    }
+
+    /// The latest finalized block.
+    pub fn tip(&self) -> Tip {
+        self.tip
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// The height whose state root is `root`, if recent.
+    pub fn height_of_root(&self, root: &Hash32) -> Option<u64> {
+        let roots = self.roots.lock().unwrap_or_else(|p| p.into_inner());
+        roots
+            .iter()
+            .rev()
+            .find(|(_, r)| *r == root)
+            .map(|(height, _)| *height)
+    }
+
+    /// Subscribes to finalized heights.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.finalized.subscribe()
+    }
+}
+
+/// The medchain application.
+#[derive(Clone)]
+pub struct App {
+    genesis: Arc<Genesis>,
+    genesis_block: Block,
+    chain_id: ChainId,
+    mempool: Mempool,
+    policy: BlockPolicy,
+    view: Arc<ChainView>,
+}
+
+impl App {
+    /// Creates the application for `genesis`.
+    pub fn new(
+        genesis: Genesis,
+        genesis_block: Block,
+        mempool: Mempool,
+        policy: BlockPolicy,
+    ) -> Self {
+        let view = Arc::new(ChainView::new(&genesis_block));
+        Self {
+            chain_id: genesis.chain_id.clone(),
+            genesis: Arc::new(genesis),
+            genesis_block,
+            mempool,
+            policy,
+            view,
+        }
+    }
+
+    /// The view shared with query services.
+    pub fn view(&self) -> Arc<ChainView> {
+        self.view.clone()
+    }
+}
+
+/// The genesis block of a chain: the empty databases' commitments at the genesis time.
+pub fn genesis_block<E: Spawner + StorageContext + Clock>(genesis: &Genesis) -> Block {
+    let (state, events) = <Databases<E> as DatabaseSet<E>>::initial_sync_targets();
+    Block::genesis(Header {
+        height: 0,
+        parent: BlockHash::default(),
+        time_ms: genesis.genesis_time_ms,
+        tx_root: Block::tx_root(&[]),
+        tx_count: 0,
+        // No proof is ever served against the genesis block's state, which is empty; the
+        // first block seeds the genesis parties.
+        state_root: Hash32::ZERO,
+        state_ops_root: Hash32(state.root.0),
+        state_ops: OpRange {
+            start: *state.range.start(),
+            end: *state.range.end(),
+        },
+        events_root: Hash32(events.root.0),
+        events: OpRange {
+            start: *events.range.start(),
+            end: *events.range.end(),
+        },
+    })
+}
+
+/// Reads state through the state batch.
+struct BatchView<'a, E: Spawner + StorageContext + Clock> {
+    state: &'a <Unmerkleized<E> as TupleFirst>::First,
+}
+
+/// Names the first element of the unmerkleized tuple.
+trait TupleFirst {
+    type First;
+}
+impl<A, B> TupleFirst for (A, B) {
+    type First = A;
+}
+
+impl<E: Spawner + StorageContext + Clock> StateRead for BatchView<'_, E> {
+    async fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        self.state
+            .get(&state_key(key))
+            .await
+            .map(|value| value.map(|blob| blob.0))
+            .map_err(|err| StateError::Store(err.to_string()))
+    }
+}
+
+/// How execution treats a transaction that fails.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Building a block: drop it (and say why).
+    Propose,
+    /// Checking a block: the block is invalid.
+    Verify,
+}
+
+/// The outcome of executing a block's transactions.
+struct Executed<E: Spawner + StorageContext + Clock> {
+    merkleized: Merkleized<E>,
+    included: Vec<SignedTransaction>,
+    refused: Vec<(TxHash, TxError)>,
+}
+
+impl App {
+    async fn execute<E: Spawner + StorageContext + Clock>(
+        &self,
+        batches: Unmerkleized<E>,
+        height: u64,
+        time_ms: u64,
+        transactions: Vec<VerifiedTransaction>,
+        mode: Mode,
+    ) -> Result<Option<Executed<E>>, StateError> {
+        let (mut state, mut events) = batches;
+        let event_base = *events.size();
+        let env = BlockEnv {
+            chain_id: self.chain_id.clone(),
+            height,
+            time_ms,
+            event_base,
+        };
+        let mut included = Vec::with_capacity(transactions.len());
+        let mut refused = Vec::new();
+        let output = {
+            let view = BatchView::<E> { state: &state };
+            let mut executor = BlockExecutor::new(&view, env);
+            if height == 1 {
+                genesis::seed(&mut executor, &self.genesis);
+            }
+            for tx in transactions {
+                match executor.apply(&tx).await {
+                    Ok(_) => included.push(tx.into_signed()),
+                    Err(TxError::State(err)) => return Err(err),
+                    Err(err) if mode == Mode::Verify => {
+                        tracing::warn!(height, tx = %tx.hash(), %err, "block carries a failing transaction");
+                        return Ok(None);
+                    }
+                    Err(err) => refused.push((tx.hash(), err)),
+                }
+            }
+            executor.finish()
+        };
+        for (key, value) in output.writes {
+            state = state.write(state_key(&key), value.map(Blob));
+        }
+        for record in output.events {
+            events = events.append(Blob(record.encode().to_vec()));
+        }
+        let state = state
+            .merkleize()
+            .await
+            .map_err(|err| StateError::Store(format!("{err:?}")))?;
+        let events = events
+            .merkleize()
+            .await
+            .map_err(|err| StateError::Store(format!("{err:?}")))?;
+        Ok(Some(Executed {
+            merkleized: (state, events),
+            included,
+            refused,
+        }))
+    }
+
+    /// Verifies signatures in parallel, skipping transactions this node verified on entry to
+    /// its mempool.
+    fn verify_signatures(
+        &self,
+        transactions: &[SignedTransaction],
+    ) -> Option<Vec<VerifiedTransaction>> {
+        transactions
+            .par_iter()
+            .map(|tx| {
+                let verified = VerifiedTransaction::assume_verified(tx.clone());
+                if self.mempool.contains(&verified.hash()) {
+                    return Some(verified);
+                }
+                match tx.check_stateless(&self.chain_id) {
+                    Ok(()) => Some(verified),
+                    Err(err) => {
+                        tracing::warn!(tx = %verified.hash(), %err, "block carries an invalid transaction");
+                        None
+                    }
+                }
+            })
+            .collect()
+    }
+}
+
+/// The commitments a header carries for merkleized batches.
+fn commitments<E: Spawner + StorageContext + Clock>(
+    merkleized: &Merkleized<E>,
+) -> (Hash32, Hash32, OpRange, Hash32, OpRange) {
+    let (state, events) = merkleized;
+    let state_root = Hash32(state.root().0);
+    let state_ops_root = Hash32(state.ops_root().0);
+    let state_ops = OpRange {
+        start: *state.sync_boundary(),
+        end: *state.bounds().tip.size,
+    };
+    let bounds = events.bounds();
+    let events_root = Hash32(events.root().0);
+    let event_ops = OpRange {
+        start: *bounds.inactivity_floor,
+        end: *bounds.tip.size,
+    };
+    (
+        state_root,
+        state_ops_root,
+        state_ops,
+        events_root,
+        event_ops,
+    )
+}
+
+fn target(root: &Hash32, range: &OpRange) -> Target<crate::db::Family, sha256::Digest> {
+    use commonware_storage::mmr::Location;
+    Target::new(
+        sha256::Digest(root.0),
+        non_empty_range!(Location::new(range.start), Location::new(range.end)),
+    )
+}
+
+fn now_ms(clock: &impl Clock) -> u64 {
+    clock
+        .current()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as u64)
+}
+
+impl<E: Spawner + StorageContext + Clock> Application<E> for App {
+    type SigningScheme = Scheme;
+    type Context = BlockContext;
+    type Block = Block;
+    type Databases = Databases<E>;
+    type Captured = ();
+    type Provider = Mempool;
+    type Input = ();
+
+    fn sync_targets(block: &Block) -> SyncTargets<E> {
+        let header = &block.header;
+        // A block whose header ranges are empty cannot be built by an honest proposer;
+        // `target` would panic on them, so such headers are refused in `process` first.
+        (
+            target(&header.state_ops_root, &header.state_ops),
+            target(&header.events_root, &header.events),
+        )
+    }
+
+    async fn genesis(&mut self) -> Block {
+        self.genesis_block.clone()
+    }
+
+    async fn propose(
+        &mut self,
+        context: (E, BlockContext),
+        mut ancestry: impl Ancestry<Block>,
+        batches: Unmerkleized<E>,
+        input: Input<(), Mempool>,
+    ) -> Option<Proposed<Self, E>> {
+        let (runtime, consensus_context) = context;
+        let parent = ancestry.next().await?;
+        let parent_header = parent.inner().header.clone();
+        let mempool = input.provider;
+        if mempool.is_empty() {
+            // Wait briefly for work rather than spinning out empty blocks.
+            let sleep = runtime.sleep(self.policy.idle_wait);
+            futures::pin_mut!(sleep);
+            let arrival = mempool.arrival();
+            futures::pin_mut!(arrival);
+            futures::future::select(sleep, arrival).await;
+        }
+        let candidates = mempool.select(
+            self.policy.transactions_max.min(BLOCK_TRANSACTIONS_MAX),
+            BLOCK_BYTES_MAX,
+        );
+        let height = parent_header.height + 1;
+        let time_ms = now_ms(&runtime).max(parent_header.time_ms + 1);
+        let executed = match self
+            .execute::<E>(batches, height, time_ms, candidates, Mode::Propose)
+            .await
+        {
+            Ok(Some(executed)) => executed,
+            Ok(None) => unreachable!("proposals drop failing transactions"),
+            Err(err) => {
+                tracing::error!(%err, height, "state unavailable while proposing");
+                return None;
+            }
+        };
+        // When the parent is finalized, a used nonce is final too; on an unfinalized parent
+        // the nonce may belong to an ancestor that could still be abandoned, so the
+        // transaction stays for finalization to settle. A nonce gap may close later.
+        let parent_final = parent_header.height <= self.view.tip().height;
+        for (hash, err) in &executed.refused {
+            match err {
+                TxError::NonceGap { .. } => {}
+                TxError::NonceUsed { .. } | TxError::Duplicate(_) if !parent_final => {}
+                other => mempool.reject(hash, other.code(), other.to_string()),
+            }
+        }
+        let (state_root, state_ops_root, state_ops, events_root, events) =
+            commitments::<E>(&executed.merkleized);
+        let header = Header {
+            height,
+            parent: crate::block::from_digest(&parent.digest()),
+            time_ms,
+            tx_root: Block::tx_root(&executed.included),
+            tx_count: executed.included.len() as u32,
+            state_root,
+            state_ops_root,
+            state_ops,
+            events_root,
+            events,
+        };
+        let block = Block {
+            context: consensus_context,
+            header,
+            transactions: Arc::new(executed.included),
+        };
+        tracing::debug!(height, txs = block.transactions.len(), "proposed");
+        Some(Proposed {
+            block,
+            merkleized: executed.merkleized,
+        })
+    }
+
+    async fn process(
+        &mut self,
+        context: (E, BlockContext),
+        mut ancestry: impl Ancestry<Block>,
+        batches: Unmerkleized<E>,
+        finality: Finality,
+    ) -> Option<Merkleized<E>> {
+        let (runtime, _) = context;
+        let block = ancestry.next().await?.inner().clone();
+        let parent = ancestry.next().await?;
+        let parent_header = &parent.inner().header;
+        let header = &block.header;
+        if header.height != parent_header.height + 1
+            || header.parent != crate::block::from_digest(&parent.digest())
+            || block.height().get() != header.height
+        {
+            tracing::warn!(height = header.height, "block does not extend its parent");
+            return None;
+        }
+        if header.state_ops.start >= header.state_ops.end
+            || header.events.start >= header.events.end
+        {
+            tracing::warn!(
+                height = header.height,
+                "block commits to an empty operation range"
+            );
+            return None;
+        }
+        if header.tx_count as usize != block.transactions.len()
+            || Block::tx_root(&block.transactions) != header.tx_root
+        {
+            tracing::warn!(height = header.height, "transaction root does not match");
+            return None;
+        }
+        if header.time_ms <= parent_header.time_ms
+            || header.time_ms > parent_header.time_ms + BLOCK_TIME_STEP_MS_MAX
+        {
+            tracing::warn!(height = header.height, "block time out of bounds");
+            return None;
+        }
+        let transactions = if finality == Finality::Finalized {
+            block
+                .transactions
+                .iter()
+                .cloned()
+                .map(VerifiedTransaction::assume_verified)
+                .collect()
+        } else {
+            // A block from the future waits for the local clock (bounded by the step rule
+            // above), so a proposer cannot push the chain's clock ahead of honest nodes.
+            let ahead = header.time_ms.saturating_sub(now_ms(&runtime));
+            if ahead > 2_000 {
+                runtime.sleep(Duration::from_millis(ahead - 2_000)).await;
+            }
+            self.verify_signatures(&block.transactions)?
+        };
+        let executed = match self
+            .execute::<E>(
+                batches,
+                header.height,
+                header.time_ms,
+                transactions,
+                Mode::Verify,
+            )
+            .await
+        {
+            Ok(Some(executed)) => executed,
+            Ok(None) => return None,
+            // A storage failure is not the block's fault: rejecting would reject a valid
+            // block and all its descendants for good. Stop instead.
+            Err(err) => panic!(
+                "state store failed while processing block {}: {err}",
+                header.height
+            ),
+        };
+        let (state_root, ..) = commitments::<E>(&executed.merkleized);
+        if state_root != header.state_root {
+            tracing::warn!(height = header.height, "state root does not match");
+            return None;
+        }
+        Some(executed.merkleized)
+    }
+
+    async fn capture(
+        &mut self,
+        _context: (E, BlockContext),
+        block: &Block,
+        _batches: &Merkleized<E>,
+        _readers: Readers<E>,
+    ) {
+        let mut roots = self.view.roots.lock().unwrap_or_else(|p| p.into_inner());
+        roots.insert(block.header.height, block.header.state_root);
+        while roots.len() > ROOTS_REMEMBERED {
+            roots.pop_first();
+        }
+    }
+
+    async fn finalized(
+        &mut self,
+        _context: (E, BlockContext),
+        block: &Block,
+        _captured: (),
+        _readers: Readers<E>,
+    ) {
+        self.mempool.finalized(&block.transactions);
+        {
+            let mut tip = self.view.tip.write().unwrap_or_else(|p| p.into_inner());
+            if block.header.height >= tip.height {
+                *tip = Tip {
+                    height: block.header.height,
+                    hash: block.hash(),
+                    header: block.header.clone(),
+                };
+            }
+        }
+        self.view.finalized.send_replace(block.header.height);
+        tracing::debug!(
+            height = block.header.height,
+            txs = block.transactions.len(),
+            "finalized"
+        );
+    }
+}

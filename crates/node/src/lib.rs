@@ -1,0 +1,12 @@
+//! medchain's node: Commonware consensus (simplex), marshal, authenticated p2p and QMDB-backed
+//! state, wrapped around the pure state machine of `medchain-state`.
+//!
+//! Everything Commonware lives here (and in `medchain-testing`), behind our own types, so an
+//! upgrade of the pinned release touches one crate.
+
+pub mod app;
+pub mod block;
+pub mod db;
+pub mod engine;
+pub mod gossip;
+pub mod mempool;
