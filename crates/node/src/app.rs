@@ -117,6 +117,25 @@ impl ChainView {
             .map(|(height, _)| *height)
     }
 
+    /// Records a finalized block (at startup, the last one applied before a restart).
+    pub fn observe(&self, block: &Block) {
+        {
+            let mut tip = self.tip.write().unwrap_or_else(|p| p.into_inner());
+            if block.header.height >= tip.height {
+                *tip = Tip {
+                    height: block.header.height,
+                    hash: block.hash(),
+                    header: block.header.clone(),
+                };
+            }
+        }
+        let mut roots = self.roots.lock().unwrap_or_else(|p| p.into_inner());
+        roots.insert(block.header.height, block.header.state_root);
+        while roots.len() > ROOTS_REMEMBERED {
+            roots.pop_first();
+        }
+    }
+
     /// Subscribes to finalized heights.
     pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
         self.finalized.subscribe()

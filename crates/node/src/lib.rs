@@ -9,4 +9,6 @@ pub mod block;
 pub mod db;
 pub mod engine;
 pub mod gossip;
+pub mod light;
 pub mod mempool;
+pub mod service;

@@ -269,3 +269,76 @@ impl Property<ed25519::PublicKey, NodeState> for Agreement {
         })
     }
 }
+
+/// Proofs served by every honest validator verify offline against the genesis alone, for a
+/// present key and an absent one, and a tampered value is refused.
+#[derive(Clone)]
+pub struct ProofsVerify {
+    pub genesis: Genesis,
+}
+
+impl ProofsVerify {
+    /// For the genesis of `n` dev validators.
+    pub fn new(n: usize) -> Self {
+        Self {
+            genesis: genesis(n),
+        }
+    }
+}
+
+impl Property<ed25519::PublicKey, NodeState> for ProofsVerify {
+    fn name(&self) -> &str {
+        "proofs_verify"
+    }
+
+    fn check<'a>(
+        &'a self,
+        _tracker: &'a ProgressTracker<ed25519::PublicKey>,
+        states: &'a [&'a NodeState],
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(async move {
+            use medchain_node::{light, service::NodeService};
+            for state in states {
+                let NodeState::Honest(handles) = state else {
+                    continue;
+                };
+                let service = NodeService::new(
+                    (**handles).clone(),
+                    self.genesis.clone(),
+                    medchain_types::PublicKey::default(),
+                )
+                .await;
+                let present = medchain_state::keys::party(&dev::party_id("hospital"));
+                let answer = service
+                    .state(present.clone(), true)
+                    .await
+                    .map_err(|problem| problem.detail)?;
+                let verified =
+                    light::verify_state(&self.genesis, &answer).map_err(|e| e.to_string())?;
+                if verified.value.is_none() || verified.key != present {
+                    return Err("present key verified as absent".into());
+                }
+                let mut tampered = answer.clone();
+                if let Some(value) = tampered.value.as_mut() {
+                    // Flip the last hex digit of the value.
+                    let last = value.pop().unwrap_or('0');
+                    value.push(if last == '0' { '1' } else { '0' });
+                }
+                if light::verify_state(&self.genesis, &tampered).is_ok() {
+                    return Err("a tampered value verified".into());
+                }
+                let absent = medchain_state::keys::party(&medchain_types::PartyId([7; 32]));
+                let answer = service
+                    .state(absent, true)
+                    .await
+                    .map_err(|problem| problem.detail)?;
+                let verified =
+                    light::verify_state(&self.genesis, &answer).map_err(|e| e.to_string())?;
+                if verified.value.is_some() {
+                    return Err("absent key verified as present".into());
+                }
+            }
+            Ok(())
+        })
+    }
+}

@@ -5,6 +5,7 @@
 //! binary encoding (`commonware-codec`, big-endian integers, length-prefixed byte strings,
 //! one-byte enum tags) and one JSON form (hex for bytes, snake_case names).
 
+pub mod api;
 pub mod block;
 pub mod bytes32;
 pub mod codec;

@@ -9,7 +9,7 @@ use commonware_glue::simulate::{
 };
 use commonware_p2p::simulated::Link;
 use commonware_utils::probability;
-use medchain_testing::{Agreement, SimEngine};
+use medchain_testing::{Agreement, ProofsVerify, SimEngine};
 use std::time::Duration;
 
 fn seeds() -> std::ops::Range<u64> {
@@ -30,9 +30,10 @@ fn four_validators_agree_and_make_progress() {
         .seeds(seeds())
         .exit_condition(ProcessedHeightAtLeast::new(HEIGHT))
         .property(Agreement { height: HEIGHT })
+        .property(ProofsVerify::new(4))
         .timeout(Duration::from_secs(600))
         .run()
-        .expect("no fork, progress");
+        .expect("no fork, progress, proofs verify");
 }
 
 #[test]

@@ -1,0 +1,183 @@
+//! The light verifier: checks a state proof offline, with nothing but the genesis file.
+//!
+//! 1. The genesis names the validators; their keys make the certificate verifier.
+//! 2. The finalization certificate must carry a quorum of valid validator signatures over the
+//!    digest of the certified block, which the verifier recomputes from the context and
+//!    header it was given.
+//! 3. Each linked header must be the parent of the one above it (parent hash = digest of
+//!    context and header), down to the proven header.
+//! 4. The database proof must verify against the proven header's state root, for the
+//!    SHA-256 of the raw key and the claimed value (or its absence).
+
+use crate::{
+    app::Scheme,
+    db::{Blob, StateAbsenceProof, StateValueProof, state_key},
+    engine::{consensus_namespace, validator_keys},
+};
+use commonware_codec::Decode as _;
+use commonware_consensus::{simplex::types::Finalization, types::Epoch};
+use commonware_cryptography::{Sha256, certificate::Verifier as _, sha256};
+use commonware_parallel::Sequential;
+use commonware_storage::{
+    merkle::mmr::MAX_PROOF_DIGESTS_PER_ELEMENT, qmdb::any::value::VariableEncoding,
+};
+use medchain_types::{
+    Genesis, Hash32, Header,
+    api::{ContextHeader, Finality, ProofKind, StateResponse},
+    block_digest,
+};
+
+/// Why a proof was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    #[error("malformed {what}: {reason}")]
+    Malformed { what: &'static str, reason: String },
+    #[error(
+        "the finalization certificate is for block {found}, not the certified header's block {expected}"
+    )]
+    WrongBlock { expected: String, found: String },
+    #[error("the finalization certificate is not signed by a quorum of the genesis validators")]
+    BadCertificate,
+    #[error("header at height {height} is not the parent of the header above it")]
+    BrokenLink { height: u64 },
+    #[error("the proof claims height {claimed} but its headers end at height {found}")]
+    WrongHeight { claimed: u64, found: u64 },
+    #[error("the state proof does not verify against the state root {root} of height {height}")]
+    BadProof { root: Hash32, height: u64 },
+    #[error("the response carries no proof")]
+    NoProof,
+}
+
+fn hex_bytes(what: &'static str, text: &str) -> Result<Vec<u8>, VerifyError> {
+    hex::decode(text).map_err(|err| VerifyError::Malformed {
+        what,
+        reason: err.to_string(),
+    })
+}
+
+fn digest_of(header: &ContextHeader) -> Result<Hash32, VerifyError> {
+    let context = hex_bytes("context", &header.context)?;
+    Ok(Hash32(block_digest(&context, &header.header).0))
+}
+
+/// Checks a finality bundle against the genesis validators and returns the proven header.
+pub fn verify_finality(genesis: &Genesis, finality: &Finality) -> Result<Header, VerifyError> {
+    let set = commonware_utils::ordered::Set::try_from(validator_keys(genesis)).map_err(|_| {
+        VerifyError::Malformed {
+            what: "genesis",
+            reason: "duplicate validator keys".into(),
+        }
+    })?;
+    let verifier = Scheme::verifier(&consensus_namespace(genesis), set);
+    let bytes = hex_bytes("finalization", &finality.finalization)?;
+    let certificate = Finalization::<Scheme, sha256::Digest>::decode_cfg(
+        bytes,
+        &verifier.certificate_codec_config(),
+    )
+    .map_err(|err| VerifyError::Malformed {
+        what: "finalization",
+        reason: err.to_string(),
+    })?;
+    let certified = digest_of(&finality.certified)?;
+    if certificate.proposal.payload.0 != certified.0 {
+        return Err(VerifyError::WrongBlock {
+            expected: certified.to_hex(),
+            found: hex::encode(certificate.proposal.payload.0),
+        });
+    }
+    if certificate.proposal.round.epoch() != Epoch::zero() {
+        return Err(VerifyError::BadCertificate);
+    }
+    let mut rng = commonware_utils::sys_rng();
+    if !certificate.verify(&mut rng, &verifier, &Sequential) {
+        return Err(VerifyError::BadCertificate);
+    }
+    let mut child = finality.certified.header.clone();
+    for link in &finality.links {
+        let digest = digest_of(link)?;
+        if child.parent.0 != digest.0 || link.header.height + 1 != child.height {
+            return Err(VerifyError::BrokenLink {
+                height: link.header.height,
+            });
+        }
+        child = link.header.clone();
+    }
+    Ok(child)
+}
+
+/// What a verified state proof shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedState {
+    pub height: u64,
+    pub state_root: Hash32,
+    pub key: Vec<u8>,
+    /// The value, or `None` for a proven absence.
+    pub value: Option<Vec<u8>>,
+}
+
+/// Verifies a state answer (as served by `GET /v1/state/{key}?proof=true`) offline.
+pub fn verify_state(
+    genesis: &Genesis,
+    response: &StateResponse,
+) -> Result<VerifiedState, VerifyError> {
+    let proof = response.proof.as_ref().ok_or(VerifyError::NoProof)?;
+    let header = verify_finality(genesis, &proof.finality)?;
+    if header.height != proof.height {
+        return Err(VerifyError::WrongHeight {
+            claimed: proof.height,
+            found: header.height,
+        });
+    }
+    let key = hex_bytes("key", &response.key_hex)?;
+    let root = sha256::Digest(header.state_root.0);
+    let proof_bytes = hex_bytes("proof", &proof.proof)?;
+    let database_key = state_key(&key);
+    let verified = match (proof.kind, &response.value) {
+        (ProofKind::Value, Some(value)) => {
+            let value = hex_bytes("value", value)?;
+            let decoded =
+                StateValueProof::decode_cfg(proof_bytes, &(MAX_PROOF_DIGESTS_PER_ELEMENT, ()))
+                    .map_err(|err| VerifyError::Malformed {
+                        what: "value proof",
+                        reason: err.to_string(),
+                    })?;
+            let ok = decoded.verify::<Sha256, VariableEncoding<Blob>>(
+                database_key,
+                Blob(value.clone()),
+                &root,
+            );
+            ok.then_some(Some(value))
+        }
+        (ProofKind::Absence, None) => {
+            let decoded = StateAbsenceProof::decode_cfg(
+                proof_bytes,
+                &(MAX_PROOF_DIGESTS_PER_ELEMENT, ((), ()), ()),
+            )
+            .map_err(|err| VerifyError::Malformed {
+                what: "absence proof",
+                reason: err.to_string(),
+            })?;
+            decoded
+                .verify::<Sha256>(&database_key, &root)
+                .then_some(None)
+        }
+        _ => {
+            return Err(VerifyError::Malformed {
+                what: "state response",
+                reason: "a value proof needs a value and an absence proof none".into(),
+            });
+        }
+    };
+    match verified {
+        Some(value) => Ok(VerifiedState {
+            height: header.height,
+            state_root: header.state_root,
+            key,
+            value,
+        }),
+        None => Err(VerifyError::BadProof {
+            root: header.state_root,
+            height: header.height,
+        }),
+    }
+}

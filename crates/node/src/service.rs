@@ -1,0 +1,412 @@
+//! The node's services for the API: submission, status, blocks, transactions and state with
+//! proofs. Every error is a [`Problem`] naming what was wrong.
+
+use crate::{
+    app::Tip,
+    block::Block,
+    db::{Databases, StateAbsenceProof, StateValueProof, state_key},
+    engine::{EngineHandles, validator_keys},
+    mempool::{MempoolError, PoolStatus},
+};
+use commonware_codec::{DecodeExt, Encode};
+use commonware_consensus::types::Height;
+use commonware_cryptography::Digestible;
+use commonware_runtime::{Clock, Spawner};
+use commonware_storage::{Context as StorageContext, mmr::Location};
+use medchain_state::{
+    attest::Attestation,
+    governance::{GovernanceConfig, Proposal},
+    keys,
+};
+use medchain_types::{
+    EventRecord, Genesis, Party, PublicKey, Receipt, SignedTransaction, TxHash,
+    VerifiedTransaction,
+    api::{
+        BlockResponse, ContextHeader, Finality, LatestBlock, Problem, ProofKind, StateProof,
+        StateResponse, StatusResponse, TxRejection, TxState, TxStatusResponse,
+    },
+};
+use std::sync::Arc;
+
+/// How far ahead of its next nonce a party may queue transactions.
+pub const NONCE_WINDOW: u64 = 4_096;
+/// How many heights above a proven block the node searches for a certificate.
+const CERTIFICATE_SEARCH_MAX: u64 = 256;
+
+/// The services of one running node.
+pub struct NodeService<E: Spawner + StorageContext + Clock> {
+    handles: EngineHandles<E>,
+    databases: Databases<E>,
+    genesis: Arc<Genesis>,
+    validator_key: PublicKey,
+}
+
+impl<E: Spawner + StorageContext + Clock> Clone for NodeService<E> {
+    fn clone(&self) -> Self {
+        Self {
+            handles: self.handles.clone(),
+            databases: self.databases.clone(),
+            genesis: self.genesis.clone(),
+            validator_key: self.validator_key,
+        }
+    }
+}
+
+fn internal(detail: impl Into<String>) -> Problem {
+    Problem::new(500, "internal", detail)
+}
+
+impl<E: Spawner + StorageContext + Clock> NodeService<E> {
+    /// Waits for the databases to open, and loads the latest finalized block into the view.
+    pub async fn new(
+        handles: EngineHandles<E>,
+        genesis: Genesis,
+        validator_key: PublicKey,
+    ) -> Self {
+        let databases = handles.stateful.subscribe_databases().await;
+        if let Some(processed) = handles.marshal.get_processed().await
+            && let Some(block) = handles.marshal.get_block(processed.height()).await
+        {
+            handles.view.observe(block.inner());
+        }
+        Self {
+            handles,
+            databases,
+            genesis: Arc::new(genesis),
+            validator_key,
+        }
+    }
+
+    /// The genesis the node runs.
+    pub fn genesis(&self) -> &Genesis {
+        &self.genesis
+    }
+
+    /// The latest finalized block.
+    pub fn tip(&self) -> Tip {
+        self.handles.view.tip()
+    }
+
+    /// Subscribes to finalized heights.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.handles.view.subscribe()
+    }
+
+    async fn read_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>, Problem> {
+        let state = self.databases.0.read().await;
+        state
+            .get(&state_key(key))
+            .await
+            .map(|value| value.map(|blob| blob.0))
+            .map_err(|err| internal(format!("state read failed: {err:?}")))
+    }
+
+    /// `GET /v1/status`.
+    pub fn status(&self) -> StatusResponse {
+        let tip = self.tip();
+        StatusResponse {
+            chain_id: self.genesis.chain_id.clone(),
+            genesis_digest: self.genesis.digest(),
+            validator_key: self.validator_key,
+            latest: LatestBlock {
+                height: tip.height,
+                hash: tip.hash,
+                time_ms: tip.header.time_ms,
+                state_root: tip.header.state_root,
+            },
+            validators: self
+                .genesis
+                .validators
+                .iter()
+                .map(|validator| validator.public_key)
+                .collect(),
+            mempool_size: self.handles.mempool.len(),
+        }
+    }
+
+    /// Checks and queues a transaction.
+    pub async fn submit(&self, tx: SignedTransaction) -> Result<TxHash, Problem> {
+        let hash = tx.hash();
+        let verified = VerifiedTransaction::verify(tx, &self.genesis.chain_id).map_err(|err| {
+            let code = match err {
+                medchain_types::StatelessError::TooLarge { .. } => "too_large",
+                medchain_types::StatelessError::Malformed(_) => "malformed",
+                medchain_types::StatelessError::WrongChain { .. } => "wrong_chain",
+                medchain_types::StatelessError::BadSignature => "bad_signature",
+                medchain_types::StatelessError::InvalidField(_) => "invalid_field",
+            };
+            let status = if code == "too_large" { 413 } else { 400 };
+            Problem::new(status, code, err.to_string())
+        })?;
+        let transaction = verified.transaction();
+        if self.read_raw(&keys::receipt(&hash)).await?.is_some() {
+            return Err(Problem::new(
+                409,
+                "duplicate",
+                format!("transaction {hash} was already committed"),
+            ));
+        }
+        let Some(bytes) = self.read_raw(&keys::party(&transaction.signer)).await? else {
+            return Err(Problem::new(
+                403,
+                "unknown_signer",
+                format!("unknown signer {}", transaction.signer),
+            ));
+        };
+        let party = Party::decode(bytes)
+            .map_err(|err| internal(format!("stored party is corrupt: {err}")))?;
+        if party.signing_key != transaction.public_key {
+            return Err(Problem::new(
+                403,
+                "wrong_key",
+                format!(
+                    "public key {} is not the current signing key of {} (key version {})",
+                    transaction.public_key, party.id, party.key_version
+                ),
+            ));
+        }
+        if transaction.nonce < party.nonce {
+            return Err(Problem::new(
+                409,
+                "nonce_used",
+                format!(
+                    "nonce {} was already used by {}; the next nonce is {}",
+                    transaction.nonce, party.id, party.nonce
+                ),
+            ));
+        }
+        if transaction.nonce > party.nonce + NONCE_WINDOW {
+            return Err(Problem::new(
+                400,
+                "nonce_too_far",
+                format!(
+                    "nonce {} is more than {NONCE_WINDOW} ahead of {}'s next nonce {}",
+                    transaction.nonce, party.id, party.nonce
+                ),
+            ));
+        }
+        let signed = verified.signed().clone();
+        self.handles
+            .mempool
+            .insert(verified)
+            .map_err(|err| match err {
+                MempoolError::AlreadyPending(_) => {
+                    Problem::new(409, "already_pending", err.to_string())
+                }
+                MempoolError::NonceTaken { .. } => {
+                    Problem::new(409, "nonce_pending", err.to_string())
+                }
+                MempoolError::Full { .. } => Problem::new(503, "mempool_full", err.to_string()),
+            })?;
+        self.handles.gossip.publish(signed);
+        Ok(hash)
+    }
+
+    /// `GET /v1/transactions/{hash}`.
+    pub async fn tx_status(&self, hash: TxHash) -> Result<TxStatusResponse, Problem> {
+        if let Some(bytes) = self.read_raw(&keys::receipt(&hash)).await? {
+            let receipt = Receipt::decode(bytes)
+                .map_err(|err| internal(format!("stored receipt is corrupt: {err}")))?;
+            let mut events = Vec::with_capacity(receipt.event_count as usize);
+            let log = self.databases.1.read().await;
+            for location in
+                receipt.first_event..receipt.first_event + u64::from(receipt.event_count)
+            {
+                let blob = log
+                    .get(Location::new(location))
+                    .await
+                    .map_err(|err| internal(format!("event log read failed: {err:?}")))?
+                    .ok_or_else(|| internal(format!("event {location} is missing from the log")))?;
+                let record = EventRecord::decode(blob.0)
+                    .map_err(|err| internal(format!("stored event is corrupt: {err}")))?;
+                events.push(record.event);
+            }
+            return Ok(TxStatusResponse {
+                hash,
+                status: TxState::Committed,
+                receipt: Some(receipt),
+                events,
+                rejection: None,
+            });
+        }
+        let (status, rejection) = match self.handles.mempool.status(&hash) {
+            PoolStatus::Pending => (TxState::Pending, None),
+            PoolStatus::Rejected { code, reason } => {
+                (TxState::Rejected, Some(TxRejection { code, reason }))
+            }
+            PoolStatus::Unknown => (TxState::Unknown, None),
+        };
+        Ok(TxStatusResponse {
+            hash,
+            status,
+            receipt: None,
+            events: Vec::new(),
+            rejection,
+        })
+    }
+
+    async fn block_at(&self, height: u64) -> Option<Block> {
+        self.handles
+            .marshal
+            .get_block(Height::new(height))
+            .await
+            .map(|block| block.inner().clone())
+    }
+
+    /// `GET /v1/blocks/{height}`.
+    pub async fn block(&self, height: u64) -> Result<BlockResponse, Problem> {
+        let Some(block) = self.block_at(height).await else {
+            return Err(Problem::new(
+                404,
+                "block_not_found",
+                format!(
+                    "no finalized block at height {height} (latest is {})",
+                    self.tip().height
+                ),
+            ));
+        };
+        let finalization = self
+            .handles
+            .marshal
+            .get_finalization(Height::new(height))
+            .await
+            .map(|certificate| hex::encode(certificate.encode()));
+        Ok(BlockResponse {
+            height,
+            hash: block.hash(),
+            header: block.header.clone(),
+            context: hex::encode(block.context.encode()),
+            transactions: block.tx_hashes(),
+            finalization,
+        })
+    }
+
+    /// A certificate for `height`, or for the nearest certified height above it with the
+    /// headers linking down.
+    async fn finality(&self, height: u64) -> Result<Finality, Problem> {
+        let mut links = Vec::new();
+        let tip = self.tip().height;
+        for candidate in height..=tip.min(height + CERTIFICATE_SEARCH_MAX) {
+            let block = self
+                .block_at(candidate)
+                .await
+                .ok_or_else(|| internal(format!("finalized block {candidate} is missing")))?;
+            let header = ContextHeader {
+                header: block.header.clone(),
+                context: hex::encode(block.context.encode()),
+            };
+            if let Some(certificate) = self
+                .handles
+                .marshal
+                .get_finalization(Height::new(candidate))
+                .await
+            {
+                debug_assert_eq!(certificate.proposal.payload, block.digest());
+                links.reverse();
+                return Ok(Finality {
+                    certified: header,
+                    finalization: hex::encode(certificate.encode()),
+                    links,
+                });
+            }
+            links.push(header);
+        }
+        Err(Problem::new(
+            503,
+            "no_certificate_yet",
+            format!("no finalization certificate covers height {height} yet; retry shortly"),
+        ))
+    }
+
+    /// `GET /v1/state/{key}`: the value under `key`, with a proof against a finalized block
+    /// when asked.
+    pub async fn state(&self, key: Vec<u8>, with_proof: bool) -> Result<StateResponse, Problem> {
+        let database_key = state_key(&key);
+        let (root, value, proof) = {
+            let state = self.databases.0.read().await;
+            let root = state.root();
+            let value = state
+                .get(&database_key)
+                .await
+                .map_err(|err| internal(format!("state read failed: {err:?}")))?
+                .map(|blob| blob.0);
+            let proof = if !with_proof {
+                None
+            } else if value.is_some() {
+                let proof: StateValueProof = state
+                    .key_value_proof(database_key)
+                    .await
+                    .map_err(|err| internal(format!("proof failed: {err:?}")))?;
+                Some((ProofKind::Value, hex::encode(proof.encode())))
+            } else {
+                let proof: StateAbsenceProof = state
+                    .exclusion_proof(&database_key)
+                    .await
+                    .map_err(|err| internal(format!("proof failed: {err:?}")))?;
+                Some((ProofKind::Absence, hex::encode(proof.encode())))
+            };
+            (root, value, proof)
+        };
+        let root = medchain_types::Hash32(root.0);
+        let height = self.handles.view.height_of_root(&root).ok_or_else(|| {
+            Problem::new(
+                503,
+                "state_settling",
+                "the state is between blocks; retry shortly",
+            )
+        })?;
+        let proof = match proof {
+            None => None,
+            Some((kind, proof)) => Some(StateProof {
+                kind,
+                proof,
+                height,
+                finality: self.finality(height).await?,
+            }),
+        };
+        Ok(StateResponse {
+            key: keys::describe(&key),
+            key_hex: hex::encode(&key),
+            decoded: value.as_ref().and_then(|bytes| decode_value(&key, bytes)),
+            value: value.map(hex::encode),
+            height,
+            proof,
+        })
+    }
+
+    /// The validator set as consensus keys (for tests and tools).
+    pub fn validator_count(&self) -> usize {
+        validator_keys(&self.genesis).len()
+    }
+}
+
+/// Renders a stored value as JSON when the key's type is known.
+pub fn decode_value(key: &[u8], bytes: &[u8]) -> Option<serde_json::Value> {
+    let bytes = bytes.to_vec();
+    let text = keys::describe(key);
+    let kind = text.split('/').next().unwrap_or_default();
+    match kind {
+        "party" => Party::decode(bytes)
+            .ok()
+            .and_then(|v| serde_json::to_value(v).ok()),
+        "receipt" => Receipt::decode(bytes)
+            .ok()
+            .and_then(|v| serde_json::to_value(v).ok()),
+        "proposal" => Proposal::decode(bytes)
+            .ok()
+            .and_then(|v| serde_json::to_value(v).ok()),
+        "governance" => GovernanceConfig::decode(bytes)
+            .ok()
+            .and_then(|v| serde_json::to_value(v).ok()),
+        "attestation" => Attestation::decode(bytes)
+            .ok()
+            .and_then(|v| serde_json::to_value(v).ok()),
+        "key" => medchain_types::PartyId::from_slice(&bytes)
+            .ok()
+            .map(|id| serde_json::Value::String(id.to_hex())),
+        "genesis" => medchain_types::Hash32::from_slice(&bytes)
+            .ok()
+            .map(|digest| serde_json::Value::String(digest.to_hex())),
+        _ => None,
+    }
+}

@@ -1,0 +1,169 @@
+//! The JSON bodies of the `/v1` HTTP API, shared by the server and the client SDK.
+
+use crate::{
+    block::Header,
+    event::{Event, Receipt},
+    hash::Hash32,
+    ids::{BlockHash, ChainId, TxHash},
+    keys::PublicKey,
+};
+use serde::{Deserialize, Serialize};
+
+/// `GET /v1/status`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusResponse {
+    pub chain_id: ChainId,
+    /// Digest of the genesis file the node runs.
+    pub genesis_digest: Hash32,
+    /// This node's consensus key.
+    pub validator_key: PublicKey,
+    /// The latest finalized block.
+    pub latest: LatestBlock,
+    /// The validator set, as consensus keys.
+    pub validators: Vec<PublicKey>,
+    /// Transactions waiting in this node's mempool.
+    pub mempool_size: usize,
+}
+
+/// A summary of the latest finalized block.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LatestBlock {
+    pub height: u64,
+    pub hash: BlockHash,
+    pub time_ms: u64,
+    pub state_root: Hash32,
+}
+
+/// Where a transaction is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TxState {
+    /// In the mempool of the node asked.
+    Pending,
+    /// In a finalized block.
+    Committed,
+    /// Refused; it will never commit.
+    Rejected,
+    /// Not known to the node asked.
+    Unknown,
+}
+
+/// Why a transaction was rejected.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxRejection {
+    pub code: String,
+    pub reason: String,
+}
+
+/// `GET /v1/transactions/{hash}` and the body of a submission's answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxStatusResponse {
+    pub hash: TxHash,
+    pub status: TxState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<Receipt>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<Event>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejection: Option<TxRejection>,
+}
+
+/// `GET /v1/blocks/{height}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockResponse {
+    pub height: u64,
+    pub hash: BlockHash,
+    pub header: Header,
+    /// The consensus context (hex of its canonical encoding): round, leader, parent view.
+    pub context: String,
+    pub transactions: Vec<TxHash>,
+    /// The finalization certificate of this block (hex), when this node holds one for this
+    /// height; a block can also be final through a certified descendant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finalization: Option<String>,
+}
+
+/// A header with its consensus context, enough to recompute its block's digest.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContextHeader {
+    pub header: Header,
+    /// Hex of the consensus context encoding.
+    pub context: String,
+}
+
+/// What makes a header trustworthy offline: a finalization certificate for `certified`, and
+/// the headers from `certified`'s parent down to the proven header, linked by parent hashes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finality {
+    /// The certified block.
+    pub certified: ContextHeader,
+    /// Hex of the finalization certificate of `certified`.
+    pub finalization: String,
+    /// Headers below `certified`, newest first, ending with the proven header; empty when the
+    /// proven header is itself certified.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<ContextHeader>,
+}
+
+/// Whether a state proof shows a value or an absence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProofKind {
+    Value,
+    Absence,
+}
+
+/// A proof of a state entry against a finalized block.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateProof {
+    pub kind: ProofKind,
+    /// Hex of the database proof.
+    pub proof: String,
+    /// Height of the block whose state root the proof is against.
+    pub height: u64,
+    pub finality: Finality,
+}
+
+/// `GET /v1/state/{key}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateResponse {
+    /// The key's text form (`party/<id>`, ...).
+    pub key: String,
+    /// Hex of the raw key.
+    pub key_hex: String,
+    /// Hex of the value, if present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// The value decoded for reading, when its type is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decoded: Option<serde_json::Value>,
+    /// Height of the state read.
+    pub height: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<StateProof>,
+}
+
+/// An RFC 9457 problem body, returned with every 4xx and 5xx.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// A stable machine-readable code.
+    pub code: String,
+}
+
+impl Problem {
+    /// A problem with `status`, `code` and a human `detail`.
+    pub fn new(status: u16, code: &str, detail: impl Into<String>) -> Self {
+        Self {
+            kind: format!("https://medchain.invalid/problems/{code}"),
+            title: code.replace('_', " "),
+            status,
+            detail: detail.into(),
+            code: code.into(),
+        }
+    }
+}
