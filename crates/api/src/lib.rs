@@ -1,0 +1,26 @@
+//! medchain's HTTP API.
+//!
+//! ```text
+//! GET  /v1/status                      chain id, tip, validators, mempool size
+//! POST /v1/transactions                submit (JSON or canonical binary); ?wait=true waits
+//!                                      for commit or rejection
+//! GET  /v1/transactions/{hash}         status, receipt and events
+//! GET  /v1/blocks/latest               the latest finalized block
+//! GET  /v1/blocks/{height}             a block, its transactions and its certificate
+//! GET  /v1/state/{key}?proof=true      a state entry with a proof against a finalized block
+//! GET  /v1/parties/{id}?proof=true     a party (shorthand for state/party/{id})
+//! GET  /v1/openapi.json, /v1/docs      the OpenAPI document, and a page that renders it
+//! GET  /healthz, /readyz, /metrics     liveness, readiness, Prometheus text
+//! ```
+//!
+//! The server knows nothing of consensus or storage: it talks to a [`Backend`], which the node
+//! implements. Every error is an RFC 9457 problem body naming the reason.
+
+mod openapi;
+mod routes;
+
+pub use openapi::openapi;
+pub use routes::{Backend, router};
+
+/// Largest request body, in bytes.
+pub const BODY_BYTES_MAX: usize = 20 * 1024 * 1024;

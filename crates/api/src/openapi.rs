@@ -1,0 +1,172 @@
+//! The OpenAPI 3.1 document for `/v1`.
+
+use serde_json::{Value, json};
+
+fn problem_responses() -> Value {
+    json!({
+        "400": { "$ref": "#/components/responses/Problem" },
+        "404": { "$ref": "#/components/responses/Problem" },
+        "500": { "$ref": "#/components/responses/Problem" },
+        "503": { "$ref": "#/components/responses/Problem" }
+    })
+}
+
+fn with_problems(mut ok: Value) -> Value {
+    if let (Some(map), Value::Object(problems)) = (ok.as_object_mut(), problem_responses()) {
+        map.extend(problems);
+    }
+    ok
+}
+
+/// The document.
+pub fn openapi() -> Value {
+    let hex = |description: &str| json!({ "type": "string", "pattern": "^[0-9a-f]*$", "description": description });
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "medchain API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "A permissioned healthcare blockchain node. Every state answer can carry a proof that verifies offline against the genesis validator keys (`medchain verify`)."
+        },
+        "paths": {
+            "/v1/status": { "get": {
+                "summary": "Chain id, latest finalized block, validator set, mempool size",
+                "operationId": "status",
+                "responses": with_problems(json!({ "200": { "description": "Status", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Status" } } } } }))
+            }},
+            "/v1/transactions": { "post": {
+                "summary": "Submit a signed transaction",
+                "operationId": "submitTransaction",
+                "description": "Send the transaction as JSON (`SignedTransaction`) or as its canonical binary encoding (`application/octet-stream`). It is checked statelessly (size, chain id, strict Ed25519 signature) and against current state (known signer, current key, unused nonce) before it enters the mempool.",
+                "parameters": [
+                    { "name": "wait", "in": "query", "schema": { "type": "boolean" }, "description": "Wait until the transaction commits or is rejected." },
+                    { "name": "wait_ms", "in": "query", "schema": { "type": "integer", "maximum": 60000 }, "description": "How long to wait (default 10000)." }
+                ],
+                "requestBody": { "required": true, "content": {
+                    "application/json": { "schema": { "$ref": "#/components/schemas/SignedTransaction" } },
+                    "application/octet-stream": { "schema": { "type": "string", "format": "binary" } }
+                }},
+                "responses": with_problems(json!({
+                    "200": { "description": "Committed", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/TxStatus" } } } },
+                    "202": { "description": "Accepted, pending", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/TxStatus" } } } },
+                    "403": { "$ref": "#/components/responses/Problem" },
+                    "409": { "$ref": "#/components/responses/Problem" },
+                    "413": { "$ref": "#/components/responses/Problem" },
+                    "415": { "$ref": "#/components/responses/Problem" },
+                    "422": { "description": "Rejected", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/TxStatus" } } } }
+                }))
+            }},
+            "/v1/transactions/{hash}": { "get": {
+                "summary": "A transaction's status, receipt and events",
+                "operationId": "transactionStatus",
+                "parameters": [ { "name": "hash", "in": "path", "required": true, "schema": hex("Transaction hash (64 hex characters)") } ],
+                "responses": with_problems(json!({ "200": { "description": "Status", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/TxStatus" } } } } }))
+            }},
+            "/v1/blocks/latest": { "get": {
+                "summary": "The latest finalized block",
+                "operationId": "latestBlock",
+                "responses": with_problems(json!({ "200": { "description": "Block", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Block" } } } } }))
+            }},
+            "/v1/blocks/{height}": { "get": {
+                "summary": "A finalized block with its finalization certificate",
+                "operationId": "block",
+                "parameters": [ { "name": "height", "in": "path", "required": true, "schema": { "type": "integer", "minimum": 0 } } ],
+                "responses": with_problems(json!({ "200": { "description": "Block", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Block" } } } } }))
+            }},
+            "/v1/state/{key}": { "get": {
+                "summary": "A state entry, optionally with a proof",
+                "operationId": "state",
+                "description": "Keys: `genesis`, `governance`, `party/<id>`, `key/<public key>`, `receipt/<tx hash>`, `proposal/<n>`, `attestation/<party>/<subject>`, `raw/<hex>`. With `proof=true` the answer carries a proof of the value (or of its absence) against the state root of a finalized block, that block's header, and a finalization certificate.",
+                "parameters": [
+                    { "name": "key", "in": "path", "required": true, "schema": { "type": "string" } },
+                    { "name": "proof", "in": "query", "schema": { "type": "boolean" } }
+                ],
+                "responses": with_problems(json!({ "200": { "description": "Entry", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/State" } } } } }))
+            }},
+            "/v1/parties/{id}": { "get": {
+                "summary": "A party, optionally with a proof",
+                "operationId": "party",
+                "parameters": [
+                    { "name": "id", "in": "path", "required": true, "schema": hex("Party id") },
+                    { "name": "proof", "in": "query", "schema": { "type": "boolean" } }
+                ],
+                "responses": with_problems(json!({ "200": { "description": "Party", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/State" } } } } }))
+            }},
+            "/v1/openapi.json": { "get": { "summary": "This document", "operationId": "openapi", "responses": { "200": { "description": "OpenAPI document" } } } },
+            "/v1/docs": { "get": { "summary": "A page that renders this document", "operationId": "docs", "responses": { "200": { "description": "HTML" } } } },
+            "/healthz": { "get": { "summary": "Liveness", "operationId": "healthz", "responses": { "200": { "description": "ok" } } } },
+            "/readyz": { "get": { "summary": "Readiness", "operationId": "readyz", "responses": { "200": { "description": "ready" }, "503": { "$ref": "#/components/responses/Problem" } } } },
+            "/metrics": { "get": { "summary": "Prometheus metrics", "operationId": "metrics", "responses": { "200": { "description": "text/plain exposition" } } } }
+        },
+        "components": {
+            "responses": {
+                "Problem": { "description": "An RFC 9457 problem", "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } } }
+            },
+            "schemas": {
+                "Problem": { "type": "object", "required": ["type", "title", "status", "detail", "code"], "properties": {
+                    "type": { "type": "string" }, "title": { "type": "string" }, "status": { "type": "integer" },
+                    "detail": { "type": "string" }, "code": { "type": "string" } } },
+                "Header": { "type": "object", "properties": {
+                    "height": { "type": "integer" }, "parent": hex("Parent block hash"), "time_ms": { "type": "integer" },
+                    "tx_root": hex("Merkle root of transaction hashes"), "tx_count": { "type": "integer" },
+                    "state_root": hex("Canonical state root"), "state_ops_root": hex("State operation log root"),
+                    "state_ops": { "$ref": "#/components/schemas/OpRange" }, "events_root": hex("Event log root"),
+                    "events": { "$ref": "#/components/schemas/OpRange" } } },
+                "OpRange": { "type": "object", "properties": { "start": { "type": "integer" }, "end": { "type": "integer" } } },
+                "Status": { "type": "object", "properties": {
+                    "chain_id": { "type": "string" }, "genesis_digest": hex("Genesis digest"), "validator_key": hex("This node's consensus key"),
+                    "latest": { "type": "object", "properties": { "height": { "type": "integer" }, "hash": hex("Block hash"), "time_ms": { "type": "integer" }, "state_root": hex("State root") } },
+                    "validators": { "type": "array", "items": hex("Validator key") }, "mempool_size": { "type": "integer" } } },
+                "Transaction": { "type": "object", "required": ["chain_id", "signer", "public_key", "nonce", "body"], "properties": {
+                    "chain_id": { "type": "string" }, "signer": hex("Party id"), "public_key": hex("Ed25519 public key"),
+                    "nonce": { "type": "integer" },
+                    "body": { "type": "object", "description": "Tagged by `type`: register_party, rotate_keys, propose, approve, attest", "required": ["type"] } } },
+                "SignedTransaction": { "type": "object", "required": ["transaction", "signature"], "properties": {
+                    "transaction": { "$ref": "#/components/schemas/Transaction" }, "signature": hex("Ed25519 signature over the domain and canonical encoding") } },
+                "TxStatus": { "type": "object", "required": ["hash", "status"], "properties": {
+                    "hash": hex("Transaction hash"), "status": { "type": "string", "enum": ["pending", "committed", "rejected", "unknown"] },
+                    "receipt": { "type": "object" }, "events": { "type": "array", "items": { "type": "object" } },
+                    "rejection": { "type": "object", "properties": { "code": { "type": "string" }, "reason": { "type": "string" } } } } },
+                "Block": { "type": "object", "properties": {
+                    "height": { "type": "integer" }, "hash": hex("Block hash"), "header": { "$ref": "#/components/schemas/Header" },
+                    "context": hex("Consensus context encoding"), "transactions": { "type": "array", "items": hex("Transaction hash") },
+                    "finalization": hex("Finalization certificate") } },
+                "State": { "type": "object", "properties": {
+                    "key": { "type": "string" }, "key_hex": hex("Raw key"), "value": hex("Value"), "decoded": { "type": "object" },
+                    "height": { "type": "integer" },
+                    "proof": { "type": "object", "properties": {
+                        "kind": { "type": "string", "enum": ["value", "absence"] }, "proof": hex("Database proof"), "height": { "type": "integer" },
+                        "finality": { "type": "object", "properties": {
+                            "certified": { "type": "object" }, "finalization": hex("Certificate"), "links": { "type": "array", "items": { "type": "object" } } } } } } } }
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_route_is_documented() {
+        let document = super::openapi();
+        let paths = document["paths"].as_object().expect("paths");
+        for route in [
+            "/v1/status",
+            "/v1/transactions",
+            "/v1/transactions/{hash}",
+            "/v1/blocks/latest",
+            "/v1/blocks/{height}",
+            "/v1/state/{key}",
+            "/v1/parties/{id}",
+            "/v1/openapi.json",
+            "/v1/docs",
+            "/healthz",
+            "/readyz",
+            "/metrics",
+        ] {
+            assert!(
+                paths.contains_key(route),
+                "{route} is not in the OpenAPI document"
+            );
+        }
+    }
+}

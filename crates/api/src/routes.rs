@@ -1,0 +1,261 @@
+//! Routes and handlers.
+
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::{DefaultBodyLimit, Path, Query, State},
+    http::{HeaderMap, StatusCode, header},
+    response::{Html, IntoResponse, Response},
+    routing::{get, post},
+};
+use medchain_types::{
+    PartyId, SignedTransaction, TxHash,
+    api::{BlockResponse, Problem, StateResponse, StatusResponse, TxState, TxStatusResponse},
+};
+use serde::Deserialize;
+use std::{future::Future, time::Duration};
+
+/// What the API needs from a node.
+pub trait Backend: Clone + Send + Sync + 'static {
+    fn status(&self) -> StatusResponse;
+    fn submit(&self, tx: SignedTransaction)
+    -> impl Future<Output = Result<TxHash, Problem>> + Send;
+    fn tx_status(
+        &self,
+        hash: TxHash,
+    ) -> impl Future<Output = Result<TxStatusResponse, Problem>> + Send;
+    fn block(&self, height: u64) -> impl Future<Output = Result<BlockResponse, Problem>> + Send;
+    fn state(
+        &self,
+        key: Vec<u8>,
+        proof: bool,
+    ) -> impl Future<Output = Result<StateResponse, Problem>> + Send;
+    /// Prometheus text exposition of the node's metrics.
+    fn metrics(&self) -> String;
+    /// Whether the node is ready to serve (its databases are open and it follows the chain).
+    fn ready(&self) -> bool;
+    /// Finalized heights, as they happen.
+    fn finalized(&self) -> tokio::sync::watch::Receiver<u64>;
+}
+
+/// A problem as an HTTP response.
+struct ProblemResponse(Problem);
+
+impl IntoResponse for ProblemResponse {
+    fn into_response(self) -> Response {
+        let status =
+            StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (
+            status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            serde_json::to_vec(&self.0).unwrap_or_default(),
+        )
+            .into_response()
+    }
+}
+
+impl From<Problem> for ProblemResponse {
+    fn from(problem: Problem) -> Self {
+        Self(problem)
+    }
+}
+
+type HttpResult<T> = Result<T, ProblemResponse>;
+
+fn bad_request(code: &str, detail: impl Into<String>) -> ProblemResponse {
+    ProblemResponse(Problem::new(400, code, detail))
+}
+
+/// Builds the router.
+pub fn router<B: Backend>(backend: B) -> Router {
+    Router::new()
+        .route("/v1/status", get(status::<B>))
+        .route("/v1/transactions", post(submit::<B>))
+        .route("/v1/transactions/{hash}", get(tx_status::<B>))
+        .route("/v1/blocks/latest", get(latest_block::<B>))
+        .route("/v1/blocks/{height}", get(block::<B>))
+        .route("/v1/state/{*key}", get(state::<B>))
+        .route("/v1/parties/{id}", get(party::<B>))
+        .route("/v1/openapi.json", get(openapi_document))
+        .route("/v1/docs", get(docs))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz::<B>))
+        .route("/metrics", get(metrics::<B>))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(crate::BODY_BYTES_MAX))
+        .with_state(backend)
+}
+
+async fn not_found() -> ProblemResponse {
+    ProblemResponse(Problem::new(
+        404,
+        "not_found",
+        "no such endpoint; see /v1/openapi.json",
+    ))
+}
+
+async fn status<B: Backend>(State(backend): State<B>) -> Json<StatusResponse> {
+    Json(backend.status())
+}
+
+#[derive(Deserialize)]
+struct SubmitQuery {
+    /// Wait for the transaction to commit or be rejected.
+    #[serde(default)]
+    wait: bool,
+    /// How long to wait, in milliseconds (default 10 000, at most 60 000).
+    wait_ms: Option<u64>,
+}
+
+async fn submit<B: Backend>(
+    State(backend): State<B>,
+    Query(query): Query<SubmitQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResult<Response> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("application/json");
+    let tx = if content_type.starts_with("application/octet-stream") {
+        SignedTransaction::decode_canonical(&body)
+            .map_err(|err| bad_request("malformed", err.to_string()))?
+    } else if content_type.starts_with("application/json") {
+        if body.len() > medchain_types::limits::TRANSACTION_BYTES_MAX * 4 {
+            return Err(ProblemResponse(Problem::new(
+                413,
+                "too_large",
+                format!(
+                    "a JSON transaction is at most {} bytes",
+                    medchain_types::limits::TRANSACTION_BYTES_MAX * 4
+                ),
+            )));
+        }
+        serde_json::from_slice::<SignedTransaction>(&body)
+            .map_err(|err| bad_request("malformed", format!("invalid transaction JSON: {err}")))?
+    } else {
+        return Err(ProblemResponse(Problem::new(
+            415,
+            "unsupported_media_type",
+            format!("send application/json or application/octet-stream, not {content_type}"),
+        )));
+    };
+    let mut finalized = backend.finalized();
+    let hash = backend.submit(tx).await?;
+    let mut answer = backend.tx_status(hash).await?;
+    if query.wait {
+        let wait = Duration::from_millis(query.wait_ms.unwrap_or(10_000).min(60_000));
+        let deadline = tokio::time::Instant::now() + wait;
+        while answer.status == TxState::Pending {
+            if tokio::time::timeout_at(deadline, finalized.changed())
+                .await
+                .is_err()
+            {
+                break;
+            }
+            answer = backend.tx_status(hash).await?;
+        }
+    }
+    let code = match answer.status {
+        TxState::Committed => StatusCode::OK,
+        TxState::Rejected => StatusCode::UNPROCESSABLE_ENTITY,
+        _ => StatusCode::ACCEPTED,
+    };
+    Ok((code, Json(answer)).into_response())
+}
+
+async fn tx_status<B: Backend>(
+    State(backend): State<B>,
+    Path(hash): Path<String>,
+) -> HttpResult<Json<TxStatusResponse>> {
+    let hash =
+        TxHash::from_hex(&hash).map_err(|err| bad_request("invalid_hash", err.to_string()))?;
+    Ok(Json(backend.tx_status(hash).await?))
+}
+
+async fn latest_block<B: Backend>(State(backend): State<B>) -> HttpResult<Json<BlockResponse>> {
+    let height = backend.status().latest.height;
+    Ok(Json(backend.block(height).await?))
+}
+
+async fn block<B: Backend>(
+    State(backend): State<B>,
+    Path(height): Path<String>,
+) -> HttpResult<Json<BlockResponse>> {
+    let height: u64 = height.parse().map_err(|_| {
+        bad_request(
+            "invalid_height",
+            format!("height must be a number, found {height:?}"),
+        )
+    })?;
+    Ok(Json(backend.block(height).await?))
+}
+
+#[derive(Deserialize)]
+struct ProofQuery {
+    #[serde(default)]
+    proof: bool,
+}
+
+async fn state<B: Backend>(
+    State(backend): State<B>,
+    Path(key): Path<String>,
+    Query(query): Query<ProofQuery>,
+) -> HttpResult<Json<StateResponse>> {
+    let raw = medchain_state::keys::parse(&key)
+        .map_err(|err| bad_request("invalid_key", err.to_string()))?;
+    if raw.len() > medchain_types::limits::STATE_KEY_BYTES_MAX {
+        return Err(bad_request("invalid_key", "key too long"));
+    }
+    Ok(Json(backend.state(raw, query.proof).await?))
+}
+
+async fn party<B: Backend>(
+    State(backend): State<B>,
+    Path(id): Path<String>,
+    Query(query): Query<ProofQuery>,
+) -> HttpResult<Json<StateResponse>> {
+    let id =
+        PartyId::from_hex(&id).map_err(|err| bad_request("invalid_party_id", err.to_string()))?;
+    let answer = backend
+        .state(medchain_state::keys::party(&id), query.proof)
+        .await?;
+    if answer.value.is_none() && !query.proof {
+        return Err(ProblemResponse(Problem::new(
+            404,
+            "unknown_party",
+            format!("no party {id}"),
+        )));
+    }
+    Ok(Json(answer))
+}
+
+async fn openapi_document() -> impl IntoResponse {
+    Json(crate::openapi())
+}
+
+async fn docs() -> Html<&'static str> {
+    Html(include_str!("docs.html"))
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz<B: Backend>(State(backend): State<B>) -> Response {
+    if backend.ready() {
+        (StatusCode::OK, "ready").into_response()
+    } else {
+        ProblemResponse(Problem::new(503, "not_ready", "the node is starting")).into_response()
+    }
+}
+
+async fn metrics<B: Backend>(State(backend): State<B>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        backend.metrics(),
+    )
+}

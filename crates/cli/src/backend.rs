@@ -1,0 +1,79 @@
+//! Connects the HTTP API to a running node.
+
+use commonware_runtime::{Metrics as _, tokio as cw};
+use medchain_node::service::NodeService;
+use medchain_types::{
+    SignedTransaction, TxHash,
+    api::{BlockResponse, Problem, StateResponse, StatusResponse, TxStatusResponse},
+};
+use std::sync::Arc;
+
+/// The node's services, as the API's backend.
+#[derive(Clone)]
+pub struct NodeBackend {
+    service: NodeService<cw::Context>,
+    metrics: Arc<cw::Context>,
+}
+
+impl NodeBackend {
+    /// Wraps the services; `metrics` is a runtime context whose registry is exported.
+    pub fn new(service: NodeService<cw::Context>, metrics: cw::Context) -> Self {
+        Self {
+            service,
+            metrics: Arc::new(metrics),
+        }
+    }
+}
+
+impl medchain_api::Backend for NodeBackend {
+    fn status(&self) -> StatusResponse {
+        self.service.status()
+    }
+
+    async fn submit(&self, tx: SignedTransaction) -> Result<TxHash, Problem> {
+        self.service.submit(tx).await
+    }
+
+    async fn tx_status(&self, hash: TxHash) -> Result<TxStatusResponse, Problem> {
+        self.service.tx_status(hash).await
+    }
+
+    async fn block(&self, height: u64) -> Result<BlockResponse, Problem> {
+        self.service.block(height).await
+    }
+
+    async fn state(&self, key: Vec<u8>, proof: bool) -> Result<StateResponse, Problem> {
+        self.service.state(key, proof).await
+    }
+
+    fn metrics(&self) -> String {
+        let mut text = self.metrics.encode();
+        // Keep an OpenMetrics terminator last.
+        let terminated = text.trim_end().ends_with("# EOF");
+        if terminated {
+            let cut = text.trim_end().len() - "# EOF".len();
+            text.truncate(cut);
+        }
+        let status = self.service.status();
+        text.push_str(&format!(
+            "# HELP medchain_finalized_height Height of the latest finalized block.\n# TYPE medchain_finalized_height gauge\nmedchain_finalized_height {}\n",
+            status.latest.height
+        ));
+        text.push_str(&format!(
+            "# HELP medchain_mempool_transactions Transactions waiting in the mempool.\n# TYPE medchain_mempool_transactions gauge\nmedchain_mempool_transactions {}\n",
+            status.mempool_size
+        ));
+        if terminated {
+            text.push_str("# EOF\n");
+        }
+        text
+    }
+
+    fn ready(&self) -> bool {
+        true
+    }
+
+    fn finalized(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.service.subscribe()
+    }
+}

@@ -1,0 +1,531 @@
+//! Client commands: keys, transactions, reads and offline verification.
+
+use anyhow::{Context as _, bail};
+use clap::{Args, Subcommand};
+use medchain_client::{Client, keys::PartyKeys};
+use medchain_types::{
+    GovernanceAction, Hash32, PartyId, PartyKind, Role, Roles, TxBody,
+    api::{StateResponse, TxState, TxStatusResponse},
+};
+use std::path::{Path, PathBuf};
+
+/// Runs an async command on a small runtime.
+pub fn block_on(
+    future: impl std::future::Future<Output = anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?
+        .block_on(future)
+}
+
+/// Where the node is.
+#[derive(Args, Clone)]
+pub struct NodeUrl {
+    /// The node's HTTP API.
+    #[arg(
+        long = "node",
+        env = "MEDCHAIN_NODE",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub url: String,
+}
+
+/// Who signs.
+#[derive(Args, Clone)]
+pub struct Signer {
+    /// The signing party: a key file, or `dev:<name>` for a demo party of a dev or test chain.
+    #[arg(long = "as")]
+    pub signer: String,
+    /// Return at once instead of waiting for the transaction to commit.
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+fn load_signer(spec: &str) -> anyhow::Result<PartyKeys> {
+    if let Some(name) = spec.strip_prefix("dev:") {
+        if !medchain_types::dev::DEMO_PARTIES
+            .iter()
+            .any(|party| party.name == name)
+        {
+            bail!(
+                "unknown demo party {name:?}; known: {}",
+                medchain_types::dev::DEMO_PARTIES
+                    .iter()
+                    .map(|party| party.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        return Ok(PartyKeys::dev(name));
+    }
+    Ok(PartyKeys::load(Path::new(spec))?)
+}
+
+fn parse_roles(text: &str) -> anyhow::Result<Roles> {
+    let mut roles = Vec::new();
+    for name in text
+        .split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+    {
+        roles.push(name.parse::<Role>()?);
+    }
+    Ok(Roles::new(roles))
+}
+
+async fn send(node: &NodeUrl, signer: &Signer, body: TxBody) -> anyhow::Result<TxStatusResponse> {
+    let keys = load_signer(&signer.signer)?;
+    let client = Client::new(&node.url);
+    let status = client.status().await?;
+    let nonce = client.next_nonce(&keys.party_id).await?;
+    let tx = keys.sign(&status.chain_id, nonce, body);
+    let answer = client.submit(&tx, !signer.no_wait).await?;
+    print_json(&answer)?;
+    match answer.status {
+        TxState::Rejected => bail!(
+            "transaction {} was rejected: {}",
+            answer.hash,
+            answer.rejection.as_ref().map_or("", |r| r.reason.as_str())
+        ),
+        TxState::Pending if !signer.no_wait => {
+            eprintln!(
+                "transaction {} is still pending; check with `medchain tx status {}`",
+                answer.hash, answer.hash
+            )
+        }
+        _ => {}
+    }
+    Ok(answer)
+}
+
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+/// `medchain keys ...`
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Generate a party key file (Ed25519 signing key and X25519 encryption key).
+    New {
+        /// Where to write it (mode 0600).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Show the public half of a key file.
+    Show { file: PathBuf },
+}
+
+pub fn keys(command: KeysCommand) -> anyhow::Result<()> {
+    let (keys, path) = match command {
+        KeysCommand::New { out } => {
+            if out.exists() {
+                bail!("{} exists; refusing to overwrite a key file", out.display());
+            }
+            let keys = PartyKeys::generate()?;
+            keys.save(&out)?;
+            (keys, out)
+        }
+        KeysCommand::Show { file } => (PartyKeys::load(&file)?, file),
+    };
+    print_json(&serde_json::json!({
+        "file": path.display().to_string(),
+        "party_id": keys.party_id,
+        "public_key": keys.public_key(),
+        "encryption_key": keys.encryption_key(),
+    }))
+}
+
+/// `medchain party ...`
+#[derive(Subcommand)]
+pub enum PartyCommand {
+    /// Register a practitioner, patient or device under the signing organisation.
+    Register(RegisterArgs),
+    /// Show a party.
+    Show {
+        id: PartyId,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
+    /// Rotate the signing party's keys to those in a new key file.
+    RotateKeys {
+        /// The new key file (`medchain keys new`); its party id is updated to the signer's.
+        #[arg(long)]
+        new_key: PathBuf,
+        #[command(flatten)]
+        signer: Signer,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
+}
+
+#[derive(Args)]
+pub struct RegisterArgs {
+    /// practitioner, patient or device.
+    #[arg(long)]
+    kind: String,
+    /// The new party's key file (`medchain keys new`).
+    #[arg(long)]
+    key: PathBuf,
+    /// Public name (practitioners, devices); patients carry none.
+    #[arg(long, default_value = "")]
+    label: String,
+    /// Comma-separated roles, e.g. `provider`.
+    #[arg(long, default_value = "")]
+    roles: String,
+    #[command(flatten)]
+    signer: Signer,
+    #[command(flatten)]
+    node: NodeUrl,
+}
+
+fn parse_kind(text: &str) -> anyhow::Result<PartyKind> {
+    Ok(match text {
+        "practitioner" => PartyKind::Practitioner,
+        "patient" => PartyKind::Patient,
+        "device" => PartyKind::Device,
+        "organisation" | "organization" => {
+            bail!("organisations are admitted by governance: `medchain gov propose add-org`")
+        }
+        other => bail!("unknown party kind {other:?}; expected practitioner, patient or device"),
+    })
+}
+
+pub async fn party(command: PartyCommand) -> anyhow::Result<()> {
+    match command {
+        PartyCommand::Register(args) => {
+            let new = PartyKeys::load(&args.key)?;
+            let body = TxBody::RegisterParty {
+                kind: parse_kind(&args.kind)?,
+                signing_key: new.public_key(),
+                encryption_key: new.encryption_key(),
+                label: args.label,
+                roles: parse_roles(&args.roles)?,
+            };
+            send(&args.node, &args.signer, body).await?;
+            eprintln!("party id: {}", new.party_id);
+        }
+        PartyCommand::Show { id, node } => {
+            let answer = Client::new(&node.url)
+                .state(&format!("party/{id}"), false)
+                .await?;
+            if answer.value.is_none() {
+                bail!("no party {id}");
+            }
+            print_json(&answer.decoded)?;
+        }
+        PartyCommand::RotateKeys {
+            new_key,
+            signer,
+            node,
+        } => {
+            let current = load_signer(&signer.signer)?;
+            let mut new = PartyKeys::load(&new_key)?;
+            let body = TxBody::RotateKeys {
+                signing_key: new.public_key(),
+                encryption_key: new.encryption_key(),
+            };
+            send(&node, &signer, body).await?;
+            new.party_id = current.party_id;
+            new.save(&new_key)?;
+            eprintln!(
+                "{} now signs with the keys in {}",
+                current.party_id,
+                new_key.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `medchain gov ...`
+#[derive(Subcommand)]
+pub enum GovCommand {
+    /// Propose admitting an organisation.
+    ProposeAddOrg {
+        #[arg(long)]
+        label: String,
+        /// The organisation's key file.
+        #[arg(long)]
+        key: PathBuf,
+        #[arg(long)]
+        roles: String,
+        /// Hours the proposal stays open.
+        #[arg(long, default_value_t = 168)]
+        ttl_hours: u64,
+        #[command(flatten)]
+        signer: Signer,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
+    /// Propose replacing a party's roles.
+    ProposeSetRoles {
+        #[arg(long)]
+        party: PartyId,
+        #[arg(long)]
+        roles: String,
+        #[arg(long, default_value_t = 168)]
+        ttl_hours: u64,
+        #[command(flatten)]
+        signer: Signer,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
+    /// Propose a new approval threshold.
+    ProposeThreshold {
+        #[arg(long)]
+        threshold: u32,
+        #[arg(long, default_value_t = 168)]
+        ttl_hours: u64,
+        #[command(flatten)]
+        signer: Signer,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
+    /// Approve an open proposal.
+    Approve {
+        proposal: u64,
+        #[command(flatten)]
+        signer: Signer,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
+}
+
+pub async fn gov(command: GovCommand) -> anyhow::Result<()> {
+    let hours = |h: u64| h.saturating_mul(3_600_000);
+    match command {
+        GovCommand::ProposeAddOrg {
+            label,
+            key,
+            roles,
+            ttl_hours,
+            signer,
+            node,
+        } => {
+            let org = PartyKeys::load(&key)?;
+            let action = GovernanceAction::AddOrganisation {
+                label,
+                signing_key: org.public_key(),
+                encryption_key: org.encryption_key(),
+                roles: parse_roles(&roles)?,
+            };
+            send(
+                &node,
+                &signer,
+                TxBody::Propose {
+                    action,
+                    ttl_ms: hours(ttl_hours),
+                },
+            )
+            .await?;
+            eprintln!("the organisation's party id will be {}", org.party_id);
+        }
+        GovCommand::ProposeSetRoles {
+            party,
+            roles,
+            ttl_hours,
+            signer,
+            node,
+        } => {
+            let action = GovernanceAction::SetRoles {
+                party,
+                roles: parse_roles(&roles)?,
+            };
+            send(
+                &node,
+                &signer,
+                TxBody::Propose {
+                    action,
+                    ttl_ms: hours(ttl_hours),
+                },
+            )
+            .await?;
+        }
+        GovCommand::ProposeThreshold {
+            threshold,
+            ttl_hours,
+            signer,
+            node,
+        } => {
+            let action = GovernanceAction::SetThreshold { threshold };
+            send(
+                &node,
+                &signer,
+                TxBody::Propose {
+                    action,
+                    ttl_ms: hours(ttl_hours),
+                },
+            )
+            .await?;
+        }
+        GovCommand::Approve {
+            proposal,
+            signer,
+            node,
+        } => {
+            send(&node, &signer, TxBody::Approve { proposal }).await?;
+        }
+    }
+    Ok(())
+}
+
+/// `medchain attest`
+#[derive(Args)]
+pub struct AttestArgs {
+    /// What the digest is about (64 hex characters), e.g. the hash of a document id.
+    #[arg(long)]
+    subject: Hash32,
+    /// The digest to time-stamp; or give --file to hash a file.
+    #[arg(long, required_unless_present = "file")]
+    digest: Option<Hash32>,
+    /// A file whose SHA-256 is time-stamped.
+    #[arg(long, conflicts_with = "digest")]
+    file: Option<PathBuf>,
+    #[command(flatten)]
+    signer: Signer,
+    #[command(flatten)]
+    node: NodeUrl,
+}
+
+pub async fn attest(args: AttestArgs) -> anyhow::Result<()> {
+    let digest = match (args.digest, args.file) {
+        (Some(digest), _) => digest,
+        (None, Some(file)) => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            medchain_types::sha256(&bytes)
+        }
+        (None, None) => bail!("give --digest or --file"),
+    };
+    send(
+        &args.node,
+        &args.signer,
+        TxBody::Attest {
+            subject: args.subject,
+            digest,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// `medchain tx ...`
+#[derive(Subcommand)]
+pub enum TxCommand {
+    /// A transaction's status, receipt and events.
+    Status {
+        hash: medchain_types::TxHash,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
+}
+
+pub async fn tx(command: TxCommand) -> anyhow::Result<()> {
+    match command {
+        TxCommand::Status { hash, node } => {
+            print_json(&Client::new(&node.url).tx_status(&hash).await?)
+        }
+    }
+}
+
+/// `medchain block`
+#[derive(Args)]
+pub struct BlockArgs {
+    /// A height, or `latest`.
+    height: String,
+    #[command(flatten)]
+    node: NodeUrl,
+}
+
+pub async fn block(args: BlockArgs) -> anyhow::Result<()> {
+    let client = Client::new(&args.node.url);
+    let block = if args.height == "latest" {
+        client.latest_block().await?
+    } else {
+        let height: u64 = args.height.parse().with_context(|| {
+            format!(
+                "height must be a number or `latest`, found {:?}",
+                args.height
+            )
+        })?;
+        client.block(height).await?
+    };
+    print_json(&block)
+}
+
+/// `medchain state ...`
+#[derive(Subcommand)]
+pub enum StateCommand {
+    /// Read a state entry: `party/<id>`, `receipt/<tx>`, `proposal/<n>`, `governance`, ...
+    Get {
+        key: String,
+        /// Fetch a proof against a finalized block.
+        #[arg(long)]
+        proof: bool,
+        /// Write the answer (with its proof) to a file for `medchain verify`.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
+}
+
+pub async fn state(command: StateCommand) -> anyhow::Result<()> {
+    match command {
+        StateCommand::Get {
+            key,
+            proof,
+            out,
+            node,
+        } => {
+            let answer = Client::new(&node.url).state(&key, proof).await?;
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, serde_json::to_string_pretty(&answer)?)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    eprintln!("wrote {}", path.display());
+                }
+                None => print_json(&answer)?,
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `medchain verify`
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// A state answer with a proof (`medchain state get <key> --proof --out <file>`).
+    proof: PathBuf,
+    /// The chain's genesis file: the only thing trusted.
+    #[arg(long)]
+    genesis: PathBuf,
+}
+
+pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
+    let genesis = crate::setup::load_genesis(&args.genesis)?;
+    let text = std::fs::read_to_string(&args.proof)
+        .with_context(|| format!("cannot read {}", args.proof.display()))?;
+    let answer: StateResponse = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a state answer", args.proof.display()))?;
+    let verified = medchain_client::verify::verify_state(&genesis, &answer)
+        .with_context(|| format!("proof {} does NOT verify", args.proof.display()))?;
+    let key = medchain_state::keys::describe(&verified.key);
+    match verified.value {
+        Some(value) => println!(
+            "verified: {key} = {} bytes at height {} (state root {}), finalized by a quorum of the genesis validators",
+            value.len(),
+            verified.height,
+            verified.state_root
+        ),
+        None => println!(
+            "verified: {key} is absent at height {} (state root {}), finalized by a quorum of the genesis validators",
+            verified.height, verified.state_root
+        ),
+    }
+    Ok(())
+}

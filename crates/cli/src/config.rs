@@ -1,0 +1,133 @@
+//! Node configuration: one TOML file per node; flags and environment override it.
+//!
+//! ```toml
+//! data_dir = "v1"                 # relative paths are relative to this file
+//! genesis = "genesis.json"
+//! validator_key = "v1.key"
+//! p2p_listen = "127.0.0.1:30401"
+//! http_listen = "127.0.0.1:8081"
+//! log = "info"
+//!
+//! [mempool]
+//! transactions_max = 200000
+//! bytes_max = 268435456
+//!
+//! [block]
+//! transactions_max = 5000
+//! idle_wait_ms = 400
+//! ```
+
+use anyhow::{Context as _, bail};
+use serde::{Deserialize, Serialize};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
+
+/// Mempool bounds.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MempoolSection {
+    pub transactions_max: usize,
+    pub bytes_max: usize,
+}
+
+impl Default for MempoolSection {
+    fn default() -> Self {
+        let limits = medchain_node::mempool::MempoolLimits::default();
+        Self {
+            transactions_max: limits.transactions_max,
+            bytes_max: limits.bytes_max,
+        }
+    }
+}
+
+/// Block building.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockSection {
+    pub transactions_max: usize,
+    pub idle_wait_ms: u64,
+}
+
+impl Default for BlockSection {
+    fn default() -> Self {
+        let policy = medchain_node::app::BlockPolicy::default();
+        Self {
+            transactions_max: policy.transactions_max,
+            idle_wait_ms: policy.idle_wait.as_millis() as u64,
+        }
+    }
+}
+
+/// A node's configuration file.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    pub data_dir: PathBuf,
+    pub genesis: PathBuf,
+    pub validator_key: PathBuf,
+    pub p2p_listen: SocketAddr,
+    pub http_listen: SocketAddr,
+    #[serde(default = "default_log")]
+    pub log: String,
+    #[serde(default)]
+    pub mempool: MempoolSection,
+    #[serde(default)]
+    pub block: BlockSection,
+}
+
+fn default_log() -> String {
+    "info".into()
+}
+
+impl NodeConfig {
+    /// Reads a config file; relative paths in it are resolved against its directory.
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        let mut config: NodeConfig = toml::from_str(&text)
+            .with_context(|| format!("config file {} is not valid", path.display()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for field in [
+            &mut config.data_dir,
+            &mut config.genesis,
+            &mut config.validator_key,
+        ] {
+            if field.is_relative() {
+                *field = base.join(&*field);
+            }
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks bounds.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if self.block.transactions_max == 0
+            || self.block.transactions_max > medchain_types::limits::BLOCK_TRANSACTIONS_MAX
+        {
+            bail!(
+                "block.transactions_max must be 1 to {}, found {}",
+                medchain_types::limits::BLOCK_TRANSACTIONS_MAX,
+                self.block.transactions_max
+            );
+        }
+        if self.block.idle_wait_ms > 800 {
+            bail!(
+                "block.idle_wait_ms must stay below the leader timeout (at most 800), found {}",
+                self.block.idle_wait_ms
+            );
+        }
+        if self.mempool.transactions_max == 0 || self.mempool.bytes_max == 0 {
+            bail!("mempool bounds must be positive");
+        }
+        Ok(())
+    }
+
+    /// Writes the config (with paths as given).
+    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+        let text = toml::to_string_pretty(self).context("config serialises")?;
+        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+    }
+}

@@ -1,0 +1,251 @@
+//! The `medchain` command.
+
+mod backend;
+mod bench;
+mod commands;
+mod config;
+mod run;
+mod setup;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use std::{net::SocketAddr, path::PathBuf, process::ExitCode};
+
+/// medchain: a permissioned blockchain for healthcare data.
+#[derive(Parser)]
+#[command(name = "medchain", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a validator node.
+    Node(NodeArgs),
+    /// Write (and by default run) a local testnet of N validators on loopback.
+    Testnet(TestnetArgs),
+    /// Manage key files.
+    #[command(subcommand)]
+    Keys(commands::KeysCommand),
+    /// Register parties.
+    #[command(subcommand)]
+    Party(commands::PartyCommand),
+    /// Governance: propose and approve.
+    #[command(subcommand)]
+    Gov(commands::GovCommand),
+    /// Time-stamp a digest (proof of existence).
+    Attest(commands::AttestArgs),
+    /// Transactions.
+    #[command(subcommand)]
+    Tx(commands::TxCommand),
+    /// Show a finalized block (a height, or `latest`).
+    Block(commands::BlockArgs),
+    /// Read state.
+    #[command(subcommand)]
+    State(commands::StateCommand),
+    /// Check a proof offline against a genesis file.
+    Verify(commands::VerifyArgs),
+    /// Load-test a running chain.
+    Bench(bench::BenchArgs),
+}
+
+#[derive(Args)]
+struct NodeArgs {
+    /// Run a one-validator development chain with demo parties (data in --data-dir,
+    /// default ./.medchain/dev).
+    #[arg(long)]
+    dev: bool,
+    /// The node's config file (not with --dev).
+    #[arg(long, conflicts_with = "dev")]
+    config: Option<PathBuf>,
+    /// Data directory (overrides the config).
+    #[arg(long, env = "MEDCHAIN_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// HTTP API address; port 0 picks a free port (overrides the config).
+    #[arg(long, env = "MEDCHAIN_HTTP")]
+    http: Option<SocketAddr>,
+    /// p2p listen address (overrides the config; dev default 127.0.0.1:0).
+    #[arg(long, env = "MEDCHAIN_P2P")]
+    p2p: Option<SocketAddr>,
+    /// Log filter (overrides the config), e.g. `info` or `medchain_node=debug`.
+    #[arg(long, env = "MEDCHAIN_LOG")]
+    log: Option<String>,
+}
+
+#[derive(Args)]
+struct TestnetArgs {
+    /// Number of validators.
+    #[arg(long, default_value_t = 4)]
+    validators: usize,
+    /// Directory to write the network into (must not hold one already).
+    #[arg(long)]
+    dir: PathBuf,
+    /// Only write the files; start each validator with `medchain node --config <dir>/v<i>.toml`.
+    #[arg(long)]
+    no_start: bool,
+    /// Validator i serves HTTP on http_base + i.
+    #[arg(long, default_value_t = 8080)]
+    http_base: u16,
+    /// Validator i listens for p2p on p2p_base + i.
+    #[arg(long, default_value_t = 30400)]
+    p2p_base: u16,
+}
+
+fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn node(args: NodeArgs) -> anyhow::Result<()> {
+    if args.dev {
+        let data_dir = args
+            .data_dir
+            .unwrap_or_else(|| PathBuf::from(".medchain/dev"));
+        let p2p = args
+            .p2p
+            .unwrap_or_else(|| "127.0.0.1:0".parse().expect("valid address"));
+        let http = args
+            .http
+            .unwrap_or_else(|| "127.0.0.1:8080".parse().expect("valid address"));
+        init_logging(args.log.as_deref().unwrap_or("warn,medchain=info"));
+        let (genesis, seed) = setup::prepare_dev(&data_dir, p2p)?;
+        let banner = setup::demo_banner(&data_dir);
+        return run::run(run::NodeSetup {
+            genesis,
+            validator_seed: seed,
+            data_dir,
+            p2p_listen: p2p,
+            http_listen: http,
+            mempool: medchain_node::mempool::MempoolLimits::default(),
+            block: medchain_node::app::BlockPolicy::default(),
+            banner,
+        });
+    }
+    let path = args
+        .config
+        .context("give --dev for a development chain, or --config <file> for a configured node")?;
+    let mut config = config::NodeConfig::load(&path)?;
+    if let Some(dir) = args.data_dir {
+        config.data_dir = dir;
+    }
+    if let Some(http) = args.http {
+        config.http_listen = http;
+    }
+    if let Some(p2p) = args.p2p {
+        config.p2p_listen = p2p;
+    }
+    if let Some(log) = args.log {
+        config.log = log;
+    }
+    init_logging(&config.log);
+    let genesis = setup::load_genesis(&config.genesis)?;
+    let seed = medchain_client::keys::load_validator_key(&config.validator_key)?;
+    run::run(run::NodeSetup {
+        genesis,
+        validator_seed: seed,
+        data_dir: config.data_dir,
+        p2p_listen: config.p2p_listen,
+        http_listen: config.http_listen,
+        mempool: medchain_node::mempool::MempoolLimits {
+            transactions_max: config.mempool.transactions_max,
+            bytes_max: config.mempool.bytes_max,
+            ..Default::default()
+        },
+        block: medchain_node::app::BlockPolicy {
+            transactions_max: config.block.transactions_max,
+            idle_wait: std::time::Duration::from_millis(config.block.idle_wait_ms),
+        },
+        banner: Vec::new(),
+    })
+}
+
+fn testnet(args: TestnetArgs) -> anyhow::Result<()> {
+    let configs = setup::write_testnet(&args.dir, args.validators, args.http_base, args.p2p_base)?;
+    println!(
+        "wrote a {}-validator testnet to {}",
+        args.validators,
+        args.dir.display()
+    );
+    for (index, path) in configs.iter().enumerate() {
+        println!(
+            "  validator {}: medchain node --config {}   (API http://127.0.0.1:{})",
+            index + 1,
+            path.display(),
+            args.http_base as usize + index + 1
+        );
+    }
+    if args.no_start {
+        return Ok(());
+    }
+    let exe = std::env::current_exe().context("cannot find the medchain executable")?;
+    let mut children = Vec::new();
+    for path in &configs {
+        let log = std::fs::File::create(path.with_extension("log"))?;
+        let child = std::process::Command::new(&exe)
+            .arg("node")
+            .arg("--config")
+            .arg(path)
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("cannot start validator {}", path.display()))?;
+        children.push(child);
+    }
+    println!(
+        "running {} validators (logs in {}/v<i>.log); Ctrl-C stops them",
+        children.len(),
+        args.dir.display()
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+        anyhow::Ok(())
+    })?;
+    for child in &mut children {
+        // SIGTERM lets each validator stop cleanly.
+        let _ = std::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
+    }
+    for child in &mut children {
+        let _ = child.wait();
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Node(args) => node(args),
+        Command::Testnet(args) => testnet(args),
+        Command::Keys(command) => commands::keys(command),
+        Command::Party(command) => commands::block_on(commands::party(command)),
+        Command::Gov(command) => commands::block_on(commands::gov(command)),
+        Command::Attest(args) => commands::block_on(commands::attest(args)),
+        Command::Tx(command) => commands::block_on(commands::tx(command)),
+        Command::Block(args) => commands::block_on(commands::block(args)),
+        Command::State(command) => commands::block_on(commands::state(command)),
+        Command::Verify(args) => commands::verify(args),
+        Command::Bench(args) => commands::block_on(bench::run(args)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

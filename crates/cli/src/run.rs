@@ -1,0 +1,163 @@
+//! Runs one validator on the Commonware tokio runtime: authenticated p2p (`lookup`) between the
+//! genesis validators, the consensus engine, and the HTTP API, until SIGINT or SIGTERM.
+
+use crate::backend::NodeBackend;
+use anyhow::{Context as _, anyhow};
+use commonware_codec::DecodeExt as _;
+use commonware_cryptography::{ChaCha20Poly1305, Signer as _, ed25519};
+use commonware_p2p::{Address, AddressableManager as _, authenticated::lookup};
+use commonware_runtime::{Quota, Runner as _, Spawner as _, Supervisor as _, tokio as cw};
+use commonware_utils::{NZU32, NZUsize, TryCollect as _, ordered::Map};
+use medchain_node::{
+    app::BlockPolicy,
+    engine::{self, Channels, EngineConfig, Timing},
+    mempool::MempoolLimits,
+    service::NodeService,
+};
+use medchain_types::{Genesis, PublicKey};
+use std::{
+    net::{SocketAddr, ToSocketAddrs as _},
+    path::PathBuf,
+    time::Duration,
+};
+
+/// Everything needed to run a validator.
+pub struct NodeSetup {
+    pub genesis: Genesis,
+    pub validator_seed: [u8; 32],
+    pub data_dir: PathBuf,
+    pub p2p_listen: SocketAddr,
+    pub http_listen: SocketAddr,
+    pub mempool: MempoolLimits,
+    pub block: BlockPolicy,
+    /// Lines printed once the API is up (demo parties, hints).
+    pub banner: Vec<String>,
+}
+
+fn resolve(address: &str) -> anyhow::Result<SocketAddr> {
+    address
+        .to_socket_addrs()
+        .with_context(|| format!("cannot resolve p2p address {address}"))?
+        .next()
+        .ok_or_else(|| anyhow!("p2p address {address} resolves to nothing"))
+}
+
+/// Runs the node until it is told to stop.
+pub fn run(setup: NodeSetup) -> anyhow::Result<()> {
+    let store = setup.data_dir.join("store");
+    std::fs::create_dir_all(&store)
+        .with_context(|| format!("cannot create data directory {}", store.display()))?;
+    let signer = ed25519::PrivateKey::decode(setup.validator_seed.to_vec())
+        .map_err(|err| anyhow!("validator key is not a valid ed25519 seed: {err}"))?;
+    let me =
+        PublicKey::from_slice(signer.public_key().as_ref()).expect("ed25519 keys are 32 bytes");
+    if !setup
+        .genesis
+        .validators
+        .iter()
+        .any(|validator| validator.public_key == me)
+    {
+        anyhow::bail!("this node's validator key {me} is not in the genesis validator set");
+    }
+    let mut peers = Vec::new();
+    for validator in &setup.genesis.validators {
+        let key = ed25519::PublicKey::decode(validator.public_key.0.to_vec())
+            .map_err(|err| anyhow!("genesis validator key {}: {err}", validator.public_key))?;
+        let address = if validator.public_key == me {
+            setup.p2p_listen
+        } else {
+            resolve(&validator.p2p_address)?
+        };
+        peers.push((key, Address::Symmetric(address)));
+    }
+    let peers: Map<ed25519::PublicKey, Address> = peers
+        .into_iter()
+        .try_collect()
+        .map_err(|_| anyhow!("duplicate validator in genesis"))?;
+
+    let runtime = cw::Config::new()
+        .with_storage_directory(&store)
+        .with_worker_threads(4)
+        .with_tcp_nodelay(Some(true));
+    cw::Runner::new(runtime).start(|context| async move {
+        let validators = setup.genesis.validators.len() as u32;
+        let handshake = commonware_stream::cups::Cups::<_, ChaCha20Poly1305>::new(
+            commonware_stream::sake::Sake {
+                signer: signer.clone(),
+                synchrony_bound: Duration::from_secs(5),
+                max_handshake_age: Duration::from_secs(10),
+                version: commonware_stream::sake::Version::V1,
+            },
+            commonware_stream::cups::Version::V1,
+        );
+        let p2p_config = lookup::Config::local(
+            handshake,
+            &engine::p2p_namespace(&setup.genesis),
+            setup.p2p_listen,
+            NZUsize!(setup.genesis.validators.len().max(1)),
+            engine::max_message_size(validators),
+            NZUsize!(1_024),
+        );
+        let (mut network, mut oracle) = lookup::Network::new(context.child("network"), p2p_config);
+        oracle.track(0, peers);
+        let mut channels = Vec::new();
+        for channel in engine::channel::ALL {
+            let quota = if channel == engine::channel::MEMPOOL {
+                Quota::per_second(NZU32!(2_000))
+            } else {
+                Quota::per_second(NZU32!(5_000))
+            };
+            channels.push(network.register(channel, quota));
+        }
+        network.start();
+
+        let config = EngineConfig {
+            genesis: setup.genesis.clone(),
+            signer,
+            partition_prefix: "medchain".into(),
+            mempool: setup.mempool,
+            block_policy: setup.block,
+            timing: Timing::default(),
+        };
+        let (engine_handle, handles) = engine::start(
+            context.child("validator"),
+            config,
+            oracle.clone(),
+            oracle,
+            Channels::from_list(channels),
+            |mailbox| mailbox,
+        )
+        .await;
+        let service = NodeService::new(handles, setup.genesis.clone(), me).await;
+        let backend = NodeBackend::new(service, context.child("metrics"));
+        let listener = tokio::net::TcpListener::bind(setup.http_listen)
+            .await
+            .with_context(|| format!("cannot listen for HTTP on {}", setup.http_listen))?;
+        let address = listener.local_addr()?;
+        let _ = std::fs::write(setup.data_dir.join("http.addr"), address.to_string());
+        println!(
+            "medchain node for chain {} (validator {me})",
+            setup.genesis.chain_id
+        );
+        println!("  API:      http://{address}   (OpenAPI: http://{address}/v1/openapi.json)");
+        println!("  data dir: {}", setup.data_dir.display());
+        for line in &setup.banner {
+            println!("{line}");
+        }
+        tracing::info!(%address, "HTTP API listening");
+        let router = medchain_api::router(backend);
+        let server = tokio::spawn(async move { axum::serve(listener, router).await });
+
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .context("cannot install the SIGTERM handler")?;
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => tracing::info!("interrupted; stopping"),
+            _ = terminate.recv() => tracing::info!("terminated; stopping"),
+            result = engine_handle => tracing::error!(?result, "the consensus engine stopped"),
+            result = server => tracing::error!(?result, "the HTTP server stopped"),
+        }
+        let _ = context.stop(0, Some(Duration::from_secs(10))).await;
+        Ok(())
+    })
+}

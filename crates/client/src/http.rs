@@ -1,0 +1,170 @@
+//! The `/v1` HTTP client.
+
+use medchain_types::{
+    PartyId, SignedTransaction, TxHash,
+    api::{BlockResponse, Problem, StateResponse, StatusResponse, TxStatusResponse},
+};
+use serde::de::DeserializeOwned;
+
+/// Errors talking to a node.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot reach {url}: {source}")]
+    Transport { url: String, source: reqwest::Error },
+    #[error("{} ({}): {}", .0.title, .0.status, .0.detail)]
+    Problem(Problem),
+    #[error("unexpected answer from {url}: HTTP {status}: {body}")]
+    Unexpected {
+        url: String,
+        status: u16,
+        body: String,
+    },
+}
+
+/// A client of one node.
+#[derive(Clone, Debug)]
+pub struct Client {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Client {
+    /// A client of the node at `base` (for example `http://127.0.0.1:8080`).
+    pub fn new(base: impl Into<String>) -> Self {
+        Self {
+            base: base.into().trim_end_matches('/').to_string(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// The node's base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    async fn read<T: DeserializeOwned>(
+        &self,
+        url: String,
+        response: reqwest::Response,
+    ) -> Result<T, ClientError> {
+        let status = response.status();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|source| ClientError::Transport {
+                url: url.clone(),
+                source,
+            })?;
+        // 422 answers a rejected transaction with its status body.
+        if (status.is_success() || status.as_u16() == 422)
+            && let Ok(value) = serde_json::from_slice(&bytes)
+        {
+            return Ok(value);
+        }
+        if let Ok(problem) = serde_json::from_slice::<Problem>(&bytes) {
+            return Err(ClientError::Problem(problem));
+        }
+        Err(ClientError::Unexpected {
+            url,
+            status: status.as_u16(),
+            body: String::from_utf8_lossy(&bytes).chars().take(500).collect(),
+        })
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        let url = format!("{}{}", self.base, path);
+        let response =
+            self.http
+                .get(&url)
+                .send()
+                .await
+                .map_err(|source| ClientError::Transport {
+                    url: url.clone(),
+                    source,
+                })?;
+        self.read(url, response).await
+    }
+
+    /// `GET /v1/status`.
+    pub async fn status(&self) -> Result<StatusResponse, ClientError> {
+        self.get("/v1/status").await
+    }
+
+    /// Submits a transaction as JSON; with `wait`, returns once it commits or is rejected.
+    pub async fn submit(
+        &self,
+        tx: &SignedTransaction,
+        wait: bool,
+    ) -> Result<TxStatusResponse, ClientError> {
+        let url = format!(
+            "{}/v1/transactions{}",
+            self.base,
+            if wait { "?wait=true" } else { "" }
+        );
+        let response = self
+            .http
+            .post(&url)
+            .json(tx)
+            .send()
+            .await
+            .map_err(|source| ClientError::Transport {
+                url: url.clone(),
+                source,
+            })?;
+        self.read(url, response).await
+    }
+
+    /// Submits a transaction in its canonical binary form.
+    pub async fn submit_binary(&self, bytes: Vec<u8>) -> Result<TxStatusResponse, ClientError> {
+        let url = format!("{}/v1/transactions", self.base);
+        let response = self
+            .http
+            .post(&url)
+            .header("content-type", "application/octet-stream")
+            .body(bytes)
+            .send()
+            .await
+            .map_err(|source| ClientError::Transport {
+                url: url.clone(),
+                source,
+            })?;
+        self.read(url, response).await
+    }
+
+    /// `GET /v1/transactions/{hash}`.
+    pub async fn tx_status(&self, hash: &TxHash) -> Result<TxStatusResponse, ClientError> {
+        self.get(&format!("/v1/transactions/{hash}")).await
+    }
+
+    /// `GET /v1/blocks/{height}`.
+    pub async fn block(&self, height: u64) -> Result<BlockResponse, ClientError> {
+        self.get(&format!("/v1/blocks/{height}")).await
+    }
+
+    /// `GET /v1/blocks/latest`.
+    pub async fn latest_block(&self) -> Result<BlockResponse, ClientError> {
+        self.get("/v1/blocks/latest").await
+    }
+
+    /// `GET /v1/state/{key}` (the key in its text form, e.g. `party/<id>`).
+    pub async fn state(&self, key: &str, proof: bool) -> Result<StateResponse, ClientError> {
+        self.get(&format!(
+            "/v1/state/{key}{}",
+            if proof { "?proof=true" } else { "" }
+        ))
+        .await
+    }
+
+    /// The next nonce a party's transaction must carry, from finalized state.
+    pub async fn next_nonce(&self, party: &PartyId) -> Result<u64, ClientError> {
+        let answer = self.state(&format!("party/{party}"), false).await?;
+        let Some(decoded) = answer.decoded else {
+            return Err(ClientError::Problem(Problem::new(
+                404,
+                "unknown_party",
+                format!("party {party} is not registered"),
+            )));
+        };
+        Ok(decoded["nonce"].as_u64().unwrap_or(0))
+    }
+}
