@@ -71,6 +71,9 @@ struct NodeArgs {
     /// Log filter (overrides the config), e.g. `info` or `medchain_node=debug`.
     #[arg(long, env = "MEDCHAIN_LOG")]
     log: Option<String>,
+    /// Stop after this many seconds (tests and demos use it so no node outlives them).
+    #[arg(long, env = "MEDCHAIN_STOP_AFTER_SECS")]
+    stop_after_secs: Option<u64>,
 }
 
 #[derive(Args)]
@@ -124,6 +127,7 @@ fn node(args: NodeArgs) -> anyhow::Result<()> {
             mempool: medchain_node::mempool::MempoolLimits::default(),
             block: medchain_node::app::BlockPolicy::default(),
             banner,
+            stop_after: args.stop_after_secs.map(std::time::Duration::from_secs),
         });
     }
     let path = args
@@ -161,6 +165,7 @@ fn node(args: NodeArgs) -> anyhow::Result<()> {
             idle_wait: std::time::Duration::from_millis(config.block.idle_wait_ms),
         },
         banner: Vec::new(),
+        stop_after: args.stop_after_secs.map(std::time::Duration::from_secs),
     })
 }
 

@@ -32,6 +32,8 @@ pub struct NodeSetup {
     pub block: BlockPolicy,
     /// Lines printed once the API is up (demo parties, hints).
     pub banner: Vec<String>,
+    /// Stop after this long, if set.
+    pub stop_after: Option<Duration>,
 }
 
 fn resolve(address: &str) -> anyhow::Result<SocketAddr> {
@@ -151,7 +153,12 @@ pub fn run(setup: NodeSetup) -> anyhow::Result<()> {
         let mut terminate =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
                 .context("cannot install the SIGTERM handler")?;
+        // Without a stop time, wait (in effect) forever.
+        let stop_after = setup
+            .stop_after
+            .unwrap_or(Duration::from_secs(100 * 365 * 24 * 3_600));
         tokio::select! {
+            _ = tokio::time::sleep(stop_after) => tracing::info!("stop time reached; stopping"),
             _ = tokio::signal::ctrl_c() => tracing::info!("interrupted; stopping"),
             _ = terminate.recv() => tracing::info!("terminated; stopping"),
             result = engine_handle => tracing::error!(?result, "the consensus engine stopped"),

@@ -146,13 +146,27 @@ impl Client {
         self.get("/v1/blocks/latest").await
     }
 
-    /// `GET /v1/state/{key}` (the key in its text form, e.g. `party/<id>`).
+    /// `GET /v1/state/{key}` (the key in its text form, e.g. `party/<id>`). A proof is served
+    /// once a finalization certificate covers the state read, usually within a block; the
+    /// client retries for up to five seconds while the node answers that it is not there yet.
     pub async fn state(&self, key: &str, proof: bool) -> Result<StateResponse, ClientError> {
-        self.get(&format!(
-            "/v1/state/{key}{}",
-            if proof { "?proof=true" } else { "" }
-        ))
-        .await
+        let path = format!("/v1/state/{key}{}", if proof { "?proof=true" } else { "" });
+        let mut attempts = 0;
+        loop {
+            match self.get(&path).await {
+                Err(ClientError::Problem(problem))
+                    if attempts < 50
+                        && matches!(
+                            problem.code.as_str(),
+                            "state_settling" | "no_certificate_yet"
+                        ) =>
+                {
+                    attempts += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// The next nonce a party's transaction must carry, from finalized state.

@@ -348,13 +348,20 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
             (root, value, proof)
         };
         let root = medchain_types::Hash32(root.0);
-        let height = self.handles.view.height_of_root(&root).ok_or_else(|| {
-            Problem::new(
-                503,
-                "state_settling",
-                "the state is between blocks; retry shortly",
-            )
-        })?;
+        // The live state belongs to the last applied block, which is normally the tip; right
+        // after startup, or between applying a block and recording it, the root may not be
+        // known yet: a plain read reports the tip, a proof waits for the next block.
+        let height = match self.handles.view.height_of_root(&root) {
+            Some(height) => height,
+            None if proof.is_none() => self.tip().height,
+            None => {
+                return Err(Problem::new(
+                    503,
+                    "state_settling",
+                    "the state is between blocks; retry shortly",
+                ));
+            }
+        };
         let proof = match proof {
             None => None,
             Some((kind, proof)) => Some(StateProof {

@@ -1,0 +1,155 @@
+//! End-to-end tests: real `medchain` processes on loopback.
+
+mod processes;
+
+use medchain_client::{Client, keys::PartyKeys, verify};
+use medchain_types::{Genesis, PartyKind, Roles, TxBody, api::TxState};
+use processes::{Network, Node};
+use std::time::Duration;
+
+async fn register_device(
+    client: &Client,
+    chain: &medchain_types::ChainId,
+    nonce: u64,
+) -> (PartyKeys, medchain_types::TxHash) {
+    let hospital = PartyKeys::dev("hospital");
+    let device = PartyKeys::generate().expect("random keys");
+    let tx = hospital.sign(
+        chain,
+        nonce,
+        TxBody::RegisterParty {
+            kind: PartyKind::Device,
+            signing_key: device.public_key(),
+            encryption_key: device.encryption_key(),
+            label: format!("e2e device {nonce}"),
+            roles: Roles::default(),
+        },
+    );
+    let answer = client.submit(&tx, true).await.expect("submission succeeds");
+    assert_eq!(answer.status, TxState::Committed, "{answer:?}");
+    (device, tx.hash())
+}
+
+async fn assert_proof_verifies(client: &Client, genesis: &Genesis, party: &PartyKeys) {
+    let answer = client
+        .state(&format!("party/{}", party.party_id), true)
+        .await
+        .expect("state answer");
+    let verified = verify::verify_state(genesis, &answer).expect("the proof verifies offline");
+    assert!(verified.value.is_some());
+    let mut tampered = answer.clone();
+    let value = tampered.value.as_mut().expect("value");
+    let flipped = if value.ends_with('0') { '1' } else { '0' };
+    value.pop();
+    value.push(flipped);
+    assert!(
+        verify::verify_state(genesis, &tampered).is_err(),
+        "a tampered value must not verify"
+    );
+    let mut forged = answer.clone();
+    let proof = forged.proof.as_mut().expect("proof");
+    proof.finality.certified.header.state_root = medchain_types::Hash32([9; 32]);
+    assert!(
+        verify::verify_state(genesis, &forged).is_err(),
+        "a forged header must not verify"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_validator_dev_chain_commits_proves_and_survives_sigkill() {
+    let dir = processes::temp_dir("dev");
+    let mut node = Node::dev(&dir);
+    let client = node.client().await;
+    processes::wait_for_height(&client, 1, Duration::from_secs(60)).await;
+    let status = client.status().await.expect("status");
+    let genesis: Genesis =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("genesis.json")).expect("genesis"))
+            .expect("json");
+
+    let hospital = PartyKeys::dev("hospital");
+    let nonce = client.next_nonce(&hospital.party_id).await.expect("nonce");
+    let (device, hash) = register_device(&client, &status.chain_id, nonce).await;
+    assert_proof_verifies(&client, &genesis, &device).await;
+
+    // A replay is refused with a clear reason.
+    let replay = hospital.sign(
+        &status.chain_id,
+        nonce,
+        TxBody::Attest {
+            subject: Default::default(),
+            digest: Default::default(),
+        },
+    );
+    let err = client
+        .submit(&replay, false)
+        .await
+        .expect_err("replayed nonce");
+    assert!(err.to_string().contains("nonce"), "{err}");
+
+    // Killed without warning, the node comes back with its data and keeps going.
+    let height_before = client.status().await.expect("status").latest.height;
+    node.kill();
+    node.start();
+    let client = node.client().await;
+    let committed = client.tx_status(&hash).await.expect("status");
+    assert_eq!(committed.status, TxState::Committed);
+    processes::wait_for_height(&client, height_before + 3, Duration::from_secs(60)).await;
+    let (_, _) = register_device(&client, &status.chain_id, nonce + 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_validators_keep_finalizing_without_one_and_it_catches_up() {
+    let mut network = Network::testnet(4);
+    let clients = network.clients().await;
+    let genesis = network.genesis();
+    let chain = genesis.chain_id.clone();
+    for client in &clients {
+        processes::wait_for_height(client, 2, Duration::from_secs(90)).await;
+    }
+    let hospital = PartyKeys::dev("hospital");
+    let mut nonce = clients[0]
+        .next_nonce(&hospital.party_id)
+        .await
+        .expect("nonce");
+    let (first, _) = register_device(&clients[0], &chain, nonce).await;
+    nonce += 1;
+
+    // SIGKILL validator 4: three of four still finalize.
+    network.nodes[3].kill();
+    let (second, second_hash) = register_device(&clients[1], &chain, nonce).await;
+    nonce += 1;
+    let (third, _) = register_device(&clients[2], &chain, nonce).await;
+    let height = clients[0].status().await.expect("status").latest.height;
+
+    // Restarted, it catches up from its peers.
+    network.nodes[3].start();
+    let restarted = network.nodes[3].client().await;
+    processes::wait_for_height(&restarted, height, Duration::from_secs(120)).await;
+    let status = restarted.tx_status(&second_hash).await.expect("status");
+    assert_eq!(
+        status.status,
+        TxState::Committed,
+        "the restarted validator has the blocks it missed"
+    );
+    for client in [&clients[2], &restarted] {
+        assert_proof_verifies(client, &genesis, &first).await;
+        assert_proof_verifies(client, &genesis, &second).await;
+        assert_proof_verifies(client, &genesis, &third).await;
+    }
+
+    // A validator whose data directory is lost rebuilds it from its peers.
+    network.nodes[2].kill();
+    std::fs::remove_dir_all(network.dir.join("v3").join("store")).expect("wipe v3");
+    let (fourth, fourth_hash) = register_device(&clients[0], &chain, nonce + 1).await;
+    let height = clients[0].status().await.expect("status").latest.height;
+    network.nodes[2].start();
+    let rebuilt = network.nodes[2].client().await;
+    processes::wait_for_height(&rebuilt, height, Duration::from_secs(120)).await;
+    let status = rebuilt.tx_status(&fourth_hash).await.expect("status");
+    assert_eq!(
+        status.status,
+        TxState::Committed,
+        "the rebuilt validator replayed the chain"
+    );
+    assert_proof_verifies(&rebuilt, &genesis, &fourth).await;
+}

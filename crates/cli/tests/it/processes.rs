@@ -1,0 +1,217 @@
+//! Starting and stopping `medchain` processes for tests. Every node is started with a stop
+//! time, and killed when its handle drops, so none outlives the test.
+
+use medchain_client::Client;
+use medchain_types::Genesis;
+use std::{
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_medchain");
+const STOP_AFTER_SECS: &str = "600";
+
+/// A fresh directory under the system temp dir.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let dir = std::env::temp_dir().join(format!(
+        "medchain-e2e-{name}-{}-{nanos}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// One node process.
+pub struct Node {
+    args: Vec<String>,
+    data_dir: PathBuf,
+    log: PathBuf,
+    child: Option<Child>,
+}
+
+impl Node {
+    /// A dev chain in `dir`.
+    pub fn dev(dir: &Path) -> Self {
+        let mut node = Self {
+            args: vec![
+                "node".into(),
+                "--dev".into(),
+                "--data-dir".into(),
+                dir.display().to_string(),
+                "--http".into(),
+                "127.0.0.1:0".into(),
+            ],
+            data_dir: dir.to_path_buf(),
+            log: dir.join("node.log"),
+            child: None,
+        };
+        node.start();
+        node
+    }
+
+    /// A configured validator.
+    pub fn configured(config: &Path, data_dir: &Path) -> Self {
+        let mut node = Self {
+            args: vec![
+                "node".into(),
+                "--config".into(),
+                config.display().to_string(),
+            ],
+            data_dir: data_dir.to_path_buf(),
+            log: config.with_extension("log"),
+            child: None,
+        };
+        node.start();
+        node
+    }
+
+    /// Starts (or restarts) the process.
+    pub fn start(&mut self) {
+        let _ = std::fs::remove_file(self.data_dir.join("http.addr"));
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("log file");
+        let child = Command::new(BIN)
+            .args(&self.args)
+            .env("MEDCHAIN_STOP_AFTER_SECS", STOP_AFTER_SECS)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("medchain starts");
+        self.child = Some(child);
+    }
+
+    /// SIGKILLs the process.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// A client, once the node has written its API address.
+    pub async fn client(&self) -> Client {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(address) = std::fs::read_to_string(self.data_dir.join("http.addr")) {
+                let client = Client::new(format!("http://{}", address.trim()));
+                if client.status().await.is_ok() {
+                    return client;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "node did not come up; log:\n{}",
+                std::fs::read_to_string(&self.log).unwrap_or_default()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A local testnet of real processes.
+pub struct Network {
+    pub dir: PathBuf,
+    pub nodes: Vec<Node>,
+}
+
+fn free_port_base(count: u16) -> u16 {
+    // Ask the OS for a free port and use the span above it; retry on collisions.
+    for _ in 0..50 {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = listener.local_addr().expect("addr").port();
+        drop(listener);
+        if base > 60_000 {
+            continue;
+        }
+        let free = (1..=count)
+            .all(|offset| std::net::TcpListener::bind(("127.0.0.1", base + offset)).is_ok());
+        if free {
+            return base;
+        }
+    }
+    panic!("no free port range found");
+}
+
+impl Network {
+    /// Writes and starts `validators` validators.
+    pub fn testnet(validators: u16) -> Self {
+        let dir = temp_dir("testnet");
+        let http_base = free_port_base(validators);
+        let p2p_base = free_port_base(validators);
+        let status = Command::new(BIN)
+            .args([
+                "testnet",
+                "--validators",
+                &validators.to_string(),
+                "--dir",
+                &dir.display().to_string(),
+                "--no-start",
+                "--http-base",
+                &http_base.to_string(),
+                "--p2p-base",
+                &p2p_base.to_string(),
+            ])
+            .stdout(Stdio::null())
+            .status()
+            .expect("medchain testnet runs");
+        assert!(status.success());
+        let nodes = (1..=validators)
+            .map(|index| {
+                Node::configured(
+                    &dir.join(format!("v{index}.toml")),
+                    &dir.join(format!("v{index}")),
+                )
+            })
+            .collect();
+        Self { dir, nodes }
+    }
+
+    /// The genesis.
+    pub fn genesis(&self) -> Genesis {
+        serde_json::from_str(
+            &std::fs::read_to_string(self.dir.join("genesis.json")).expect("genesis"),
+        )
+        .expect("json")
+    }
+
+    /// A client per node.
+    pub async fn clients(&self) -> Vec<Client> {
+        let mut clients = Vec::new();
+        for node in &self.nodes {
+            clients.push(node.client().await);
+        }
+        clients
+    }
+}
+
+/// Waits until the node's finalized height reaches `height`.
+pub async fn wait_for_height(client: &Client, height: u64, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Ok(status) = client.status().await
+            && status.latest.height >= height
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} did not reach height {height}",
+            client.base()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
