@@ -114,7 +114,7 @@ pub fn openapi() -> Value {
                     "events": { "$ref": "#/components/schemas/OpRange" } } },
                 "OpRange": { "type": "object", "properties": { "start": { "type": "integer" }, "end": { "type": "integer" } } },
                 "Status": { "type": "object", "properties": {
-                    "chain_id": { "type": "string" }, "genesis_digest": hex("Genesis digest"), "validator_key": hex("This node's consensus key"),
+                    "chain_id": { "type": "string" }, "genesis_digest": hex("Genesis digest"), "validator_key": hex("This node's consensus key"), "node_party": hex("The organisation running this node"),
                     "latest": { "type": "object", "properties": { "height": { "type": "integer" }, "hash": hex("Block hash"), "time_ms": { "type": "integer" }, "state_root": hex("State root") } },
                     "validators": { "type": "array", "items": hex("Validator key") }, "mempool_size": { "type": "integer" } } },
                 "Transaction": { "type": "object", "required": ["chain_id", "signer", "public_key", "nonce", "body"], "properties": {

@@ -41,6 +41,9 @@ pub struct BenchArgs {
     /// Requests in flight.
     #[arg(long, default_value_t = 128)]
     concurrency: usize,
+    /// Offered load in transactions per second (0: as fast as the node accepts them).
+    #[arg(long, default_value_t = 0)]
+    rate: u64,
     /// The registrar that registers the accounts (a key file or `dev:<name>`).
     #[arg(long = "as", default_value = "dev:hospital")]
     registrar: String,
@@ -239,12 +242,18 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     );
     let started = Instant::now();
     let errors = Arc::new(Mutex::new(Vec::<String>::new()));
+    let rate = args.rate;
     futures::stream::iter(encoded.into_iter().enumerate())
         .for_each_concurrent(args.concurrency, |(index, (hash, bytes))| {
             let client = clients[index % clients.len()].clone();
             let submitted = submitted.clone();
             let errors = errors.clone();
             async move {
+                if rate > 0 {
+                    // Open-loop pacing: transaction i leaves at i / rate seconds.
+                    let due = started + Duration::from_secs_f64(index as f64 / rate as f64);
+                    tokio::time::sleep_until(due.into()).await;
+                }
                 submitted.lock().expect("lock").insert(hash, Instant::now());
                 if let Err(err) = client.submit_binary(bytes).await {
                     let mut errors = errors.lock().expect("lock");
@@ -272,6 +281,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         "validators": status.validators.len(),
         "nodes": args.nodes,
         "accounts": args.accounts,
+        "offered_rate": if args.rate == 0 { serde_json::Value::from("max") } else { serde_json::Value::from(args.rate) },
         "transactions_sent": expected,
         "transactions_committed": committed,
         "submit_seconds": submit_elapsed.as_secs_f64(),

@@ -108,6 +108,12 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
             chain_id: self.genesis.chain_id.clone(),
             genesis_digest: self.genesis.digest(),
             validator_key: self.validator_key,
+            node_party: self
+                .genesis
+                .validators
+                .iter()
+                .find(|validator| validator.public_key == self.validator_key)
+                .and_then(|validator| validator.operator),
             latest: LatestBlock {
                 height: tip.height,
                 hash: tip.hash,

@@ -17,6 +17,9 @@ pub struct StatusResponse {
     pub genesis_digest: Hash32,
     /// This node's consensus key.
     pub validator_key: PublicKey,
+    /// The organisation that runs this node, as named in the genesis.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_party: Option<crate::ids::PartyId>,
     /// The latest finalized block.
     pub latest: LatestBlock,
     /// The validator set, as consensus keys.

@@ -139,9 +139,12 @@ pub fn genesis(validators: Vec<(PublicKey, String)>, genesis_time_ms: u64) -> Ge
         governance_threshold: 2,
         validators: validators
             .into_iter()
-            .map(|(public_key, p2p_address)| GenesisValidator {
+            .enumerate()
+            .map(|(index, (public_key, p2p_address))| GenesisValidator {
                 public_key,
                 p2p_address,
+                // Validators are run by the demo organisations, in order.
+                operator: Some(party_id(DEMO_PARTIES[index % 6].name)),
             })
             .collect(),
         parties: DEMO_PARTIES

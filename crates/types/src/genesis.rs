@@ -20,6 +20,9 @@ pub struct GenesisValidator {
     pub public_key: PublicKey,
     /// The p2p address peers dial, `host:port`.
     pub p2p_address: String,
+    /// The organisation that runs this validator, if it is a party.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<crate::ids::PartyId>,
 }
 
 /// A party that exists from the first block.
@@ -118,6 +121,22 @@ impl Genesis {
                 governors += 1;
             }
         }
+        let organisations: std::collections::BTreeSet<crate::ids::PartyId> = self
+            .parties
+            .iter()
+            .filter(|party| party.kind == PartyKind::Organisation)
+            .map(|party| crate::ids::PartyId::derive(&party.signing_key))
+            .collect();
+        for validator in &self.validators {
+            if let Some(operator) = &validator.operator
+                && !organisations.contains(operator)
+            {
+                return Err(invalid(format!(
+                    "validator {} names operator {operator}, which is not a genesis organisation",
+                    validator.public_key
+                )));
+            }
+        }
         if self.governance_threshold == 0 || self.governance_threshold > governors.max(1) {
             return Err(invalid(format!(
                 "governance_threshold must be 1 to the number of governing organisations ({governors}), found {}",
@@ -146,6 +165,10 @@ fn serde_json_canonical(genesis: &Genesis) -> String {
     for validator in &genesis.validators {
         out.push('|');
         out.push_str(&validator.public_key.to_hex());
+        if let Some(operator) = &validator.operator {
+            out.push('@');
+            out.push_str(&operator.to_hex());
+        }
     }
     for party in &genesis.parties {
         out.push('|');
