@@ -3,7 +3,7 @@
 use axum::{
     Json, Router,
     body::Bytes,
-    extract::{DefaultBodyLimit, Path, Query, State},
+    extract::{DefaultBodyLimit, Path, Query, State, rejection::BytesRejection},
     http::{HeaderMap, StatusCode, header},
     response::{Html, IntoResponse, Response},
     routing::{get, post},
@@ -111,15 +111,33 @@ async fn submit<B: Backend>(
     State(backend): State<B>,
     Query(query): Query<SubmitQuery>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> HttpResult<Response> {
+    let body = body.map_err(|rejection| {
+        ProblemResponse(Problem::new(
+            rejection.status().as_u16(),
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                "too_large"
+            } else {
+                "bad_body"
+            },
+            format!(
+                "{rejection} (the request body limit is {} bytes)",
+                crate::BODY_BYTES_MAX
+            ),
+        ))
+    })?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .unwrap_or("application/json");
     let tx = if content_type.starts_with("application/octet-stream") {
-        SignedTransaction::decode_canonical(&body)
-            .map_err(|err| bad_request("malformed", err.to_string()))?
+        SignedTransaction::decode_canonical(&body).map_err(|err| match err {
+            medchain_types::StatelessError::TooLarge { .. } => {
+                ProblemResponse(Problem::new(413, "too_large", err.to_string()))
+            }
+            _ => bad_request("malformed", err.to_string()),
+        })?
     } else if content_type.starts_with("application/json") {
         if body.len() > medchain_types::limits::TRANSACTION_BYTES_MAX * 4 {
             return Err(ProblemResponse(Problem::new(

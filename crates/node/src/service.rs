@@ -14,6 +14,7 @@ use commonware_cryptography::Digestible;
 use commonware_runtime::{Clock, Spawner};
 use commonware_storage::{Context as StorageContext, mmr::Location};
 use medchain_state::{
+    BlockEnv, BlockExecutor, StateError, StateRead, TxError,
     attest::Attestation,
     governance::{GovernanceConfig, Proposal},
     keys,
@@ -27,6 +28,39 @@ use medchain_types::{
     },
 };
 use std::sync::Arc;
+
+/// Reads finalized state through a held read guard of the state database.
+struct GuardView<'a, DB>(&'a DB);
+
+impl<E: Spawner + StorageContext + Clock> StateRead for GuardView<'_, crate::db::StateDb<E>> {
+    async fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        self.0
+            .get(&state_key(key))
+            .await
+            .map(|value| value.map(|blob| blob.0))
+            .map_err(|err| StateError::Store(format!("{err:?}")))
+    }
+}
+
+/// The HTTP status for a transaction the state machine refuses.
+pub fn tx_error_status(err: &TxError) -> u16 {
+    match err {
+        TxError::State(_) => 500,
+        TxError::UnknownSigner(_)
+        | TxError::WrongKey { .. }
+        | TxError::MissingRole { .. }
+        | TxError::WrongKind { .. } => 403,
+        TxError::NonceUsed { .. }
+        | TxError::Duplicate(_)
+        | TxError::KeyInUse(_)
+        | TxError::PartyExists(_)
+        | TxError::ProposalClosed { .. }
+        | TxError::ProposalExpired { .. }
+        | TxError::AlreadyApproved { .. } => 409,
+        TxError::UnknownParty(_) | TxError::UnknownProposal(_) => 404,
+        TxError::NonceGap { .. } | TxError::Invalid { .. } | TxError::TooManyEvents { .. } => 422,
+    }
+}
 
 /// How far ahead of its next nonce a party may queue transactions.
 pub const NONCE_WINDOW: u64 = 4_096;
@@ -190,6 +224,28 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
                     transaction.nonce, party.id, party.nonce
                 ),
             ));
+        }
+        if transaction.nonce == party.nonce {
+            // The transaction is next in line: run it against finalized state now, so that a
+            // refusal (a missing role, a reused key, a closed proposal, ...) is answered at
+            // once rather than discovered in a block. Nothing is written.
+            let tip = self.tip();
+            let env = BlockEnv {
+                chain_id: self.genesis.chain_id.clone(),
+                height: tip.height + 1,
+                time_ms: tip.header.time_ms + 1,
+                event_base: 0,
+            };
+            let state = self.databases.0.read().await;
+            let view = GuardView(&*state);
+            let mut executor = BlockExecutor::new(&view, env);
+            if let Err(err) = executor.apply(&verified).await {
+                return Err(Problem::new(
+                    tx_error_status(&err),
+                    err.code(),
+                    err.to_string(),
+                ));
+            }
         }
         let signed = verified.signed().clone();
         self.handles

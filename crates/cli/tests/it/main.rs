@@ -86,6 +86,8 @@ async fn one_validator_dev_chain_commits_proves_and_survives_sigkill() {
         .expect_err("replayed nonce");
     assert!(err.to_string().contains("nonce"), "{err}");
 
+    processes::bad_input_gets_problems(&client, &status.chain_id).await;
+
     // Killed without warning, the node comes back with its data and keeps going.
     let height_before = client.status().await.expect("status").latest.height;
     node.kill();

@@ -215,3 +215,126 @@ pub async fn wait_for_height(client: &Client, height: u64, timeout: Duration) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Malformed, oversized, badly signed, wrong-chain, unknown and unauthorised submissions each
+/// get an HTTP 4xx problem body naming the reason, and none of them reaches the chain.
+pub async fn bad_input_gets_problems(client: &Client, chain: &medchain_types::ChainId) {
+    use commonware_codec::Encode as _;
+    use medchain_client::keys::PartyKeys;
+    use medchain_types::{Hash32, PartyKind, Roles, TxBody};
+
+    let http = reqwest::Client::new();
+    let url = format!("{}/v1/transactions", client.base());
+    let post = |content_type: &'static str, body: Vec<u8>| {
+        let http = http.clone();
+        let url = url.clone();
+        async move {
+            let response = http
+                .post(&url)
+                .header("content-type", content_type)
+                .body(body)
+                .send()
+                .await
+                .expect("the node answers");
+            let status = response.status().as_u16();
+            let problem: serde_json::Value = response.json().await.expect("a JSON problem body");
+            (
+                status,
+                problem["code"].as_str().unwrap_or_default().to_string(),
+            )
+        }
+    };
+
+    assert_eq!(
+        post("application/json", b"{not json".to_vec()).await,
+        (400, "malformed".into())
+    );
+    assert_eq!(
+        post("application/octet-stream", vec![7u8; 100]).await,
+        (400, "malformed".into())
+    );
+    assert_eq!(
+        post("application/octet-stream", vec![0u8; 70 * 1024]).await,
+        (413, "too_large".into())
+    );
+    assert_eq!(
+        post("application/octet-stream", vec![0u8; 21 * 1024 * 1024]).await,
+        (413, "too_large".into())
+    );
+    assert_eq!(
+        post("text/plain", b"hello".to_vec()).await,
+        (415, "unsupported_media_type".into())
+    );
+
+    let attest = TxBody::Attest {
+        subject: Hash32::ZERO,
+        digest: Hash32([1; 32]),
+    };
+    let hospital = PartyKeys::dev("hospital");
+    let nonce = client.next_nonce(&hospital.party_id).await.expect("nonce");
+    let mut forged = hospital.sign(chain, nonce, attest.clone());
+    forged.signature.0[10] ^= 1;
+    assert_eq!(
+        post("application/octet-stream", forged.encode().to_vec()).await,
+        (400, "bad_signature".into())
+    );
+
+    let other_chain = medchain_types::ChainId::new("another-chain").expect("valid");
+    let wrong_chain = hospital.sign(&other_chain, nonce, attest.clone());
+    assert_eq!(
+        post("application/octet-stream", wrong_chain.encode().to_vec()).await,
+        (400, "wrong_chain".into())
+    );
+
+    let stranger = PartyKeys::generate().expect("keys");
+    let unknown = stranger.sign(chain, 0, attest.clone());
+    assert_eq!(
+        post("application/octet-stream", unknown.encode().to_vec()).await,
+        (403, "unknown_signer".into())
+    );
+
+    // A patient may not register parties; a manufacturer is not a registrar.
+    let register = TxBody::RegisterParty {
+        kind: PartyKind::Device,
+        signing_key: stranger.public_key(),
+        encryption_key: stranger.encryption_key(),
+        label: "x".into(),
+        roles: Roles::default(),
+    };
+    let patient = PartyKeys::dev("patient-1");
+    let patient_nonce = client.next_nonce(&patient.party_id).await.expect("nonce");
+    let by_patient = patient.sign(chain, patient_nonce, register.clone());
+    assert_eq!(
+        post("application/octet-stream", by_patient.encode().to_vec()).await,
+        (403, "wrong_party_kind".into())
+    );
+    let manufacturer = PartyKeys::dev("manufacturer");
+    let manufacturer_nonce = client
+        .next_nonce(&manufacturer.party_id)
+        .await
+        .expect("nonce");
+    let by_manufacturer = manufacturer.sign(chain, manufacturer_nonce, register);
+    assert_eq!(
+        post(
+            "application/octet-stream",
+            by_manufacturer.encode().to_vec()
+        )
+        .await,
+        (403, "missing_role".into())
+    );
+
+    // Nothing of it was stored: the stranger is not a party and no nonce moved.
+    let answer = client
+        .state(&format!("party/{}", stranger.party_id), false)
+        .await
+        .expect("state");
+    assert!(answer.value.is_none());
+    assert_eq!(
+        client.next_nonce(&hospital.party_id).await.expect("nonce"),
+        nonce
+    );
+    assert_eq!(
+        client.next_nonce(&patient.party_id).await.expect("nonce"),
+        patient_nonce
+    );
+}
