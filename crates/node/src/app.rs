@@ -82,6 +82,9 @@ pub struct ChainView {
     finalized: tokio::sync::watch::Sender<u64>,
 }
 
+/// How many unfinalized ancestors a proposal looks through for transactions to leave out.
+const UNFINALIZED_ANCESTORS_MAX: usize = 16;
+
 /// How many recent state roots to remember.
 const ROOTS_REMEMBERED: usize = 4_096;
 
@@ -409,9 +412,30 @@ impl<E: Spawner + StorageContext + Clock> Application<E> for App {
             futures::pin_mut!(arrival);
             futures::future::select(sleep, arrival).await;
         }
+        // Transactions in ancestors that are not finalized yet are still in the mempool; leave
+        // them out rather than execute them again only to see their nonces used.
+        let finalized_height = self.view.tip().height;
+        let mut in_ancestors = std::collections::HashSet::new();
+        let mut oldest = parent_header.height;
+        if oldest > finalized_height {
+            in_ancestors.extend(parent.inner().tx_hashes());
+            let mut walked = 0;
+            while oldest > finalized_height + 1 && walked < UNFINALIZED_ANCESTORS_MAX {
+                let Some(ancestor) = ancestry.next().await else {
+                    break;
+                };
+                oldest = ancestor.inner().header.height;
+                if oldest <= finalized_height {
+                    break;
+                }
+                in_ancestors.extend(ancestor.inner().tx_hashes());
+                walked += 1;
+            }
+        }
         let candidates = mempool.select(
             self.policy.transactions_max.min(BLOCK_TRANSACTIONS_MAX),
             BLOCK_BYTES_MAX,
+            &in_ancestors,
         );
         let height = parent_header.height + 1;
         let time_ms = now_ms(&runtime).max(parent_header.time_ms + 1);

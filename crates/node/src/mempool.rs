@@ -177,8 +177,14 @@ impl Mempool {
     }
 
     /// Picks transactions for a block: each signer's in nonce order, signers in arrival order,
-    /// within the count and byte bounds.
-    pub fn select(&self, transactions_max: usize, bytes_max: usize) -> Vec<VerifiedTransaction> {
+    /// within the count and byte bounds. Transactions in `exclude` (already in an unfinalized
+    /// ancestor) are skipped.
+    pub fn select(
+        &self,
+        transactions_max: usize,
+        bytes_max: usize,
+        exclude: &std::collections::HashSet<TxHash>,
+    ) -> Vec<VerifiedTransaction> {
         let mut inner = self.lock();
         let mut selected = Vec::new();
         let mut bytes = 0usize;
@@ -191,6 +197,9 @@ impl Mempool {
                 continue;
             };
             for hash in queue.values() {
+                if exclude.contains(hash) {
+                    continue;
+                }
                 let entry = &inner.entries[hash];
                 if selected.len() >= transactions_max || bytes + entry.tx.size() > bytes_max {
                     break 'signers;
@@ -322,7 +331,7 @@ mod tests {
             Err(MempoolError::AlreadyPending(_))
         ));
         let order: Vec<(u8, u64)> = pool
-            .select(10, usize::MAX)
+            .select(10, usize::MAX, &Default::default())
             .iter()
             .map(|t| (t.transaction().public_key.0[0], t.transaction().nonce))
             .collect();
