@@ -4,6 +4,7 @@
 //! GET  /v1/status                      chain id, tip, validators, mempool size
 //! POST /v1/transactions                submit (JSON or canonical binary); ?wait=true waits
 //!                                      for commit or rejection
+//! POST /v1/transactions/batch          up to 10,000 at once, per-transaction outcomes
 //! GET  /v1/transactions/{hash}         status, receipt and events
 //! GET  /v1/blocks/latest               the latest finalized block
 //! GET  /v1/blocks/{height}             a block, its transactions and its certificate

@@ -56,6 +56,20 @@ pub fn openapi() -> Value {
                     "422": { "description": "Rejected", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/TxStatus" } } } }
                 }))
             }},
+            "/v1/transactions/batch": { "post": {
+                "summary": "Submit up to 10,000 signed transactions at once",
+                "operationId": "submitTransactions",
+                "description": "The body is a JSON array of `SignedTransaction`, or the canonical encoding of a list of transactions (`application/octet-stream`). Each is checked as a single submission would be; signatures are verified in parallel. The answer lists, in order, each transaction's hash and, if it was refused, the problem.",
+                "requestBody": { "required": true, "content": {
+                    "application/json": { "schema": { "type": "array", "maxItems": 10000, "items": { "$ref": "#/components/schemas/SignedTransaction" } } },
+                    "application/octet-stream": { "schema": { "type": "string", "format": "binary" } }
+                }},
+                "responses": with_problems(json!({
+                    "200": { "description": "Per-transaction outcomes", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/BatchResult" } } } },
+                    "413": { "$ref": "#/components/responses/Problem" },
+                    "415": { "$ref": "#/components/responses/Problem" }
+                }))
+            }},
             "/v1/transactions/{hash}": { "get": {
                 "summary": "A transaction's status, receipt and events",
                 "operationId": "transactionStatus",
@@ -127,6 +141,10 @@ pub fn openapi() -> Value {
                     "hash": hex("Transaction hash"), "status": { "type": "string", "enum": ["pending", "committed", "rejected", "unknown"] },
                     "receipt": { "type": "object" }, "events": { "type": "array", "items": { "type": "object" } },
                     "rejection": { "type": "object", "properties": { "code": { "type": "string" }, "reason": { "type": "string" } } } } },
+                "BatchResult": { "type": "object", "properties": {
+                    "accepted": { "type": "integer" }, "refused": { "type": "integer" },
+                    "results": { "type": "array", "items": { "type": "object", "properties": {
+                        "hash": hex("Transaction hash"), "problem": { "$ref": "#/components/schemas/Problem" } } } } } },
                 "Block": { "type": "object", "properties": {
                     "height": { "type": "integer" }, "hash": hex("Block hash"), "header": { "$ref": "#/components/schemas/Header" },
                     "context": hex("Consensus context encoding"), "transactions": { "type": "array", "items": hex("Transaction hash") },
@@ -152,6 +170,7 @@ mod tests {
         for route in [
             "/v1/status",
             "/v1/transactions",
+            "/v1/transactions/batch",
             "/v1/transactions/{hash}",
             "/v1/blocks/latest",
             "/v1/blocks/{height}",

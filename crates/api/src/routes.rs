@@ -10,7 +10,10 @@ use axum::{
 };
 use medchain_types::{
     PartyId, SignedTransaction, TxHash,
-    api::{BlockResponse, Problem, StateResponse, StatusResponse, TxState, TxStatusResponse},
+    api::{
+        BatchItem, BatchResponse, BlockResponse, Problem, StateResponse, StatusResponse, TxState,
+        TxStatusResponse,
+    },
 };
 use serde::Deserialize;
 use std::{future::Future, time::Duration};
@@ -20,6 +23,10 @@ pub trait Backend: Clone + Send + Sync + 'static {
     fn status(&self) -> StatusResponse;
     fn submit(&self, tx: SignedTransaction)
     -> impl Future<Output = Result<TxHash, Problem>> + Send;
+    fn submit_many(
+        &self,
+        txs: Vec<SignedTransaction>,
+    ) -> impl Future<Output = Vec<Result<TxHash, Problem>>> + Send;
     fn tx_status(
         &self,
         hash: TxHash,
@@ -71,6 +78,7 @@ pub fn router<B: Backend>(backend: B) -> Router {
     Router::new()
         .route("/v1/status", get(status::<B>))
         .route("/v1/transactions", post(submit::<B>))
+        .route("/v1/transactions/batch", post(submit_batch::<B>))
         .route("/v1/transactions/{hash}", get(tx_status::<B>))
         .route("/v1/blocks/latest", get(latest_block::<B>))
         .route("/v1/blocks/{height}", get(block::<B>))
@@ -180,6 +188,98 @@ async fn submit<B: Backend>(
         _ => StatusCode::ACCEPTED,
     };
     Ok((code, Json(answer)).into_response())
+}
+
+/// Most transactions in one batch submission.
+pub const BATCH_TRANSACTIONS_MAX: usize = 10_000;
+
+async fn submit_batch<B: Backend>(
+    State(backend): State<B>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> HttpResult<Json<BatchResponse>> {
+    let body = body.map_err(|rejection| {
+        ProblemResponse(Problem::new(
+            rejection.status().as_u16(),
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                "too_large"
+            } else {
+                "bad_body"
+            },
+            format!(
+                "{rejection} (the request body limit is {} bytes)",
+                crate::BODY_BYTES_MAX
+            ),
+        ))
+    })?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("application/json");
+    let txs: Vec<SignedTransaction> = if content_type.starts_with("application/octet-stream") {
+        use commonware_codec::{Decode as _, RangeCfg};
+        Vec::<SignedTransaction>::decode_cfg(body, &(RangeCfg::new(0..=BATCH_TRANSACTIONS_MAX), ()))
+            .map_err(|err| {
+                bad_request(
+                    "malformed",
+                    format!("invalid transaction batch (at most {BATCH_TRANSACTIONS_MAX}): {err}"),
+                )
+            })?
+    } else if content_type.starts_with("application/json") {
+        let txs: Vec<SignedTransaction> = serde_json::from_slice(&body).map_err(|err| {
+            bad_request(
+                "malformed",
+                format!("invalid transaction batch JSON: {err}"),
+            )
+        })?;
+        if txs.len() > BATCH_TRANSACTIONS_MAX {
+            return Err(ProblemResponse(Problem::new(
+                413,
+                "too_large",
+                format!(
+                    "a batch holds at most {BATCH_TRANSACTIONS_MAX} transactions, found {}",
+                    txs.len()
+                ),
+            )));
+        }
+        txs
+    } else {
+        return Err(ProblemResponse(Problem::new(
+            415,
+            "unsupported_media_type",
+            format!("send application/json or application/octet-stream, not {content_type}"),
+        )));
+    };
+    if let Some(big) = txs.iter().find(|tx| {
+        commonware_codec::EncodeSize::encode_size(*tx)
+            > medchain_types::limits::TRANSACTION_BYTES_MAX
+    }) {
+        return Err(ProblemResponse(Problem::new(
+            413,
+            "too_large",
+            format!(
+                "transaction {} is over the {}-byte limit",
+                big.hash(),
+                medchain_types::limits::TRANSACTION_BYTES_MAX
+            ),
+        )));
+    }
+    let hashes: Vec<TxHash> = txs.iter().map(SignedTransaction::hash).collect();
+    let outcomes = backend.submit_many(txs).await;
+    let results: Vec<BatchItem> = hashes
+        .into_iter()
+        .zip(outcomes)
+        .map(|(hash, outcome)| BatchItem {
+            hash,
+            problem: outcome.err(),
+        })
+        .collect();
+    let refused = results.iter().filter(|item| item.problem.is_some()).count();
+    Ok(Json(BatchResponse {
+        accepted: results.len() - refused,
+        refused,
+        results,
+    }))
 }
 
 async fn tx_status<B: Backend>(

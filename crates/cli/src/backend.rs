@@ -34,6 +34,10 @@ impl medchain_api::Backend for NodeBackend {
         self.service.submit(tx).await
     }
 
+    async fn submit_many(&self, txs: Vec<SignedTransaction>) -> Vec<Result<TxHash, Problem>> {
+        self.service.submit_many(txs).await
+    }
+
     async fn tx_status(&self, hash: TxHash) -> Result<TxStatusResponse, Problem> {
         self.service.tx_status(hash).await
     }

@@ -22,6 +22,9 @@ use std::{
     time::{Duration, Instant},
 };
 
+/// A transaction's hash and canonical bytes.
+type Encoded = (TxHash, Vec<u8>);
+
 #[derive(Args)]
 pub struct BenchArgs {
     /// Node URLs, comma separated; transactions are spread over them.
@@ -41,6 +44,9 @@ pub struct BenchArgs {
     /// Requests in flight.
     #[arg(long, default_value_t = 128)]
     concurrency: usize,
+    /// Transactions per HTTP request (1: `POST /v1/transactions`; more: `/v1/transactions/batch`).
+    #[arg(long, default_value_t = 1)]
+    batch: usize,
     /// Offered load in transactions per second (0: as fast as the node accepts them).
     #[arg(long, default_value_t = 0)]
     rate: u64,
@@ -243,22 +249,58 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let errors = Arc::new(Mutex::new(Vec::<String>::new()));
     let rate = args.rate;
-    futures::stream::iter(encoded.into_iter().enumerate())
-        .for_each_concurrent(args.concurrency, |(index, (hash, bytes))| {
-            let client = clients[index % clients.len()].clone();
+    let batch = args.batch.max(1);
+    // Batches of `batch` consecutive transactions (single transactions when batch is 1).
+    let chunks: Vec<(usize, Vec<Encoded>)> = encoded
+        .chunks(batch)
+        .enumerate()
+        .map(|(index, chunk)| (index * batch, chunk.to_vec()))
+        .collect();
+    futures::stream::iter(chunks.into_iter().enumerate())
+        .for_each_concurrent(args.concurrency, |(request, (first, chunk))| {
+            let client = clients[request % clients.len()].clone();
             let submitted = submitted.clone();
             let errors = errors.clone();
             async move {
                 if rate > 0 {
                     // Open-loop pacing: transaction i leaves at i / rate seconds.
-                    let due = started + Duration::from_secs_f64(index as f64 / rate as f64);
+                    let due = started + Duration::from_secs_f64(first as f64 / rate as f64);
                     tokio::time::sleep_until(due.into()).await;
                 }
-                submitted.lock().expect("lock").insert(hash, Instant::now());
-                if let Err(err) = client.submit_binary(bytes).await {
+                {
+                    let now = Instant::now();
+                    let mut submitted = submitted.lock().expect("lock");
+                    for (hash, _) in &chunk {
+                        submitted.insert(*hash, now);
+                    }
+                }
+                let outcome = if chunk.len() == 1 {
+                    let (_, bytes) = chunk.into_iter().next().expect("one transaction");
+                    client.submit_binary(bytes).await.map(|_| None)
+                } else {
+                    let mut body = Vec::new();
+                    let txs: Vec<SignedTransaction> = chunk
+                        .iter()
+                        .filter_map(|(_, bytes)| SignedTransaction::decode_canonical(bytes).ok())
+                        .collect();
+                    body.extend(txs);
+                    client.submit_batch(&body).await.map(|answer| {
+                        answer
+                            .results
+                            .into_iter()
+                            .find_map(|item| item.problem)
+                            .map(|problem| problem.detail)
+                    })
+                };
+                let failure = match outcome {
+                    Ok(None) => None,
+                    Ok(Some(detail)) => Some(detail),
+                    Err(err) => Some(err.to_string()),
+                };
+                if let Some(failure) = failure {
                     let mut errors = errors.lock().expect("lock");
                     if errors.len() < 5 {
-                        errors.push(err.to_string());
+                        errors.push(failure);
                     }
                 }
             }
@@ -281,6 +323,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         "validators": status.validators.len(),
         "nodes": args.nodes,
         "accounts": args.accounts,
+        "batch": args.batch.max(1),
         "offered_rate": if args.rate == 0 { serde_json::Value::from("max") } else { serde_json::Value::from(args.rate) },
         "transactions_sent": expected,
         "transactions_committed": committed,

@@ -2,7 +2,7 @@
 
 use medchain_types::{
     PartyId, SignedTransaction, TxHash,
-    api::{BlockResponse, Problem, StateResponse, StatusResponse, TxStatusResponse},
+    api::{BatchResponse, BlockResponse, Problem, StateResponse, StatusResponse, TxStatusResponse},
 };
 use serde::de::DeserializeOwned;
 
@@ -122,6 +122,28 @@ impl Client {
             .post(&url)
             .header("content-type", "application/octet-stream")
             .body(bytes)
+            .send()
+            .await
+            .map_err(|source| ClientError::Transport {
+                url: url.clone(),
+                source,
+            })?;
+        self.read(url, response).await
+    }
+
+    /// Submits many transactions at once (canonical binary form).
+    pub async fn submit_batch(
+        &self,
+        txs: &[SignedTransaction],
+    ) -> Result<BatchResponse, ClientError> {
+        use commonware_codec::Encode as _;
+        let url = format!("{}/v1/transactions/batch", self.base);
+        let body = txs.to_vec().encode().to_vec();
+        let response = self
+            .http
+            .post(&url)
+            .header("content-type", "application/octet-stream")
+            .body(body)
             .send()
             .await
             .map_err(|source| ClientError::Transport {

@@ -166,8 +166,28 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
 
     /// Checks and queues a transaction.
     pub async fn submit(&self, tx: SignedTransaction) -> Result<TxHash, Problem> {
-        let hash = tx.hash();
-        let verified = VerifiedTransaction::verify(tx, &self.genesis.chain_id).map_err(|err| {
+        let verified = self.verify(tx)?;
+        self.admit(verified).await
+    }
+
+    /// Checks and queues many transactions; signatures are verified in parallel, then each
+    /// transaction is checked against state and queued in order.
+    pub async fn submit_many(&self, txs: Vec<SignedTransaction>) -> Vec<Result<TxHash, Problem>> {
+        use rayon::prelude::*;
+        let verified: Vec<Result<VerifiedTransaction, Problem>> =
+            txs.into_par_iter().map(|tx| self.verify(tx)).collect();
+        let mut results = Vec::with_capacity(verified.len());
+        for tx in verified {
+            results.push(match tx {
+                Ok(tx) => self.admit(tx).await,
+                Err(problem) => Err(problem),
+            });
+        }
+        results
+    }
+
+    fn verify(&self, tx: SignedTransaction) -> Result<VerifiedTransaction, Problem> {
+        VerifiedTransaction::verify(tx, &self.genesis.chain_id).map_err(|err| {
             let code = match err {
                 medchain_types::StatelessError::TooLarge { .. } => "too_large",
                 medchain_types::StatelessError::Malformed(_) => "malformed",
@@ -177,7 +197,12 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
             };
             let status = if code == "too_large" { 413 } else { 400 };
             Problem::new(status, code, err.to_string())
-        })?;
+        })
+    }
+
+    /// The stateful checks and admission to the mempool of a verified transaction.
+    async fn admit(&self, verified: VerifiedTransaction) -> Result<TxHash, Problem> {
+        let hash = verified.hash();
         let transaction = verified.transaction();
         if self.read_raw(&keys::receipt(&hash)).await?.is_some() {
             return Err(Problem::new(

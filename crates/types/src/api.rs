@@ -86,6 +86,24 @@ pub struct BlockResponse {
     pub finalization: Option<String>,
 }
 
+/// One transaction's outcome in `POST /v1/transactions/batch`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchItem {
+    pub hash: TxHash,
+    /// Why it was refused; absent when it was accepted into the mempool.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<Problem>,
+}
+
+/// `POST /v1/transactions/batch`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchResponse {
+    pub accepted: usize,
+    pub refused: usize,
+    /// In submission order.
+    pub results: Vec<BatchItem>,
+}
+
 /// A header with its consensus context, enough to recompute its block's digest.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContextHeader {

@@ -88,6 +88,36 @@ async fn one_validator_dev_chain_commits_proves_and_survives_sigkill() {
 
     processes::bad_input_gets_problems(&client, &status.chain_id).await;
 
+    // A batch: each transaction gets its own outcome; the good ones commit.
+    let next = client.next_nonce(&hospital.party_id).await.expect("nonce");
+    let attest = |n: u64| TxBody::Attest {
+        subject: medchain_types::Hash32([n as u8; 32]),
+        digest: Default::default(),
+    };
+    let good_first = hospital.sign(&status.chain_id, next, attest(1));
+    let good_second = hospital.sign(&status.chain_id, next + 1, attest(2));
+    let mut bad = hospital.sign(&status.chain_id, next + 2, attest(3));
+    bad.signature.0[0] ^= 1;
+    let answer = client
+        .submit_batch(&[good_first.clone(), good_second.clone(), bad])
+        .await
+        .expect("batch answer");
+    assert_eq!((answer.accepted, answer.refused), (2, 1), "{answer:?}");
+    assert_eq!(
+        answer.results[2].problem.as_ref().map(|p| p.code.as_str()),
+        Some("bad_signature")
+    );
+    for tx in [&good_first, &good_second] {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while client.tx_status(&tx.hash()).await.expect("status").status != TxState::Committed {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "batched transaction did not commit"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     // Killed without warning, the node comes back with its data and keeps going.
     let height_before = client.status().await.expect("status").latest.height;
     node.kill();
@@ -96,7 +126,8 @@ async fn one_validator_dev_chain_commits_proves_and_survives_sigkill() {
     let committed = client.tx_status(&hash).await.expect("status");
     assert_eq!(committed.status, TxState::Committed);
     processes::wait_for_height(&client, height_before + 3, Duration::from_secs(60)).await;
-    let (_, _) = register_device(&client, &status.chain_id, nonce + 1).await;
+    let nonce = client.next_nonce(&hospital.party_id).await.expect("nonce");
+    let (_, _) = register_device(&client, &status.chain_id, nonce).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
