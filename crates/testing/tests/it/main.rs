@@ -1,5 +1,6 @@
 //! Deterministic simulation of a 4-validator chain with crashes, partitions and a Byzantine
-//! validator. `MEDCHAIN_SIM_SEEDS=n` runs n seeds per scenario (default 3).
+//! validator, repeated random crashes and full-network outages. `MEDCHAIN_SIM_SEEDS=n` runs n
+//! seeds per scenario (default 3).
 
 use commonware_glue::simulate::engine::EngineDefinition as _;
 use commonware_glue::simulate::{
@@ -109,4 +110,46 @@ fn a_byzantine_validator_cannot_fork_the_chain() {
         .timeout(Duration::from_secs(600))
         .run()
         .expect("no fork with one conflicting voter");
+}
+
+#[test]
+fn repeated_random_crashes_of_up_to_three_validators() {
+    PlanBuilder::new(SimEngine::new(4))
+        .seeds(seeds())
+        .crash(Crash::Random {
+            frequency: Duration::from_millis(1_500),
+            downtime: Duration::from_secs(1),
+            count: 3,
+        })
+        .exit_condition(ProcessedHeightAtLeast::new(HEIGHT))
+        .property(Agreement { height: HEIGHT })
+        .timeout(Duration::from_secs(600))
+        .run()
+        .expect("no fork across repeated crashes; everyone reaches the height");
+}
+
+#[test]
+fn the_whole_network_goes_down_and_comes_back_repeatedly() {
+    let engine = SimEngine::new(4);
+    let total = engine.participants().len();
+    PlanBuilder::new(engine)
+        .seeds(seeds())
+        // Slower links so the run spans several full outages before the exit height.
+        .link(Link {
+            latency: Duration::from_millis(100),
+            jitter: Duration::from_millis(5),
+            success_rate: probability!(1.0),
+        })
+        .crash(Crash::Random {
+            // Outages must leave time for a certificate between them (more than the
+            // certification timeout), or no view ever completes.
+            frequency: Duration::from_millis(5_000),
+            downtime: Duration::from_millis(500),
+            count: total,
+        })
+        .exit_condition(ProcessedHeightAtLeast::new(HEIGHT))
+        .property(Agreement { height: HEIGHT })
+        .timeout(Duration::from_secs(1_200))
+        .run()
+        .expect("the chain recovers from full outages with no fork");
 }
