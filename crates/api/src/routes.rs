@@ -91,7 +91,40 @@ pub fn router<B: Backend>(backend: B) -> Router {
         .route("/metrics", get(metrics::<B>))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(crate::BODY_BYTES_MAX))
+        .layer(axum::middleware::from_fn(refuse_oversized))
         .with_state(backend)
+}
+
+/// Refuses a request whose announced length is over the body limit before reading any of it.
+async fn refuse_oversized(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let announced = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if let Some(length) = announced
+        && length > crate::BODY_BYTES_MAX as u64
+    {
+        let mut response = ProblemResponse(Problem::new(
+            413,
+            "too_large",
+            format!(
+                "the request body is {length} bytes; the limit is {} bytes",
+                crate::BODY_BYTES_MAX
+            ),
+        ))
+        .into_response();
+        // The unread body makes the connection unusable for another request.
+        response.headers_mut().insert(
+            header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+        return response;
+    }
+    next.run(request).await
 }
 
 async fn not_found() -> ProblemResponse {

@@ -25,7 +25,7 @@ use commonware_runtime::{Clock, Spawner};
 use commonware_storage::{Context as StorageContext, qmdb::sync::Target};
 use commonware_utils::non_empty_range;
 use futures::StreamExt as _;
-use medchain_state::{BlockEnv, BlockExecutor, StateError, StateRead, TxError, genesis};
+use medchain_state::{BlockEnv, BlockExecutor, StateError, StateRead, TxError, genesis, keys};
 use medchain_types::{
     BlockHash, ChainId, Genesis, Hash32, Header, OpRange, SignedTransaction, TxHash,
     VerifiedTransaction,
@@ -81,9 +81,6 @@ pub struct ChainView {
     roots: Mutex<BTreeMap<u64, Hash32>>,
     finalized: tokio::sync::watch::Sender<u64>,
 }
-
-/// How many unfinalized ancestors a proposal looks through for transactions to leave out.
-const UNFINALIZED_ANCESTORS_MAX: usize = 16;
 
 /// How many recent state roots to remember.
 const ROOTS_REMEMBERED: usize = 4_096;
@@ -145,6 +142,13 @@ impl ChainView {
     }
 }
 
+/// A block this node built or verified and that may not be finalized yet.
+struct RecentBlock {
+    height: u64,
+    parent: BlockHash,
+    transactions: Vec<TxHash>,
+}
+
 /// The medchain application.
 #[derive(Clone)]
 pub struct App {
@@ -154,6 +158,8 @@ pub struct App {
     mempool: Mempool,
     policy: BlockPolicy,
     view: Arc<ChainView>,
+    /// Recent unfinalized blocks by hash; never read by execution.
+    recent: Arc<Mutex<std::collections::HashMap<BlockHash, RecentBlock>>>,
 }
 
 impl App {
@@ -172,7 +178,20 @@ impl App {
             mempool,
             policy,
             view,
+            recent: Arc::new(Mutex::new(std::collections::HashMap::new())),
         }
+    }
+
+    fn remember(&self, block: &Block) {
+        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        recent.insert(
+            block.hash(),
+            RecentBlock {
+                height: block.header.height,
+                parent: block.header.parent,
+                transactions: block.tx_hashes(),
+            },
+        );
     }
 
     /// The view shared with query services.
@@ -204,6 +223,59 @@ pub fn genesis_block<E: Spawner + StorageContext + Clock>(genesis: &Genesis) -> 
             end: *events.range.end(),
         },
     })
+}
+
+/// The height and time of the block a state belongs to, stored under `c/head` by every block,
+/// so a block can be checked against its parent without reading the parent block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChainHead {
+    pub height: u64,
+    pub time_ms: u64,
+}
+
+impl commonware_codec::Write for ChainHead {
+    fn write(&self, buf: &mut impl bytes::BufMut) {
+        self.height.write(buf);
+        self.time_ms.write(buf);
+    }
+}
+
+impl commonware_codec::FixedSize for ChainHead {
+    const SIZE: usize = 16;
+}
+
+impl commonware_codec::Read for ChainHead {
+    type Cfg = ();
+    fn read_cfg(
+        buf: &mut impl commonware_codec::Buf,
+        _: &(),
+    ) -> Result<Self, commonware_codec::Error> {
+        use commonware_codec::ReadExt as _;
+        Ok(Self {
+            height: u64::read(buf)?,
+            time_ms: u64::read(buf)?,
+        })
+    }
+}
+
+/// Reads the head of the state in a batch; the empty genesis state has height 0 and the
+/// genesis time.
+async fn read_head<E: Spawner + StorageContext + Clock>(
+    state: &<Unmerkleized<E> as TupleFirst>::First,
+    genesis_time_ms: u64,
+) -> Result<ChainHead, StateError> {
+    use commonware_codec::DecodeExt as _;
+    let view = BatchView::<E> { state };
+    match view.get(keys::HEAD).await? {
+        None => Ok(ChainHead {
+            height: 0,
+            time_ms: genesis_time_ms,
+        }),
+        Some(bytes) => ChainHead::decode(bytes).map_err(|err| StateError::Corrupt {
+            key: "c/head".into(),
+            reason: err.to_string(),
+        }),
+    }
 }
 
 /// Reads state through the state batch.
@@ -286,6 +358,8 @@ impl App {
         for (key, value) in output.writes {
             state = state.write(state_key(&key), value.map(Blob));
         }
+        let head = ChainHead { height, time_ms };
+        state = state.write(state_key(keys::HEAD), Some(Blob(head.encode().to_vec())));
         for record in output.events {
             events = events.append(Blob(record.encode().to_vec()));
         }
@@ -413,23 +487,20 @@ impl<E: Spawner + StorageContext + Clock> Application<E> for App {
             futures::future::select(sleep, arrival).await;
         }
         // Transactions in ancestors that are not finalized yet are still in the mempool; leave
-        // them out rather than execute them again only to see their nonces used.
+        // them out rather than execute them again only to see their nonces used. The
+        // ancestors are found in the recent blocks this node built or verified (reading them
+        // through the ancestry could wait on peers).
         let finalized_height = self.view.tip().height;
         let mut in_ancestors = std::collections::HashSet::new();
-        let mut oldest = parent_header.height;
-        if oldest > finalized_height {
-            in_ancestors.extend(parent.inner().tx_hashes());
-            let mut walked = 0;
-            while oldest > finalized_height + 1 && walked < UNFINALIZED_ANCESTORS_MAX {
-                let Some(ancestor) = ancestry.next().await else {
-                    break;
-                };
-                oldest = ancestor.inner().header.height;
-                if oldest <= finalized_height {
+        {
+            let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+            let mut cursor = crate::block::from_digest(&parent.digest());
+            while let Some(ancestor) = recent.get(&cursor) {
+                if ancestor.height <= finalized_height {
                     break;
                 }
-                in_ancestors.extend(ancestor.inner().tx_hashes());
-                walked += 1;
+                in_ancestors.extend(ancestor.transactions.iter().copied());
+                cursor = ancestor.parent;
             }
         }
         let candidates = mempool.select(
@@ -480,6 +551,7 @@ impl<E: Spawner + StorageContext + Clock> Application<E> for App {
             header,
             transactions: Arc::new(executed.included),
         };
+        self.remember(&block);
         tracing::debug!(height, txs = block.transactions.len(), "proposed");
         Some(Proposed {
             block,
@@ -490,19 +562,25 @@ impl<E: Spawner + StorageContext + Clock> Application<E> for App {
     async fn process(
         &mut self,
         context: (E, BlockContext),
-        mut ancestry: impl Ancestry<Block>,
+        ancestry: impl Ancestry<Block>,
         batches: Unmerkleized<E>,
         finality: Finality,
     ) -> Option<Merkleized<E>> {
         let (runtime, _) = context;
-        let block = ancestry.next().await?.inner().clone();
-        let parent = ancestry.next().await?;
-        let parent_header = &parent.inner().header;
+        // Only the block itself is read from the ancestry: reading further may wait on peers,
+        // and `Stateful` handles nothing else while this runs. The parent's height and time
+        // come from its state (the `c/head` entry every block writes); `Stateful` has already
+        // checked that the block extends its parent.
+        let block = ancestry.peek()?.inner().clone();
         let header = &block.header;
-        if header.height != parent_header.height + 1
-            || header.parent != crate::block::from_digest(&parent.digest())
-            || block.height().get() != header.height
-        {
+        let parent_head = match read_head(&batches.0, self.genesis.genesis_time_ms).await {
+            Ok(head) => head,
+            Err(err) => panic!(
+                "state store failed while processing block {}: {err}",
+                header.height
+            ),
+        };
+        if header.height != parent_head.height + 1 || block.height().get() != header.height {
             tracing::warn!(height = header.height, "block does not extend its parent");
             return None;
         }
@@ -521,8 +599,8 @@ impl<E: Spawner + StorageContext + Clock> Application<E> for App {
             tracing::warn!(height = header.height, "transaction root does not match");
             return None;
         }
-        if header.time_ms <= parent_header.time_ms
-            || header.time_ms > parent_header.time_ms + BLOCK_TIME_STEP_MS_MAX
+        if header.time_ms <= parent_head.time_ms
+            || header.time_ms > parent_head.time_ms + BLOCK_TIME_STEP_MS_MAX
         {
             tracing::warn!(height = header.height, "block time out of bounds");
             return None;
@@ -567,6 +645,7 @@ impl<E: Spawner + StorageContext + Clock> Application<E> for App {
             tracing::warn!(height = header.height, "state root does not match");
             return None;
         }
+        self.remember(&block);
         Some(executed.merkleized)
     }
 
@@ -603,6 +682,11 @@ impl<E: Spawner + StorageContext + Clock> Application<E> for App {
             }
         }
         self.view.finalized.send_replace(block.header.height);
+        {
+            let height = block.header.height;
+            let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+            recent.retain(|_, ancestor| ancestor.height > height);
+        }
         tracing::debug!(
             height = block.header.height,
             txs = block.transactions.len(),

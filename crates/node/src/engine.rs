@@ -363,6 +363,12 @@ where
     );
     marshal_actor.start(wrap(stateful.clone()), buffer, resolver);
     stateful_actor.start();
+    // After a restart, the tip is the last block applied before it, until new blocks arrive.
+    if let Some(processed) = marshal.get_processed().await
+        && let Some(block) = marshal.get_block(processed.height()).await
+    {
+        view.observe(block.inner());
+    }
 
     let engine = simplex::Engine::new(
         context,

@@ -3,6 +3,7 @@
 //! | prefix | owner      | key                               | value            |
 //! |--------|------------|-----------------------------------|------------------|
 //! | `c/`   | chain      | `c/genesis`                       | genesis digest   |
+//! | `c/`   | node       | `c/head`                          | height and time of the block the state belongs to |
 //! | `p/`   | identity   | `p/<party id>`                    | [`Party`]        |
 //! | `k/`   | identity   | `k/<public key>`                  | party id         |
 //! | `g/`   | governance | `g/config`                        | [`GovernanceConfig`] |
@@ -23,6 +24,8 @@ use medchain_types::{Hash32, ParseError, PartyId, PublicKey, TxHash};
 
 /// The genesis digest.
 pub const GENESIS: &[u8] = b"c/genesis";
+/// The height and time of the block a state belongs to (written by the node after each block).
+pub const HEAD: &[u8] = b"c/head";
 /// The governance configuration.
 pub const GOVERNANCE_CONFIG: &[u8] = b"g/config";
 
@@ -70,6 +73,7 @@ pub fn describe(key: &[u8]) -> String {
             format!("attestation/{}/{}", hex(&rest[..32]), hex(&rest[33..]))
         }
         _ if key == GENESIS => "genesis".into(),
+        _ if key == HEAD => "head".into(),
         _ if key == GOVERNANCE_CONFIG => "governance".into(),
         _ if key.starts_with(b"g/proposal/") && key.len() == 19 => {
             let mut id = [0u8; 8];
@@ -93,6 +97,7 @@ pub fn parse(text: &str) -> Result<Vec<u8>, ParseError> {
     let (kind, rest) = text.split_once('/').unwrap_or((text, ""));
     Ok(match kind {
         "genesis" if rest.is_empty() => GENESIS.to_vec(),
+        "head" if rest.is_empty() => HEAD.to_vec(),
         "governance" if rest.is_empty() => GOVERNANCE_CONFIG.to_vec(),
         "party" => party(&rest.parse()?),
         "key" => signing_key(&rest.parse()?),
@@ -131,6 +136,7 @@ mod tests {
             proposal(42),
             attestation(&id, &Hash32([6u8; 32])),
             GENESIS.to_vec(),
+            HEAD.to_vec(),
             GOVERNANCE_CONFIG.to_vec(),
             b"zz".to_vec(),
         ] {
