@@ -67,6 +67,29 @@ impl medchain_api::Backend for NodeBackend {
             "# HELP medchain_mempool_transactions Transactions waiting in the mempool.\n# TYPE medchain_mempool_transactions gauge\nmedchain_mempool_transactions {}\n",
             status.mempool_size
         ));
+        let (committed, blocks, rejected) = self.service.counters();
+        for (name, help, value) in [
+            (
+                "medchain_transactions_committed",
+                "Transactions in blocks finalized since start.",
+                committed,
+            ),
+            (
+                "medchain_blocks_finalized",
+                "Blocks finalized since start.",
+                blocks,
+            ),
+            (
+                "medchain_transactions_rejected",
+                "Transactions the mempool rejected since start.",
+                rejected,
+            ),
+        ] {
+            // OpenMetrics: the family is named without the suffix its counter sample carries.
+            text.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name}_total {value}\n"
+            ));
+        }
         if terminated {
             text.push_str("# EOF\n");
         }

@@ -80,6 +80,10 @@ pub struct ChainView {
     /// state, whose root names the block it belongs to).
     roots: Mutex<BTreeMap<u64, Hash32>>,
     finalized: tokio::sync::watch::Sender<u64>,
+    /// Transactions in blocks finalized since this node started.
+    committed: std::sync::atomic::AtomicU64,
+    /// Blocks finalized since this node started.
+    blocks: std::sync::atomic::AtomicU64,
 }
 
 /// How many recent state roots to remember.
@@ -96,7 +100,15 @@ impl ChainView {
             }),
             roots: Mutex::new(BTreeMap::new()),
             finalized,
+            committed: std::sync::atomic::AtomicU64::new(0),
+            blocks: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// Transactions and blocks finalized since this node started.
+    pub fn counters(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.committed.load(Relaxed), self.blocks.load(Relaxed))
     }
 
     /// The latest finalized block.
@@ -682,6 +694,13 @@ impl<E: Spawner + StorageContext + Clock> Application<E> for App {
             }
         }
         self.view.finalized.send_replace(block.header.height);
+        self.view.committed.fetch_add(
+            block.transactions.len() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        self.view
+            .blocks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         {
             let height = block.header.height;
             let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());

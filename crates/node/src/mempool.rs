@@ -78,6 +78,7 @@ struct Inner {
     bytes: usize,
     rejected: HashMap<TxHash, (String, String)>,
     rejected_order: VecDeque<TxHash>,
+    rejected_total: u64,
 }
 
 /// A shared handle to the pool.
@@ -223,7 +224,13 @@ impl Mempool {
         Some(entry)
     }
 
+    /// Transactions rejected since start.
+    pub fn rejected_total(&self) -> u64 {
+        self.lock().rejected_total
+    }
+
     fn remember_rejection(&self, inner: &mut Inner, hash: TxHash, code: &str, reason: String) {
+        inner.rejected_total += 1;
         if inner.rejected.insert(hash, (code.into(), reason)).is_none() {
             inner.rejected_order.push_back(hash);
         }

@@ -5,7 +5,7 @@ use crate::{
     app::Tip,
     block::Block,
     db::{Databases, StateAbsenceProof, StateValueProof, state_key},
-    engine::{EngineHandles, validator_keys},
+    engine::EngineHandles,
     mempool::{MempoolError, PoolStatus},
 };
 use commonware_codec::{DecodeExt, Encode};
@@ -468,9 +468,10 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
         })
     }
 
-    /// The validator set as consensus keys (for tests and tools).
-    pub fn validator_count(&self) -> usize {
-        validator_keys(&self.genesis).len()
+    /// Transactions and blocks finalized since start, and transactions the mempool rejected.
+    pub fn counters(&self) -> (u64, u64, u64) {
+        let (committed, blocks) = self.handles.view.counters();
+        (committed, blocks, self.handles.mempool.rejected_total())
     }
 }
 

@@ -118,6 +118,20 @@ async fn one_validator_dev_chain_commits_proves_and_survives_sigkill() {
         }
     }
 
+    // Metrics count what happened.
+    let metrics = reqwest::get(format!("{}/metrics", client.base()))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let committed: u64 = metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("medchain_transactions_committed_total "))
+        .and_then(|value| value.trim().parse().ok())
+        .expect("the committed counter is exported");
+    assert!(committed >= 3, "{committed} transactions counted");
+
     // Killed without warning, the node comes back with its data and keeps going.
     let height_before = client.status().await.expect("status").latest.height;
     node.kill();
