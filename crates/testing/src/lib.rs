@@ -74,6 +74,12 @@ impl SimEngine {
         }
     }
 
+    /// Sets the load validator 0 generates (transactions per second; 0 for none).
+    pub fn with_load(mut self, per_second: u64) -> Self {
+        self.load_per_second = per_second;
+        self
+    }
+
     /// Replaces validator `index` with a Byzantine mock that sends conflicting votes.
     pub fn with_byzantine(mut self, index: usize) -> Self {
         self.byzantine = Some(index);
