@@ -49,15 +49,22 @@ pub fn tx_error_status(err: &TxError) -> u16 {
         TxError::UnknownSigner(_)
         | TxError::WrongKey { .. }
         | TxError::MissingRole { .. }
-        | TxError::WrongKind { .. } => 403,
+        | TxError::WrongKind { .. }
+        | TxError::NotAccredited { .. }
+        | TxError::NotIssuer { .. }
+        | TxError::CredentialRequired { .. } => 403,
         TxError::NonceUsed { .. }
         | TxError::Duplicate(_)
         | TxError::KeyInUse(_)
         | TxError::PartyExists(_)
         | TxError::ProposalClosed { .. }
         | TxError::ProposalExpired { .. }
-        | TxError::AlreadyApproved { .. } => 409,
-        TxError::UnknownParty(_) | TxError::UnknownProposal(_) => 404,
+        | TxError::AlreadyApproved { .. }
+        | TxError::CredentialExists(_)
+        | TxError::CredentialRevoked(_) => 409,
+        TxError::UnknownParty(_) | TxError::UnknownProposal(_) | TxError::UnknownCredential(_) => {
+            404
+        }
         TxError::NonceGap { .. } | TxError::Invalid { .. } | TxError::TooManyEvents { .. } => 422,
     }
 }
@@ -494,6 +501,15 @@ pub fn decode_value(key: &[u8], bytes: &[u8]) -> Option<serde_json::Value> {
             .ok()
             .and_then(|v| serde_json::to_value(v).ok()),
         "attestation" => Attestation::decode(bytes)
+            .ok()
+            .and_then(|v| serde_json::to_value(v).ok()),
+        "credential" => medchain_types::credential::Credential::decode(bytes)
+            .ok()
+            .and_then(|v| serde_json::to_value(v).ok()),
+        "accreditation" => medchain_state::credentials::Accreditation::decode(bytes)
+            .ok()
+            .and_then(|v| serde_json::to_value(v).ok()),
+        "requirement" => medchain_types::tx::CredentialRequirement::decode(bytes)
             .ok()
             .and_then(|v| serde_json::to_value(v).ok()),
         "key" => medchain_types::PartyId::from_slice(&bytes)

@@ -76,6 +76,33 @@ pub enum TxError {
     AlreadyApproved { proposal: u64, party: PartyId },
     #[error("transaction emits {found} events; the limit is {max}")]
     TooManyEvents { found: usize, max: usize },
+    #[error("{issuer} is not accredited to issue {credential_type} credentials in {jurisdiction}")]
+    NotAccredited {
+        issuer: PartyId,
+        credential_type: String,
+        jurisdiction: String,
+    },
+    #[error("credential {0} already exists")]
+    CredentialExists(medchain_types::credential::CredentialId),
+    #[error("unknown credential {0}")]
+    UnknownCredential(medchain_types::credential::CredentialId),
+    #[error("{party} did not issue credential {credential}; only its issuer changes its status")]
+    NotIssuer {
+        credential: medchain_types::credential::CredentialId,
+        party: PartyId,
+    },
+    #[error("credential {0} is revoked; revocation is final")]
+    CredentialRevoked(medchain_types::credential::CredentialId),
+    #[error(
+        "{party} needs a valid {credential_type} credential (jurisdiction {jurisdiction}) to {action}; best found: {found}"
+    )]
+    CredentialRequired {
+        party: PartyId,
+        action: &'static str,
+        credential_type: String,
+        jurisdiction: String,
+        found: &'static str,
+    },
 }
 
 impl TxError {
@@ -99,6 +126,12 @@ impl TxError {
             TxError::ProposalExpired { .. } => "proposal_expired",
             TxError::AlreadyApproved { .. } => "already_approved",
             TxError::TooManyEvents { .. } => "too_many_events",
+            TxError::NotAccredited { .. } => "not_accredited",
+            TxError::CredentialExists(_) => "credential_exists",
+            TxError::UnknownCredential(_) => "unknown_credential",
+            TxError::NotIssuer { .. } => "not_issuer",
+            TxError::CredentialRevoked(_) => "credential_revoked",
+            TxError::CredentialRequired { .. } => "credential_required",
         }
     }
 }

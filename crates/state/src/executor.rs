@@ -207,6 +207,35 @@ async fn dispatch<R: StateRead>(
         TxBody::Attest { subject, digest } => {
             crate::attest::apply(ctx, signer, *subject, *digest, tx.hash()).await
         }
+        TxBody::IssueCredential {
+            subject,
+            credential_type,
+            jurisdiction,
+            number_commitment,
+            specialty,
+            valid_from_ms,
+            valid_until_ms,
+        } => {
+            crate::credentials::issue(
+                ctx,
+                signer,
+                crate::credentials::Issuance {
+                    subject: *subject,
+                    credential_type,
+                    jurisdiction,
+                    number_commitment: *number_commitment,
+                    specialty: specialty.as_ref(),
+                    valid_from_ms: *valid_from_ms,
+                    valid_until_ms: *valid_until_ms,
+                },
+            )
+            .await
+        }
+        TxBody::SetCredentialStatus {
+            credential,
+            status,
+            reason,
+        } => crate::credentials::set_status(ctx, signer, *credential, *status, reason).await,
     }
 }
 

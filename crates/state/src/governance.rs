@@ -293,6 +293,18 @@ async fn precheck<R: StateRead>(
         GovernanceAction::SetThreshold { threshold } => {
             check_threshold(*threshold, config.governors)?;
         }
+        GovernanceAction::AccreditIssuer { issuer, .. } => {
+            let party = ctx.party(issuer).await?;
+            if party.kind != PartyKind::Organisation {
+                return Err(TxError::WrongKind {
+                    party: *issuer,
+                    expected: PartyKind::Organisation,
+                    found: party.kind,
+                    action: "issue credentials",
+                });
+            }
+        }
+        GovernanceAction::SetCredentialRequirement { .. } => {}
     }
     Ok(())
 }
@@ -379,6 +391,19 @@ async fn execute<R: StateRead>(
             ctx.emit(Event::ThresholdChanged {
                 threshold: *threshold,
             });
+        }
+        GovernanceAction::AccreditIssuer {
+            issuer,
+            credential_types,
+            jurisdictions,
+        } => {
+            crate::credentials::accredit(ctx, *issuer, credential_types, jurisdictions).await?;
+        }
+        GovernanceAction::SetCredentialRequirement {
+            action,
+            requirement,
+        } => {
+            crate::credentials::set_requirement(ctx, action, requirement.as_ref());
         }
     }
     ctx.put_encoded(keys::GOVERNANCE_CONFIG.to_vec(), &config);

@@ -16,6 +16,9 @@ use medchain_types::{
     EncryptionKey, Event, Party, PartyId, PartyKind, PublicKey, Role, Roles, TxBody,
 };
 
+/// The gated action of registering a practitioner (see [`crate::credentials::require`]).
+pub const REGISTER_PRACTITIONER: &str = "register_practitioner";
+
 /// Roles a registrar may not hand out: only governance grants them.
 pub const GOVERNED_ROLES: &[Role] = &[
     Role::Governor,
@@ -101,6 +104,12 @@ async fn register<R: StateRead>(
                 action: "grant it to a party it registers",
             });
         }
+    }
+    if kind == PartyKind::Practitioner {
+        // The practitioner's own key must already hold what governance requires (for example
+        // a valid licence), checked at this block's time.
+        crate::credentials::require(ctx, REGISTER_PRACTITIONER, &PartyId::derive(&signing_key))
+            .await?;
     }
     let party = new_party(
         ctx,

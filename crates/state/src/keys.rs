@@ -10,6 +10,7 @@
 //! | `g/`   | governance | `g/proposal/<u64 big-endian>`     | [`Proposal`]     |
 //! | `a/`   | attest     | `a/<party id>/<subject>`          | [`Attestation`]  |
 //! | `t/`   | executor   | `t/<tx hash>`                     | [`Receipt`]      |
+//! | `c?/`  | credentials| `ci/<issuer>`, `cr/<id>`, `ch/<subject>/<type>`, `cq/<action>` | see [`crate::credentials`] |
 //!
 //! Keys are raw bytes (the ids inside are 32 raw bytes); [`describe`] renders one for humans
 //! and [`parse`] reads that rendering back, so the CLI and HTTP API can name keys as text.
@@ -69,6 +70,13 @@ pub fn describe(key: &[u8]) -> String {
         [b'p', b'/', rest @ ..] if rest.len() == 32 => format!("party/{}", hex(rest)),
         [b'k', b'/', rest @ ..] if rest.len() == 32 => format!("key/{}", hex(rest)),
         [b't', b'/', rest @ ..] if rest.len() == 32 => format!("receipt/{}", hex(rest)),
+        [b'c', b'r', b'/', rest @ ..] if rest.len() == 32 => format!("credential/{}", hex(rest)),
+        [b'c', b'i', b'/', rest @ ..] if rest.len() == 32 => format!("accreditation/{}", hex(rest)),
+        [b'c', b'q', b'/', rest @ ..]
+            if rest.iter().all(|b| b.is_ascii_lowercase() || *b == b'_') =>
+        {
+            format!("requirement/{}", String::from_utf8_lossy(rest))
+        }
         [b'a', b'/', rest @ ..] if rest.len() == 65 && rest[32] == b'/' => {
             format!("attestation/{}/{}", hex(&rest[..32]), hex(&rest[33..]))
         }
@@ -102,6 +110,9 @@ pub fn parse(text: &str) -> Result<Vec<u8>, ParseError> {
         "party" => party(&rest.parse()?),
         "key" => signing_key(&rest.parse()?),
         "receipt" => receipt(&rest.parse()?),
+        "credential" => crate::credentials::credential_key(&rest.parse()?),
+        "accreditation" => crate::credentials::accreditation_key(&rest.parse()?),
+        "requirement" => crate::credentials::requirement_key(rest),
         "proposal" => proposal(
             rest.parse()
                 .map_err(|_| invalid(format!("proposal id must be a number, found {rest:?}")))?,
@@ -116,7 +127,7 @@ pub fn parse(text: &str) -> Result<Vec<u8>, ParseError> {
             .map_err(|_| invalid(format!("raw key must be hex, found {rest:?}")))?,
         _ => {
             return Err(invalid(format!(
-                "unknown key kind {kind:?}; expected one of genesis, governance, party/<id>, key/<pk>, receipt/<tx>, proposal/<n>, attestation/<party>/<subject>, raw/<hex>"
+                "unknown key kind {kind:?}; expected one of genesis, head, governance, party/<id>, key/<pk>, receipt/<tx>, proposal/<n>, attestation/<party>/<subject>, credential/<id>, accreditation/<issuer>, requirement/<action>, raw/<hex>"
             )));
         }
     })
@@ -135,6 +146,11 @@ mod tests {
             receipt(&TxHash([5u8; 32])),
             proposal(42),
             attestation(&id, &Hash32([6u8; 32])),
+            crate::credentials::credential_key(&medchain_types::credential::CredentialId(
+                [8u8; 32],
+            )),
+            crate::credentials::accreditation_key(&id),
+            crate::credentials::requirement_key("register_practitioner"),
             GENESIS.to_vec(),
             HEAD.to_vec(),
             GOVERNANCE_CONFIG.to_vec(),

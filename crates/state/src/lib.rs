@@ -27,6 +27,7 @@
 //! may touch disk; this crate never awaits anything but those reads.
 
 pub mod attest;
+pub mod credentials;
 pub mod error;
 pub mod executor;
 pub mod genesis;

@@ -6,6 +6,7 @@
 
 use crate::{
     codec::read_list,
+    credential::{CredentialId, CredentialStatus},
     hash::Hash32,
     identity::{PartyKind, Roles},
     ids::{PartyId, TxHash},
@@ -57,6 +58,24 @@ pub enum Event {
         subject: Hash32,
         digest: Hash32,
     },
+    IssuerAccredited {
+        issuer: PartyId,
+        credential_types: u32,
+        jurisdictions: u32,
+    },
+    CredentialIssued {
+        credential: CredentialId,
+        issuer: PartyId,
+        subject: PartyId,
+    },
+    CredentialStatusChanged {
+        credential: CredentialId,
+        status: CredentialStatus,
+    },
+    CredentialRequirementSet {
+        action: String,
+        required: bool,
+    },
 }
 
 impl Event {
@@ -72,6 +91,10 @@ impl Event {
             Event::RolesChanged { .. } => "roles_changed",
             Event::ThresholdChanged { .. } => "threshold_changed",
             Event::Attested { .. } => "attested",
+            Event::IssuerAccredited { .. } => "issuer_accredited",
+            Event::CredentialIssued { .. } => "credential_issued",
+            Event::CredentialStatusChanged { .. } => "credential_status_changed",
+            Event::CredentialRequirementSet { .. } => "credential_requirement_set",
         }
     }
 }
@@ -145,6 +168,36 @@ impl Write for Event {
                 subject.write(buf);
                 digest.write(buf);
             }
+            Event::IssuerAccredited {
+                issuer,
+                credential_types,
+                jurisdictions,
+            } => {
+                9u8.write(buf);
+                issuer.write(buf);
+                credential_types.write(buf);
+                jurisdictions.write(buf);
+            }
+            Event::CredentialIssued {
+                credential,
+                issuer,
+                subject,
+            } => {
+                10u8.write(buf);
+                credential.write(buf);
+                issuer.write(buf);
+                subject.write(buf);
+            }
+            Event::CredentialStatusChanged { credential, status } => {
+                11u8.write(buf);
+                credential.write(buf);
+                status.write(buf);
+            }
+            Event::CredentialRequirementSet { action, required } => {
+                12u8.write(buf);
+                crate::codec::write_str(action, buf);
+                required.write(buf);
+            }
         }
     }
 }
@@ -191,6 +244,10 @@ impl EncodeSize for Event {
                 subject,
                 digest,
             } => party.encode_size() + subject.encode_size() + digest.encode_size(),
+            Event::IssuerAccredited { .. } => 32 + 4 + 4,
+            Event::CredentialIssued { .. } => 32 * 3,
+            Event::CredentialStatusChanged { .. } => 32 + 1,
+            Event::CredentialRequirementSet { action, .. } => crate::codec::str_size(action) + 1,
         }
     }
 }
@@ -237,6 +294,24 @@ impl Read for Event {
                 party: PartyId::read(buf)?,
                 subject: Hash32::read(buf)?,
                 digest: Hash32::read(buf)?,
+            },
+            9 => Event::IssuerAccredited {
+                issuer: PartyId::read(buf)?,
+                credential_types: u32::read(buf)?,
+                jurisdictions: u32::read(buf)?,
+            },
+            10 => Event::CredentialIssued {
+                credential: CredentialId::read(buf)?,
+                issuer: PartyId::read(buf)?,
+                subject: PartyId::read(buf)?,
+            },
+            11 => Event::CredentialStatusChanged {
+                credential: CredentialId::read(buf)?,
+                status: CredentialStatus::read(buf)?,
+            },
+            12 => Event::CredentialRequirementSet {
+                action: crate::codec::read_str(buf, crate::tx::ACTION_NAME_BYTES_MAX)?,
+                required: bool::read(buf)?,
             },
             other => return Err(Error::InvalidEnum(other)),
         })

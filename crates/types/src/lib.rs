@@ -9,6 +9,7 @@ pub mod api;
 pub mod block;
 pub mod bytes32;
 pub mod codec;
+pub mod credential;
 pub mod dev;
 pub mod error;
 pub mod event;

@@ -16,7 +16,11 @@
 //! signature is checked, so both forms name the same transaction.
 
 use crate::{
-    codec::{read_str, str_size, write_str},
+    codec::{read_list, read_str, str_size, write_str},
+    credential::{
+        ACCREDITATION_ENTRIES_MAX, CredentialId, CredentialStatus, CredentialType, Jurisdiction,
+        REASON_BYTES_MAX, SPECIALTY_BYTES_MAX,
+    },
     error::ParseError,
     hash::{Hash32, hash_parts},
     identity::{PartyKind, Roles},
@@ -46,7 +50,52 @@ pub enum GovernanceAction {
     SetRoles { party: PartyId, roles: Roles },
     /// Change how many governor approvals a proposal needs.
     SetThreshold { threshold: u32 },
+    /// Accredit (or, with empty lists, withdraw) an organisation as a credential issuer for
+    /// the given types and jurisdictions (a jurisdiction covers its subdivisions).
+    AccreditIssuer {
+        issuer: PartyId,
+        credential_types: Vec<CredentialType>,
+        jurisdictions: Vec<Jurisdiction>,
+    },
+    /// Require (or, with `None`, stop requiring) a valid credential of a type, optionally in a
+    /// jurisdiction, for a gated action (e.g. `register_practitioner`).
+    SetCredentialRequirement {
+        action: String,
+        requirement: Option<CredentialRequirement>,
+    },
 }
+
+/// A credential a gated action requires of the party taking it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialRequirement {
+    pub credential_type: CredentialType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jurisdiction: Option<Jurisdiction>,
+}
+
+impl Write for CredentialRequirement {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.credential_type.write(buf);
+        self.jurisdiction.write(buf);
+    }
+}
+impl EncodeSize for CredentialRequirement {
+    fn encode_size(&self) -> usize {
+        self.credential_type.encode_size() + self.jurisdiction.encode_size()
+    }
+}
+impl Read for CredentialRequirement {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, Error> {
+        Ok(CredentialRequirement {
+            credential_type: CredentialType::read(buf)?,
+            jurisdiction: Option::<Jurisdiction>::read(buf)?,
+        })
+    }
+}
+
+/// Largest gated action name, in bytes.
+pub const ACTION_NAME_BYTES_MAX: usize = 48;
 
 impl GovernanceAction {
     /// A short name for events and errors.
@@ -55,6 +104,8 @@ impl GovernanceAction {
             GovernanceAction::AddOrganisation { .. } => "add_organisation",
             GovernanceAction::SetRoles { .. } => "set_roles",
             GovernanceAction::SetThreshold { .. } => "set_threshold",
+            GovernanceAction::AccreditIssuer { .. } => "accredit_issuer",
+            GovernanceAction::SetCredentialRequirement { .. } => "set_credential_requirement",
         }
     }
 }
@@ -83,6 +134,24 @@ impl Write for GovernanceAction {
                 2u8.write(buf);
                 threshold.write(buf);
             }
+            GovernanceAction::AccreditIssuer {
+                issuer,
+                credential_types,
+                jurisdictions,
+            } => {
+                3u8.write(buf);
+                issuer.write(buf);
+                credential_types.write(buf);
+                jurisdictions.write(buf);
+            }
+            GovernanceAction::SetCredentialRequirement {
+                action,
+                requirement,
+            } => {
+                4u8.write(buf);
+                write_str(action, buf);
+                requirement.write(buf);
+            }
         }
     }
 }
@@ -104,6 +173,17 @@ impl EncodeSize for GovernanceAction {
                 party.encode_size() + roles.encode_size()
             }
             GovernanceAction::SetThreshold { threshold } => threshold.encode_size(),
+            GovernanceAction::AccreditIssuer {
+                issuer,
+                credential_types,
+                jurisdictions,
+            } => {
+                issuer.encode_size() + credential_types.encode_size() + jurisdictions.encode_size()
+            }
+            GovernanceAction::SetCredentialRequirement {
+                action,
+                requirement,
+            } => str_size(action) + requirement.encode_size(),
         }
     }
 }
@@ -123,6 +203,15 @@ impl Read for GovernanceAction {
             }),
             2 => Ok(GovernanceAction::SetThreshold {
                 threshold: u32::read(buf)?,
+            }),
+            3 => Ok(GovernanceAction::AccreditIssuer {
+                issuer: PartyId::read(buf)?,
+                credential_types: read_list(buf, ACCREDITATION_ENTRIES_MAX)?,
+                jurisdictions: read_list(buf, ACCREDITATION_ENTRIES_MAX)?,
+            }),
+            4 => Ok(GovernanceAction::SetCredentialRequirement {
+                action: read_str(buf, ACTION_NAME_BYTES_MAX)?,
+                requirement: Option::<CredentialRequirement>::read(buf)?,
             }),
             other => Err(Error::InvalidEnum(other)),
         }
@@ -160,6 +249,23 @@ pub enum TxBody {
     /// A party time-stamps a digest under a subject (proof of existence): the chain records
     /// who attested what, and when.
     Attest { subject: Hash32, digest: Hash32 },
+    /// An accredited issuer issues a credential to a party.
+    IssueCredential {
+        subject: PartyId,
+        credential_type: CredentialType,
+        jurisdiction: Jurisdiction,
+        number_commitment: Hash32,
+        specialty: Option<String>,
+        valid_from_ms: u64,
+        valid_until_ms: u64,
+    },
+    /// The issuer suspends (`suspended`), reinstates (`active`) or revokes (`revoked`, final)
+    /// a credential, with a reason.
+    SetCredentialStatus {
+        credential: CredentialId,
+        status: CredentialStatus,
+        reason: String,
+    },
 }
 
 impl TxBody {
@@ -171,6 +277,8 @@ impl TxBody {
             TxBody::Propose { .. } => "propose",
             TxBody::Approve { .. } => "approve",
             TxBody::Attest { .. } => "attest",
+            TxBody::IssueCredential { .. } => "issue_credential",
+            TxBody::SetCredentialStatus { .. } => "set_credential_status",
         }
     }
 }
@@ -214,6 +322,40 @@ impl Write for TxBody {
                 subject.write(buf);
                 digest.write(buf);
             }
+            TxBody::IssueCredential {
+                subject,
+                credential_type,
+                jurisdiction,
+                number_commitment,
+                specialty,
+                valid_from_ms,
+                valid_until_ms,
+            } => {
+                5u8.write(buf);
+                subject.write(buf);
+                credential_type.write(buf);
+                jurisdiction.write(buf);
+                number_commitment.write(buf);
+                match specialty {
+                    Some(specialty) => {
+                        1u8.write(buf);
+                        write_str(specialty, buf);
+                    }
+                    None => 0u8.write(buf),
+                }
+                valid_from_ms.write(buf);
+                valid_until_ms.write(buf);
+            }
+            TxBody::SetCredentialStatus {
+                credential,
+                status,
+                reason,
+            } => {
+                6u8.write(buf);
+                credential.write(buf);
+                status.write(buf);
+                write_str(reason, buf);
+            }
         }
     }
 }
@@ -240,6 +382,29 @@ impl EncodeSize for TxBody {
             TxBody::Propose { action, ttl_ms } => action.encode_size() + ttl_ms.encode_size(),
             TxBody::Approve { proposal } => proposal.encode_size(),
             TxBody::Attest { subject, digest } => subject.encode_size() + digest.encode_size(),
+            TxBody::IssueCredential {
+                subject,
+                credential_type,
+                jurisdiction,
+                number_commitment,
+                specialty,
+                valid_from_ms,
+                valid_until_ms,
+            } => {
+                subject.encode_size()
+                    + credential_type.encode_size()
+                    + jurisdiction.encode_size()
+                    + number_commitment.encode_size()
+                    + 1
+                    + specialty.as_deref().map_or(0, str_size)
+                    + valid_from_ms.encode_size()
+                    + valid_until_ms.encode_size()
+            }
+            TxBody::SetCredentialStatus {
+                credential,
+                status,
+                reason,
+            } => credential.encode_size() + status.encode_size() + str_size(reason),
         }
     }
 }
@@ -268,6 +433,24 @@ impl Read for TxBody {
             4 => Ok(TxBody::Attest {
                 subject: Hash32::read(buf)?,
                 digest: Hash32::read(buf)?,
+            }),
+            5 => Ok(TxBody::IssueCredential {
+                subject: PartyId::read(buf)?,
+                credential_type: CredentialType::read(buf)?,
+                jurisdiction: Jurisdiction::read(buf)?,
+                number_commitment: Hash32::read(buf)?,
+                specialty: match u8::read(buf)? {
+                    0 => None,
+                    1 => Some(read_str(buf, SPECIALTY_BYTES_MAX)?),
+                    other => return Err(Error::InvalidEnum(other)),
+                },
+                valid_from_ms: u64::read(buf)?,
+                valid_until_ms: u64::read(buf)?,
+            }),
+            6 => Ok(TxBody::SetCredentialStatus {
+                credential: CredentialId::read(buf)?,
+                status: CredentialStatus::read(buf)?,
+                reason: read_str(buf, REASON_BYTES_MAX)?,
             }),
             other => Err(Error::InvalidEnum(other)),
         }
@@ -413,15 +596,52 @@ impl SignedTransaction {
                     }
                     .into());
                 }
-                if let GovernanceAction::AddOrganisation {
-                    label, signing_key, ..
-                } = action
-                {
-                    signing_key.validate()?;
-                    check_label(label)?;
+                match action {
+                    GovernanceAction::AddOrganisation {
+                        label, signing_key, ..
+                    } => {
+                        signing_key.validate()?;
+                        check_label(label)?;
+                    }
+                    GovernanceAction::SetCredentialRequirement { action, .. }
+                        if action.is_empty()
+                            || action.len() > ACTION_NAME_BYTES_MAX
+                            || !action.chars().all(|c| c.is_ascii_lowercase() || c == '_') =>
+                    {
+                        return Err(ParseError::Invalid {
+                            what: "action",
+                            reason: format!(
+                                "1 to {ACTION_NAME_BYTES_MAX} lower-case letters and '_', found {action:?}"
+                            ),
+                        }
+                        .into());
+                    }
+                    _ => {}
                 }
             }
             TxBody::Approve { .. } | TxBody::Attest { .. } => {}
+            TxBody::IssueCredential {
+                specialty,
+                valid_from_ms,
+                valid_until_ms,
+                ..
+            } => {
+                if valid_until_ms <= valid_from_ms {
+                    return Err(ParseError::Invalid {
+                        what: "valid_until_ms",
+                        reason: format!(
+                            "must be after valid_from_ms ({valid_from_ms}), found {valid_until_ms}"
+                        ),
+                    }
+                    .into());
+                }
+                if let Some(specialty) = specialty {
+                    check_text("specialty", specialty, SPECIALTY_BYTES_MAX)?;
+                }
+            }
+            TxBody::SetCredentialStatus { reason, .. } => {
+                check_text("reason", reason, REASON_BYTES_MAX)?;
+            }
         }
         Ok(())
     }
@@ -445,6 +665,22 @@ impl SignedTransaction {
         self.check_shape(chain_id)?;
         self.verify_signature()
     }
+}
+
+fn check_text(what: &'static str, text: &str, max: usize) -> Result<(), ParseError> {
+    if text.len() > max {
+        return Err(ParseError::Invalid {
+            what,
+            reason: format!("at most {max} bytes, found {}", text.len()),
+        });
+    }
+    if text.chars().any(char::is_control) {
+        return Err(ParseError::Invalid {
+            what,
+            reason: "control characters are not allowed".into(),
+        });
+    }
+    Ok(())
 }
 
 fn check_label(label: &str) -> Result<(), ParseError> {

@@ -1,5 +1,6 @@
 //! Integration tests of the state machine: each rule, and properties of `apply`.
 
+mod credentials;
 mod governance;
 mod identity;
 mod properties;

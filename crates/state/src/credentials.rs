@@ -1,0 +1,360 @@
+//! Credentials: accredited issuers, licences, their status over time, and the policy check
+//! every module calls to gate an action on a valid credential.
+//!
+//! Rules:
+//! - Governance accredits an organisation as an issuer for credential types and jurisdictions
+//!   (a jurisdiction covers its subdivisions: `US` covers `US-CA`).
+//! - An accredited issuer issues a credential within its accreditation. The subject need not be
+//!   registered yet: a board licenses a practitioner's key before an organisation onboards it.
+//! - Only the issuer changes a credential's status: suspend, reinstate, revoke. Revocation is
+//!   final. Expiry needs no transaction: it follows from the block time.
+//! - Governance sets which gated actions require which credential; [`require`] is the one check
+//!   modules call.
+//!
+//! Keys: `ci/<issuer>` accreditation, `cr/<id>` credential, `ch/<subject>/<type>` the ids a
+//! subject holds of a type, `cq/<action>` the requirement of an action.
+
+use crate::{error::TxError, executor::TxContext, identity::require_role, view::StateRead};
+use bytes::BufMut;
+use commonware_codec::{Buf, EncodeSize, Error, Read, Write};
+use medchain_types::{
+    Event, Hash32, PartyId, PartyKind, Role,
+    codec::read_list,
+    credential::{
+        ACCREDITATION_ENTRIES_MAX, Credential, CredentialId, CredentialStatus, CredentialType,
+        Jurisdiction, STATUS_CHANGES_MAX, Standing, StatusChange,
+    },
+    tx::CredentialRequirement,
+};
+use serde::{Deserialize, Serialize};
+
+/// Most credentials of one type a subject can hold (one per jurisdiction and number, in
+/// practice a handful).
+pub const HELD_PER_TYPE_MAX: usize = 32;
+
+/// What an issuer is accredited for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Accreditation {
+    pub credential_types: Vec<CredentialType>,
+    pub jurisdictions: Vec<Jurisdiction>,
+}
+
+impl Accreditation {
+    /// Whether it covers issuing `credential_type` in `jurisdiction`.
+    pub fn covers(&self, credential_type: &CredentialType, jurisdiction: &Jurisdiction) -> bool {
+        self.credential_types.contains(credential_type)
+            && self
+                .jurisdictions
+                .iter()
+                .any(|accredited| jurisdiction.satisfies(accredited))
+    }
+}
+
+impl Write for Accreditation {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.credential_types.write(buf);
+        self.jurisdictions.write(buf);
+    }
+}
+impl EncodeSize for Accreditation {
+    fn encode_size(&self) -> usize {
+        self.credential_types.encode_size() + self.jurisdictions.encode_size()
+    }
+}
+impl Read for Accreditation {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, Error> {
+        Ok(Accreditation {
+            credential_types: read_list(buf, ACCREDITATION_ENTRIES_MAX)?,
+            jurisdictions: read_list(buf, ACCREDITATION_ENTRIES_MAX)?,
+        })
+    }
+}
+
+/// `ci/<issuer>`.
+pub fn accreditation_key(issuer: &PartyId) -> Vec<u8> {
+    [b"ci/".as_slice(), &issuer.0].concat()
+}
+
+/// `cr/<id>`.
+pub fn credential_key(id: &CredentialId) -> Vec<u8> {
+    [b"cr/".as_slice(), &id.0].concat()
+}
+
+/// `ch/<subject>/<sha256(type)>`.
+pub fn held_key(subject: &PartyId, credential_type: &CredentialType) -> Vec<u8> {
+    let type_hash = medchain_types::sha256(credential_type.as_str().as_bytes());
+    [b"ch/".as_slice(), &subject.0, b"/", &type_hash.0].concat()
+}
+
+/// `cq/<action>`.
+pub fn requirement_key(action: &str) -> Vec<u8> {
+    [b"cq/".as_slice(), action.as_bytes()].concat()
+}
+
+/// Accredits (or withdraws) an issuer; called by governance.
+pub(crate) async fn accredit<R: StateRead>(
+    ctx: &mut TxContext<'_, '_, R>,
+    issuer: PartyId,
+    credential_types: &[CredentialType],
+    jurisdictions: &[Jurisdiction],
+) -> Result<(), TxError> {
+    let party = ctx.party(&issuer).await?;
+    if party.kind != PartyKind::Organisation {
+        return Err(TxError::WrongKind {
+            party: issuer,
+            expected: PartyKind::Organisation,
+            found: party.kind,
+            action: "issue credentials",
+        });
+    }
+    let key = accreditation_key(&issuer);
+    if credential_types.is_empty() || jurisdictions.is_empty() {
+        ctx.delete(key);
+    } else {
+        let mut types = credential_types.to_vec();
+        types.sort();
+        types.dedup();
+        let mut places = jurisdictions.to_vec();
+        places.sort();
+        places.dedup();
+        ctx.put_encoded(
+            key,
+            &Accreditation {
+                credential_types: types,
+                jurisdictions: places,
+            },
+        );
+    }
+    ctx.emit(Event::IssuerAccredited {
+        issuer,
+        credential_types: credential_types.len() as u32,
+        jurisdictions: jurisdictions.len() as u32,
+    });
+    Ok(())
+}
+
+/// Sets (or clears) the credential an action requires; called by governance.
+pub(crate) fn set_requirement<R: StateRead>(
+    ctx: &mut TxContext<'_, '_, R>,
+    action: &str,
+    requirement: Option<&CredentialRequirement>,
+) {
+    let key = requirement_key(action);
+    match requirement {
+        Some(requirement) => ctx.put_encoded(key, requirement),
+        None => ctx.delete(key),
+    }
+    ctx.emit(Event::CredentialRequirementSet {
+        action: action.to_owned(),
+        required: requirement.is_some(),
+    });
+}
+
+/// The fields of an issuance.
+pub(crate) struct Issuance<'a> {
+    pub subject: PartyId,
+    pub credential_type: &'a CredentialType,
+    pub jurisdiction: &'a Jurisdiction,
+    pub number_commitment: Hash32,
+    pub specialty: Option<&'a String>,
+    pub valid_from_ms: u64,
+    pub valid_until_ms: u64,
+}
+
+pub(crate) async fn issue<R: StateRead>(
+    ctx: &mut TxContext<'_, '_, R>,
+    issuer: PartyId,
+    issuance: Issuance<'_>,
+) -> Result<(), TxError> {
+    let issuer_party = ctx.party(&issuer).await?;
+    require_role(&issuer_party, Role::CredentialIssuer, "issue credentials")?;
+    let accreditation = ctx
+        .get_decoded::<Accreditation>(&accreditation_key(&issuer))
+        .await?;
+    if !accreditation.as_ref().is_some_and(|accreditation| {
+        accreditation.covers(issuance.credential_type, issuance.jurisdiction)
+    }) {
+        return Err(TxError::NotAccredited {
+            issuer,
+            credential_type: issuance.credential_type.to_string(),
+            jurisdiction: issuance.jurisdiction.to_string(),
+        });
+    }
+    if issuance.valid_until_ms <= issuance.valid_from_ms {
+        return Err(TxError::Invalid {
+            field: "valid_until_ms",
+            reason: "the validity window is empty".into(),
+        });
+    }
+    let id = CredentialId::derive(
+        &issuer,
+        &issuance.subject,
+        issuance.credential_type,
+        issuance.jurisdiction,
+        &issuance.number_commitment,
+    );
+    if ctx.get(&credential_key(&id)).await?.is_some() {
+        return Err(TxError::CredentialExists(id));
+    }
+    let held_key = held_key(&issuance.subject, issuance.credential_type);
+    let mut held: Vec<CredentialId> = match ctx.get(&held_key).await? {
+        Some(bytes) => commonware_codec::Decode::decode_cfg(
+            bytes,
+            &(commonware_codec::RangeCfg::new(0..=HELD_PER_TYPE_MAX), ()),
+        )
+        .map_err(|err| crate::error::StateError::Corrupt {
+            key: "ch/...".into(),
+            reason: err.to_string(),
+        })?,
+        None => Vec::new(),
+    };
+    if held.len() >= HELD_PER_TYPE_MAX {
+        return Err(TxError::Invalid {
+            field: "subject",
+            reason: format!(
+                "{} already holds {HELD_PER_TYPE_MAX} credentials of type {}",
+                issuance.subject, issuance.credential_type
+            ),
+        });
+    }
+    held.push(id);
+    let now = ctx.env().time_ms;
+    let credential = Credential {
+        id,
+        issuer,
+        subject: issuance.subject,
+        credential_type: issuance.credential_type.clone(),
+        jurisdiction: issuance.jurisdiction.clone(),
+        number_commitment: issuance.number_commitment,
+        specialty: issuance.specialty.cloned(),
+        valid_from_ms: issuance.valid_from_ms,
+        valid_until_ms: issuance.valid_until_ms,
+        history: vec![StatusChange {
+            status: CredentialStatus::Active,
+            at_ms: now,
+            height: ctx.env().height,
+            reason: "issued".into(),
+        }],
+    };
+    ctx.put_encoded(credential_key(&id), &credential);
+    ctx.put_encoded(held_key, &held);
+    ctx.emit(Event::CredentialIssued {
+        credential: id,
+        issuer,
+        subject: issuance.subject,
+    });
+    Ok(())
+}
+
+pub(crate) async fn set_status<R: StateRead>(
+    ctx: &mut TxContext<'_, '_, R>,
+    signer: PartyId,
+    id: CredentialId,
+    status: CredentialStatus,
+    reason: &str,
+) -> Result<(), TxError> {
+    let Some(mut credential) = ctx.get_decoded::<Credential>(&credential_key(&id)).await? else {
+        return Err(TxError::UnknownCredential(id));
+    };
+    if credential.issuer != signer {
+        return Err(TxError::NotIssuer {
+            credential: id,
+            party: signer,
+        });
+    }
+    let current = credential.status();
+    if current == CredentialStatus::Revoked {
+        return Err(TxError::CredentialRevoked(id));
+    }
+    if current == status {
+        return Err(TxError::Invalid {
+            field: "status",
+            reason: format!("credential {id} is already {}", status.name()),
+        });
+    }
+    if credential.history.len() >= STATUS_CHANGES_MAX {
+        return Err(TxError::Invalid {
+            field: "status",
+            reason: format!(
+                "credential {id} has reached {STATUS_CHANGES_MAX} status changes; issue a new one"
+            ),
+        });
+    }
+    credential.history.push(StatusChange {
+        status,
+        at_ms: ctx.env().time_ms,
+        height: ctx.env().height,
+        reason: reason.to_owned(),
+    });
+    ctx.put_encoded(credential_key(&id), &credential);
+    ctx.emit(Event::CredentialStatusChanged {
+        credential: id,
+        status,
+    });
+    Ok(())
+}
+
+/// The credentials `subject` holds of `credential_type`.
+pub async fn held<R: StateRead>(
+    ctx: &TxContext<'_, '_, R>,
+    subject: &PartyId,
+    credential_type: &CredentialType,
+) -> Result<Vec<Credential>, TxError> {
+    let Some(bytes) = ctx.get(&held_key(subject, credential_type)).await? else {
+        return Ok(Vec::new());
+    };
+    let ids: Vec<CredentialId> = commonware_codec::Decode::decode_cfg(
+        bytes,
+        &(commonware_codec::RangeCfg::new(0..=HELD_PER_TYPE_MAX), ()),
+    )
+    .map_err(|err| crate::error::StateError::Corrupt {
+        key: "ch/...".into(),
+        reason: err.to_string(),
+    })?;
+    let mut credentials = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(credential) = ctx.get_decoded::<Credential>(&credential_key(&id)).await? {
+            credentials.push(credential);
+        }
+    }
+    Ok(credentials)
+}
+
+/// The policy check: fails unless `party` holds a credential that is valid at this block's time
+/// and satisfies what governance requires for `action`. Actions with no requirement pass.
+pub async fn require<R: StateRead>(
+    ctx: &TxContext<'_, '_, R>,
+    action: &'static str,
+    party: &PartyId,
+) -> Result<(), TxError> {
+    let Some(requirement) = ctx
+        .get_decoded::<CredentialRequirement>(&requirement_key(action))
+        .await?
+    else {
+        return Ok(());
+    };
+    let now = ctx.env().time_ms;
+    let mut best: Option<Standing> = None;
+    for credential in held(ctx, party, &requirement.credential_type).await? {
+        if let Some(required) = &requirement.jurisdiction
+            && !credential.jurisdiction.satisfies(required)
+        {
+            continue;
+        }
+        let standing = credential.standing_at(now);
+        if standing == Standing::Valid {
+            return Ok(());
+        }
+        best.get_or_insert(standing);
+    }
+    Err(TxError::CredentialRequired {
+        party: *party,
+        action,
+        credential_type: requirement.credential_type.to_string(),
+        jurisdiction: requirement
+            .jurisdiction
+            .map_or_else(|| "any".to_string(), |j| j.to_string()),
+        found: best.map_or("none", Standing::name),
+    })
+}

@@ -1,0 +1,365 @@
+use crate::{Chain, demo};
+use commonware_codec::DecodeExt;
+use medchain_state::{TxError, credentials};
+use medchain_types::{
+    EncryptionKey, Event, GovernanceAction, Keypair, PartyId, PartyKind, Role, Roles, TxBody,
+    credential::{
+        Credential, CredentialId, CredentialStatus, CredentialType, Jurisdiction, Standing,
+        number_commitment,
+    },
+    dev::party_id,
+    tx::CredentialRequirement,
+};
+
+fn physician() -> CredentialType {
+    CredentialType::new("physician_licence").expect("valid")
+}
+
+fn code(text: &str) -> Jurisdiction {
+    Jurisdiction::new(text).expect("valid")
+}
+
+/// Runs a governance action through proposal (hospital) and approval (clinic).
+fn govern(chain: &mut Chain, action: GovernanceAction) {
+    let tx = chain.tx(
+        &demo("hospital"),
+        TxBody::Propose {
+            action,
+            ttl_ms: 60_000,
+        },
+    );
+    let opened = chain.one(tx).expect("proposal opens");
+    let id = opened
+        .events
+        .iter()
+        .find_map(|event| match event {
+            Event::ProposalOpened { proposal, .. } => Some(*proposal),
+            _ => None,
+        })
+        .expect("proposal id");
+    let tx = chain.tx(&demo("clinic"), TxBody::Approve { proposal: id });
+    let outcome = chain.one(tx).expect("approval carries it");
+    assert!(
+        outcome
+            .events
+            .contains(&Event::ProposalExecuted { proposal: id }),
+        "{outcome:?}"
+    );
+}
+
+fn accredit_board(chain: &mut Chain) {
+    govern(
+        chain,
+        GovernanceAction::AccreditIssuer {
+            issuer: party_id("licensing-board"),
+            credential_types: vec![physician()],
+            jurisdictions: vec![code("US")],
+        },
+    );
+}
+
+fn issue(
+    chain: &mut Chain,
+    subject: PartyId,
+    jurisdiction: &str,
+    valid_for_ms: u64,
+) -> Result<CredentialId, TxError> {
+    let now = chain.time_ms;
+    let commitment = number_commitment(&[5; 32], &format!("A-{subject}"));
+    let tx = chain.tx(
+        &demo("licensing-board"),
+        TxBody::IssueCredential {
+            subject,
+            credential_type: physician(),
+            jurisdiction: code(jurisdiction),
+            number_commitment: commitment,
+            specialty: Some("cardiology".into()),
+            valid_from_ms: now,
+            valid_until_ms: now + valid_for_ms,
+        },
+    );
+    let outcome = chain.one(tx)?;
+    Ok(outcome
+        .events
+        .iter()
+        .find_map(|event| match event {
+            Event::CredentialIssued { credential, .. } => Some(*credential),
+            _ => None,
+        })
+        .expect("issuance event"))
+}
+
+fn set_status(
+    chain: &mut Chain,
+    id: CredentialId,
+    status: CredentialStatus,
+) -> Result<(), TxError> {
+    let tx = chain.tx(
+        &demo("licensing-board"),
+        TxBody::SetCredentialStatus {
+            credential: id,
+            status,
+            reason: "board decision".into(),
+        },
+    );
+    chain.one(tx).map(|_| ())
+}
+
+fn stored(chain: &Chain, id: &CredentialId) -> Credential {
+    let bytes = chain
+        .state
+        .entries()
+        .get(&credentials::credential_key(id))
+        .expect("stored");
+    Credential::decode(bytes.clone()).expect("decodes")
+}
+
+fn register_practitioner(chain: &mut Chain, key: &Keypair) -> Result<(), TxError> {
+    let tx = chain.tx(
+        &demo("hospital"),
+        TxBody::RegisterParty {
+            kind: PartyKind::Practitioner,
+            signing_key: key.public_key(),
+            encryption_key: EncryptionKey([3; 32]),
+            label: "Dr Licensed".into(),
+            roles: Roles::new([Role::Provider]),
+        },
+    );
+    chain.one(tx).map(|_| ())
+}
+
+#[test]
+fn issuers_issue_only_within_their_accreditation() {
+    let mut chain = Chain::dev();
+    let subject = PartyId::derive(&Keypair::from_seed([40; 32]).public_key());
+    // Not accredited yet.
+    assert!(matches!(
+        issue(&mut chain, subject, "US-CA", 1_000_000),
+        Err(TxError::NotAccredited { .. })
+    ));
+    accredit_board(&mut chain);
+    let id = issue(&mut chain, subject, "US-CA", 1_000_000)
+        .expect("within accreditation (US covers US-CA)");
+    assert_eq!(
+        stored(&chain, &id).standing_at(chain.time_ms),
+        Standing::Valid
+    );
+    // Another jurisdiction, another type, another issuer.
+    assert!(matches!(
+        issue(&mut chain, subject, "GB-ENG", 1_000_000),
+        Err(TxError::NotAccredited { .. })
+    ));
+    let tx = chain.tx(
+        &demo("licensing-board"),
+        TxBody::IssueCredential {
+            subject,
+            credential_type: CredentialType::new("nurse_licence").expect("valid"),
+            jurisdiction: code("US"),
+            number_commitment: number_commitment(&[1; 32], "N1"),
+            specialty: None,
+            valid_from_ms: chain.time_ms,
+            valid_until_ms: chain.time_ms + 10,
+        },
+    );
+    assert!(matches!(chain.one(tx), Err(TxError::NotAccredited { .. })));
+    let tx = chain.tx(
+        &demo("hospital"),
+        TxBody::IssueCredential {
+            subject,
+            credential_type: physician(),
+            jurisdiction: code("US"),
+            number_commitment: number_commitment(&[1; 32], "H1"),
+            specialty: None,
+            valid_from_ms: chain.time_ms,
+            valid_until_ms: chain.time_ms + 10,
+        },
+    );
+    assert!(matches!(
+        chain.one(tx),
+        Err(TxError::MissingRole {
+            role: Role::CredentialIssuer,
+            ..
+        })
+    ));
+    // The same credential cannot be issued twice.
+    let tx = chain.tx(
+        &demo("licensing-board"),
+        TxBody::IssueCredential {
+            subject,
+            credential_type: physician(),
+            jurisdiction: code("US-CA"),
+            number_commitment: number_commitment(&[5; 32], &format!("A-{subject}")),
+            specialty: Some("cardiology".into()),
+            valid_from_ms: chain.time_ms,
+            valid_until_ms: chain.time_ms + 1_000_000,
+        },
+    );
+    assert!(matches!(chain.one(tx), Err(TxError::CredentialExists(_))));
+}
+
+#[test]
+fn status_history_answers_for_any_time() {
+    let mut chain = Chain::dev();
+    accredit_board(&mut chain);
+    let subject = PartyId::derive(&Keypair::from_seed([41; 32]).public_key());
+    let id = issue(&mut chain, subject, "US", 10_000).expect("issued");
+    let issued_at = chain.time_ms;
+    set_status(&mut chain, id, CredentialStatus::Suspended).expect("suspends");
+    let suspended_at = chain.time_ms;
+    set_status(&mut chain, id, CredentialStatus::Active).expect("reinstates");
+    let reinstated_at = chain.time_ms;
+    set_status(&mut chain, id, CredentialStatus::Revoked).expect("revokes");
+    let revoked_at = chain.time_ms;
+    let credential = stored(&chain, &id);
+    assert_eq!(credential.standing_at(issued_at - 1), Standing::NotIssued);
+    assert_eq!(credential.standing_at(issued_at), Standing::Valid);
+    assert_eq!(credential.standing_at(suspended_at), Standing::Suspended);
+    assert_eq!(credential.standing_at(reinstated_at), Standing::Valid);
+    assert_eq!(credential.standing_at(revoked_at), Standing::Revoked);
+    // Revocation is final; only the issuer changes status.
+    assert!(matches!(
+        set_status(&mut chain, id, CredentialStatus::Active),
+        Err(TxError::CredentialRevoked(_))
+    ));
+    let other = issue(
+        &mut chain,
+        PartyId::derive(&Keypair::from_seed([42; 32]).public_key()),
+        "US",
+        10_000,
+    )
+    .expect("issued");
+    let tx = chain.tx(
+        &demo("regulator"),
+        TxBody::SetCredentialStatus {
+            credential: other,
+            status: CredentialStatus::Suspended,
+            reason: "x".into(),
+        },
+    );
+    assert!(matches!(chain.one(tx), Err(TxError::NotIssuer { .. })));
+}
+
+#[test]
+fn registering_a_practitioner_is_gated_on_a_valid_licence() {
+    let mut chain = Chain::dev();
+    accredit_board(&mut chain);
+    govern(
+        &mut chain,
+        GovernanceAction::SetCredentialRequirement {
+            action: "register_practitioner".into(),
+            requirement: Some(CredentialRequirement {
+                credential_type: physician(),
+                jurisdiction: Some(code("US")),
+            }),
+        },
+    );
+    // Unlicensed: refused, with the reason.
+    let unlicensed = Keypair::from_seed([50; 32]);
+    let err = register_practitioner(&mut chain, &unlicensed).expect_err("no licence");
+    assert!(
+        matches!(err, TxError::CredentialRequired { found: "none", .. }),
+        "{err}"
+    );
+
+    // Licensed: accepted.
+    let licensed = Keypair::from_seed([51; 32]);
+    issue(
+        &mut chain,
+        PartyId::derive(&licensed.public_key()),
+        "US-NY",
+        1_000_000,
+    )
+    .expect("issued");
+    register_practitioner(&mut chain, &licensed).expect("a valid licence admits the practitioner");
+
+    // Suspended, then reinstated.
+    let second = Keypair::from_seed([52; 32]);
+    let id = issue(
+        &mut chain,
+        PartyId::derive(&second.public_key()),
+        "US",
+        1_000_000,
+    )
+    .expect("issued");
+    set_status(&mut chain, id, CredentialStatus::Suspended).expect("suspends");
+    let err = register_practitioner(&mut chain, &second).expect_err("suspended");
+    assert!(
+        matches!(
+            err,
+            TxError::CredentialRequired {
+                found: "suspended",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    set_status(&mut chain, id, CredentialStatus::Active).expect("reinstates");
+    register_practitioner(&mut chain, &second).expect("reinstated licence admits");
+
+    // Revoked.
+    let third = Keypair::from_seed([53; 32]);
+    let id = issue(
+        &mut chain,
+        PartyId::derive(&third.public_key()),
+        "US",
+        1_000_000,
+    )
+    .expect("issued");
+    set_status(&mut chain, id, CredentialStatus::Revoked).expect("revokes");
+    let err = register_practitioner(&mut chain, &third).expect_err("revoked");
+    assert!(
+        matches!(
+            err,
+            TxError::CredentialRequired {
+                found: "revoked",
+                ..
+            }
+        ),
+        "{err}"
+    );
+
+    // Expired by block time, with no transaction: each block advances one second.
+    let fourth = Keypair::from_seed([54; 32]);
+    issue(
+        &mut chain,
+        PartyId::derive(&fourth.public_key()),
+        "US",
+        1_500,
+    )
+    .expect("issued");
+    chain.block(&[]);
+    let err = register_practitioner(&mut chain, &fourth).expect_err("expired");
+    assert!(
+        matches!(
+            err,
+            TxError::CredentialRequired {
+                found: "expired",
+                ..
+            }
+        ),
+        "{err}"
+    );
+
+    // A licence elsewhere does not satisfy a US requirement.
+    let fifth = Keypair::from_seed([55; 32]);
+    govern(
+        &mut chain,
+        GovernanceAction::AccreditIssuer {
+            issuer: party_id("licensing-board"),
+            credential_types: vec![physician()],
+            jurisdictions: vec![code("US"), code("GB")],
+        },
+    );
+    issue(
+        &mut chain,
+        PartyId::derive(&fifth.public_key()),
+        "GB-ENG",
+        1_000_000,
+    )
+    .expect("issued");
+    let err = register_practitioner(&mut chain, &fifth).expect_err("wrong jurisdiction");
+    assert!(
+        matches!(err, TxError::CredentialRequired { found: "none", .. }),
+        "{err}"
+    );
+}
