@@ -205,11 +205,16 @@ async fn submit<B: Backend>(
     if query.wait {
         let wait = Duration::from_millis(query.wait_ms.unwrap_or(10_000).min(60_000));
         let deadline = tokio::time::Instant::now() + wait;
-        while answer.status == TxState::Pending {
-            if tokio::time::timeout_at(deadline, finalized.changed())
-                .await
-                .is_err()
-            {
+        // Right after an accepted submission, "unknown" can only be the moment between the
+        // pool letting go of the transaction and its block's state becoming readable here, so
+        // it is waited out like "pending".
+        while matches!(answer.status, TxState::Pending | TxState::Unknown) {
+            let changed = tokio::time::timeout_at(
+                deadline,
+                tokio::time::timeout(Duration::from_millis(100), finalized.changed()),
+            )
+            .await;
+            if changed.is_err() {
                 break;
             }
             answer = backend.tx_status(hash).await?;

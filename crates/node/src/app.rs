@@ -327,6 +327,8 @@ struct Executed<E: Spawner + StorageContext + Clock> {
     merkleized: Merkleized<E>,
     included: Vec<SignedTransaction>,
     refused: Vec<(TxHash, TxError)>,
+    /// Transactions whose receipt is already in the parent's state.
+    already_committed: Vec<TxHash>,
 }
 
 impl App {
@@ -348,6 +350,7 @@ impl App {
         };
         let mut included = Vec::with_capacity(transactions.len());
         let mut refused = Vec::new();
+        let mut already_committed = Vec::new();
         let output = {
             let view = BatchView::<E> { state: &state };
             let mut executor = BlockExecutor::new(&view, env);
@@ -361,6 +364,15 @@ impl App {
                     Err(err) if mode == Mode::Verify => {
                         tracing::warn!(height, tx = %tx.hash(), %err, "block carries a failing transaction");
                         return Ok(None);
+                    }
+                    Err(err @ (TxError::NonceUsed { .. } | TxError::Duplicate(_))) => {
+                        // Already committed in an ancestor (its receipt is in this state):
+                        // not a rejection, the pool just has not caught up yet.
+                        if executor.get(&keys::receipt(&tx.hash())).await?.is_some() {
+                            already_committed.push(tx.hash());
+                        } else {
+                            refused.push((tx.hash(), err));
+                        }
                     }
                     Err(err) => refused.push((tx.hash(), err)),
                 }
@@ -387,6 +399,7 @@ impl App {
             merkleized: (state, events),
             included,
             refused,
+            already_committed,
         }))
     }
 
@@ -536,7 +549,14 @@ impl<E: Spawner + StorageContext + Clock> Application<E> for App {
         // When the parent is finalized, a used nonce is final too; on an unfinalized parent
         // the nonce may belong to an ancestor that could still be abandoned, so the
         // transaction stays for finalization to settle. A nonce gap may close later.
-        let parent_final = parent_header.height <= self.view.tip().height;
+        // Decided from the tip seen before selection: a parent that became final during this
+        // proposal had its transactions evicted by then.
+        let parent_final = parent_header.height <= finalized_height;
+        if parent_final {
+            for hash in &executed.already_committed {
+                mempool.forget(hash);
+            }
+        }
         for (hash, err) in &executed.refused {
             match err {
                 TxError::NonceGap { .. } => {}

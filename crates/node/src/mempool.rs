@@ -41,6 +41,8 @@ impl Default for MempoolLimits {
 pub enum MempoolError {
     #[error("transaction {0} is already pending")]
     AlreadyPending(TxHash),
+    #[error("transaction {0} was committed recently")]
+    AlreadyCommitted(TxHash),
     #[error("signer {signer} already has a pending transaction with nonce {nonce}")]
     NonceTaken { signer: PartyId, nonce: u64 },
     #[error(
@@ -79,6 +81,9 @@ struct Inner {
     rejected: HashMap<TxHash, (String, String)>,
     rejected_order: VecDeque<TxHash>,
     rejected_total: u64,
+    /// Transactions finalized recently, so a late gossip copy is not pooled again.
+    committed: std::collections::HashSet<TxHash>,
+    committed_order: VecDeque<TxHash>,
 }
 
 /// A shared handle to the pool.
@@ -117,6 +122,9 @@ impl Mempool {
             let mut inner = self.lock();
             if inner.entries.contains_key(&hash) {
                 return Err(MempoolError::AlreadyPending(hash));
+            }
+            if inner.committed.contains(&hash) {
+                return Err(MempoolError::AlreadyCommitted(hash));
             }
             if inner
                 .by_signer
@@ -241,6 +249,12 @@ impl Mempool {
         }
     }
 
+    /// Drops a transaction that is already committed (no rejection is recorded).
+    pub fn forget(&self, hash: &TxHash) {
+        let mut inner = self.lock();
+        Self::remove_locked(&mut inner, hash);
+    }
+
     /// Drops a transaction that can never commit, remembering why.
     pub fn reject(&self, hash: &TxHash, code: &str, reason: String) {
         let mut inner = self.lock();
@@ -263,6 +277,14 @@ impl Mempool {
             let hash = tx.hash();
             Self::remove_locked(&mut inner, &hash);
             inner.rejected.remove(&hash);
+            if inner.committed.insert(hash) {
+                inner.committed_order.push_back(hash);
+            }
+            while inner.committed_order.len() > self.limits.rejected_remembered {
+                if let Some(old) = inner.committed_order.pop_front() {
+                    inner.committed.remove(&old);
+                }
+            }
             let entry = used
                 .entry(tx.transaction.signer)
                 .or_insert((tx.transaction.nonce, hash));

@@ -290,6 +290,9 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
                 MempoolError::NonceTaken { .. } => {
                     Problem::new(409, "nonce_pending", err.to_string())
                 }
+                MempoolError::AlreadyCommitted(_) => {
+                    Problem::new(409, "duplicate", err.to_string())
+                }
                 MempoolError::Full { .. } => Problem::new(503, "mempool_full", err.to_string()),
             })?;
         self.handles.gossip.publish(signed);
@@ -298,6 +301,9 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
 
     /// `GET /v1/transactions/{hash}`.
     pub async fn tx_status(&self, hash: TxHash) -> Result<TxStatusResponse, Problem> {
+        // The pool is read first: a block finalizing between the two reads moves the
+        // transaction from the pool to state, and reading state second still finds it.
+        let pool = self.handles.mempool.status(&hash);
         if let Some(bytes) = self.read_raw(&keys::receipt(&hash)).await? {
             let receipt = Receipt::decode(bytes)
                 .map_err(|err| internal(format!("stored receipt is corrupt: {err}")))?;
@@ -323,7 +329,7 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
                 rejection: None,
             });
         }
-        let (status, rejection) = match self.handles.mempool.status(&hash) {
+        let (status, rejection) = match pool {
             PoolStatus::Pending => (TxState::Pending, None),
             PoolStatus::Rejected { code, reason } => {
                 (TxState::Rejected, Some(TxRejection { code, reason }))
