@@ -106,6 +106,28 @@ pub fn openapi() -> Value {
                 ],
                 "responses": with_problems(json!({ "200": { "description": "Party", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/State" } } } } }))
             }},
+            "/v1/credentials/check": { "get": {
+                "summary": "Does a party hold a valid credential of a type (in a jurisdiction) at a time?",
+                "operationId": "credentialCheck",
+                "description": "Public, no account needed. Lists every credential of the type the party holds (a jurisdiction matches its subdivisions), each with its issuer, status history and standing at `at_ms` (default: the latest block's time), and whether any is valid. With `proof=true`, the holder index and each credential come with proofs against a finalized block.",
+                "parameters": [
+                    { "name": "party", "in": "query", "required": true, "schema": hex("Party id") },
+                    { "name": "type", "in": "query", "required": true, "schema": { "type": "string" } },
+                    { "name": "jurisdiction", "in": "query", "schema": { "type": "string" } },
+                    { "name": "at_ms", "in": "query", "schema": { "type": "integer" } },
+                    { "name": "proof", "in": "query", "schema": { "type": "boolean" } }
+                ],
+                "responses": with_problems(json!({ "200": { "description": "Answer", "content": { "application/json": { "schema": { "type": "object" } } } } }))
+            }},
+            "/v1/credentials/{id}": { "get": {
+                "summary": "A credential, optionally with a proof",
+                "operationId": "credential",
+                "parameters": [
+                    { "name": "id", "in": "path", "required": true, "schema": hex("Credential id") },
+                    { "name": "proof", "in": "query", "schema": { "type": "boolean" } }
+                ],
+                "responses": with_problems(json!({ "200": { "description": "Credential", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/State" } } } } }))
+            }},
             "/v1/openapi.json": { "get": { "summary": "This document", "operationId": "openapi", "responses": { "200": { "description": "OpenAPI document" } } } },
             "/v1/docs": { "get": { "summary": "A page that renders this document", "operationId": "docs", "responses": { "200": { "description": "HTML" } } } },
             "/healthz": { "get": { "summary": "Liveness", "operationId": "healthz", "responses": { "200": { "description": "ok" } } } },
@@ -176,6 +198,8 @@ mod tests {
             "/v1/blocks/{height}",
             "/v1/state/{key}",
             "/v1/parties/{id}",
+            "/v1/credentials/check",
+            "/v1/credentials/{id}",
             "/v1/openapi.json",
             "/v1/docs",
             "/healthz",

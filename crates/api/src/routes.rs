@@ -37,6 +37,14 @@ pub trait Backend: Clone + Send + Sync + 'static {
         key: Vec<u8>,
         proof: bool,
     ) -> impl Future<Output = Result<StateResponse, Problem>> + Send;
+    fn credential_check(
+        &self,
+        party: PartyId,
+        credential_type: medchain_types::credential::CredentialType,
+        jurisdiction: Option<medchain_types::credential::Jurisdiction>,
+        at_ms: Option<u64>,
+        proof: bool,
+    ) -> impl Future<Output = Result<medchain_types::api::CredentialCheckResponse, Problem>> + Send;
     /// Prometheus text exposition of the node's metrics.
     fn metrics(&self) -> String;
     /// Whether the node is ready to serve (its databases are open and it follows the chain).
@@ -84,6 +92,8 @@ pub fn router<B: Backend>(backend: B) -> Router {
         .route("/v1/blocks/{height}", get(block::<B>))
         .route("/v1/state/{*key}", get(state::<B>))
         .route("/v1/parties/{id}", get(party::<B>))
+        .route("/v1/credentials/check", get(credential_check::<B>))
+        .route("/v1/credentials/{id}", get(credential::<B>))
         .route("/v1/openapi.json", get(openapi_document))
         .route("/v1/docs", get(docs))
         .route("/healthz", get(healthz))
@@ -381,6 +391,66 @@ async fn party<B: Backend>(
             404,
             "unknown_party",
             format!("no party {id}"),
+        )));
+    }
+    Ok(Json(answer))
+}
+
+#[derive(Deserialize)]
+struct CheckQuery {
+    party: String,
+    #[serde(rename = "type")]
+    credential_type: String,
+    jurisdiction: Option<String>,
+    at_ms: Option<u64>,
+    #[serde(default)]
+    proof: bool,
+}
+
+async fn credential_check<B: Backend>(
+    State(backend): State<B>,
+    Query(query): Query<CheckQuery>,
+) -> HttpResult<Json<medchain_types::api::CredentialCheckResponse>> {
+    let party = PartyId::from_hex(&query.party)
+        .map_err(|err| bad_request("invalid_party_id", err.to_string()))?;
+    let credential_type = medchain_types::credential::CredentialType::new(query.credential_type)
+        .map_err(|err| bad_request("invalid_credential_type", err.to_string()))?;
+    let jurisdiction = query
+        .jurisdiction
+        .map(medchain_types::credential::Jurisdiction::new)
+        .transpose()
+        .map_err(|err| bad_request("invalid_jurisdiction", err.to_string()))?;
+    Ok(Json(
+        backend
+            .credential_check(
+                party,
+                credential_type,
+                jurisdiction,
+                query.at_ms,
+                query.proof,
+            )
+            .await?,
+    ))
+}
+
+async fn credential<B: Backend>(
+    State(backend): State<B>,
+    Path(id): Path<String>,
+    Query(query): Query<ProofQuery>,
+) -> HttpResult<Json<StateResponse>> {
+    let id = medchain_types::credential::CredentialId::from_hex(&id)
+        .map_err(|err| bad_request("invalid_credential_id", err.to_string()))?;
+    let answer = backend
+        .state(
+            medchain_state::credentials::credential_key(&id),
+            query.proof,
+        )
+        .await?;
+    if answer.value.is_none() && !query.proof {
+        return Err(ProblemResponse(Problem::new(
+            404,
+            "unknown_credential",
+            format!("no credential {id}"),
         )));
     }
     Ok(Json(answer))

@@ -50,6 +50,19 @@ impl medchain_api::Backend for NodeBackend {
         self.service.state(key, proof).await
     }
 
+    async fn credential_check(
+        &self,
+        party: medchain_types::PartyId,
+        credential_type: medchain_types::credential::CredentialType,
+        jurisdiction: Option<medchain_types::credential::Jurisdiction>,
+        at_ms: Option<u64>,
+        proof: bool,
+    ) -> Result<medchain_types::api::CredentialCheckResponse, Problem> {
+        self.service
+            .credential_check(party, credential_type, jurisdiction, at_ms, proof)
+            .await
+    }
+
     fn metrics(&self) -> String {
         let mut text = self.metrics.encode();
         // Keep an OpenMetrics terminator last.

@@ -285,6 +285,40 @@ pub enum GovCommand {
         #[command(flatten)]
         node: NodeUrl,
     },
+    /// Propose accrediting an organisation to issue credentials (types and jurisdictions,
+    /// comma separated; empty lists withdraw the accreditation).
+    ProposeAccredit {
+        #[arg(long)]
+        issuer: PartyId,
+        #[arg(long, default_value = "")]
+        types: String,
+        #[arg(long, default_value = "")]
+        jurisdictions: String,
+        #[arg(long, default_value_t = 168)]
+        ttl_hours: u64,
+        #[command(flatten)]
+        signer: Signer,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
+    /// Propose requiring a credential for a gated action (e.g. register_practitioner), or
+    /// with --clear, no longer requiring one.
+    ProposeRequirement {
+        #[arg(long)]
+        action: String,
+        #[arg(long, required_unless_present = "clear")]
+        r#type: Option<String>,
+        #[arg(long)]
+        jurisdiction: Option<String>,
+        #[arg(long)]
+        clear: bool,
+        #[arg(long, default_value_t = 168)]
+        ttl_hours: u64,
+        #[command(flatten)]
+        signer: Signer,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
     /// Approve an open proposal.
     Approve {
         proposal: u64,
@@ -352,6 +386,70 @@ pub async fn gov(command: GovCommand) -> anyhow::Result<()> {
             node,
         } => {
             let action = GovernanceAction::SetThreshold { threshold };
+            send(
+                &node,
+                &signer,
+                TxBody::Propose {
+                    action,
+                    ttl_ms: hours(ttl_hours),
+                },
+            )
+            .await?;
+        }
+        GovCommand::ProposeAccredit {
+            issuer,
+            types,
+            jurisdictions,
+            ttl_hours,
+            signer,
+            node,
+        } => {
+            let credential_types = split_codes(&types)
+                .map(medchain_types::credential::CredentialType::new)
+                .collect::<Result<Vec<_>, _>>()?;
+            let jurisdictions = split_codes(&jurisdictions)
+                .map(medchain_types::credential::Jurisdiction::new)
+                .collect::<Result<Vec<_>, _>>()?;
+            let action = GovernanceAction::AccreditIssuer {
+                issuer,
+                credential_types,
+                jurisdictions,
+            };
+            send(
+                &node,
+                &signer,
+                TxBody::Propose {
+                    action,
+                    ttl_ms: hours(ttl_hours),
+                },
+            )
+            .await?;
+        }
+        GovCommand::ProposeRequirement {
+            action,
+            r#type,
+            jurisdiction,
+            clear,
+            ttl_hours,
+            signer,
+            node,
+        } => {
+            let requirement = if clear {
+                None
+            } else {
+                Some(medchain_types::tx::CredentialRequirement {
+                    credential_type: medchain_types::credential::CredentialType::new(
+                        r#type.context("give --type, or --clear")?,
+                    )?,
+                    jurisdiction: jurisdiction
+                        .map(medchain_types::credential::Jurisdiction::new)
+                        .transpose()?,
+                })
+            };
+            let action = GovernanceAction::SetCredentialRequirement {
+                action,
+                requirement,
+            };
             send(
                 &node,
                 &signer,
@@ -526,6 +624,252 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
             "verified: {key} is absent at height {} (state root {}), finalized by a quorum of the genesis validators",
             verified.height, verified.state_root
         ),
+    }
+    Ok(())
+}
+
+fn split_codes(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(',')
+        .map(str::trim)
+        .filter(|code| !code.is_empty())
+        .map(str::to_owned)
+}
+
+/// `medchain creds ...`
+#[derive(Subcommand)]
+pub enum CredsCommand {
+    /// Issue a credential (as an accredited issuer). The licence number stays off chain: only a
+    /// salted commitment is stored, and the salt is printed for the holder and issuer to keep.
+    Issue {
+        /// The holder's party id (it need not be registered yet).
+        #[arg(long)]
+        subject: PartyId,
+        #[arg(long)]
+        r#type: String,
+        #[arg(long)]
+        jurisdiction: String,
+        /// The licence number (never sent to the chain).
+        #[arg(long)]
+        number: String,
+        #[arg(long)]
+        specialty: Option<String>,
+        /// Start of validity, in milliseconds since the Unix epoch (default: now).
+        #[arg(long)]
+        valid_from_ms: Option<u64>,
+        /// Days of validity.
+        #[arg(long, default_value_t = 365)]
+        valid_days: u64,
+        #[command(flatten)]
+        signer: Signer,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
+    /// Suspend a credential (as its issuer).
+    Suspend {
+        id: medchain_types::credential::CredentialId,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        signer: Signer,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
+    /// Reinstate a suspended credential (as its issuer).
+    Reinstate {
+        id: medchain_types::credential::CredentialId,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        signer: Signer,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
+    /// Revoke a credential for good (as its issuer).
+    Revoke {
+        id: medchain_types::credential::CredentialId,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        signer: Signer,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
+    /// Show a credential.
+    Show {
+        id: medchain_types::credential::CredentialId,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
+    /// Does a party hold a valid credential of a type (in a jurisdiction) at a time? With
+    /// --genesis, the proofs are also checked offline against the genesis.
+    Verify {
+        #[arg(long)]
+        party: PartyId,
+        #[arg(long)]
+        r#type: String,
+        #[arg(long)]
+        jurisdiction: Option<String>,
+        /// The time asked about, in milliseconds since the Unix epoch (default: now).
+        #[arg(long)]
+        at_ms: Option<u64>,
+        /// Check the answer's proofs offline against this genesis file.
+        #[arg(long)]
+        genesis: Option<PathBuf>,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
+}
+
+pub async fn creds(command: CredsCommand) -> anyhow::Result<()> {
+    use medchain_types::credential::{
+        CredentialStatus, CredentialType, Jurisdiction, number_commitment,
+    };
+    let status_change = |id, status, reason: String| TxBody::SetCredentialStatus {
+        credential: id,
+        status,
+        reason,
+    };
+    match command {
+        CredsCommand::Issue {
+            subject,
+            r#type,
+            jurisdiction,
+            number,
+            specialty,
+            valid_from_ms,
+            valid_days,
+            signer,
+            node,
+        } => {
+            let salt = medchain_client::keys::random_seed()?;
+            let commitment = number_commitment(&salt, &number);
+            let from = valid_from_ms.unwrap_or_else(crate::setup::now_ms);
+            let body = TxBody::IssueCredential {
+                subject,
+                credential_type: CredentialType::new(r#type)?,
+                jurisdiction: Jurisdiction::new(jurisdiction)?,
+                number_commitment: commitment,
+                specialty,
+                valid_from_ms: from,
+                valid_until_ms: from.saturating_add(valid_days.saturating_mul(86_400_000)),
+            };
+            let answer = send(&node, &signer, body).await?;
+            let id = answer.events.iter().find_map(|event| match event {
+                medchain_types::Event::CredentialIssued { credential, .. } => Some(*credential),
+                _ => None,
+            });
+            print_json(&serde_json::json!({
+                "credential": id,
+                "number_commitment": commitment,
+                "salt": hex::encode(salt),
+                "note": "keep the salt with the licence number, off chain: together they open the commitment",
+            }))?;
+        }
+        CredsCommand::Suspend {
+            id,
+            reason,
+            signer,
+            node,
+        } => {
+            send(
+                &node,
+                &signer,
+                status_change(id, CredentialStatus::Suspended, reason),
+            )
+            .await?;
+        }
+        CredsCommand::Reinstate {
+            id,
+            reason,
+            signer,
+            node,
+        } => {
+            send(
+                &node,
+                &signer,
+                status_change(id, CredentialStatus::Active, reason),
+            )
+            .await?;
+        }
+        CredsCommand::Revoke {
+            id,
+            reason,
+            signer,
+            node,
+        } => {
+            send(
+                &node,
+                &signer,
+                status_change(id, CredentialStatus::Revoked, reason),
+            )
+            .await?;
+        }
+        CredsCommand::Show { id, node } => {
+            let answer = Client::new(&node.url)
+                .state(&format!("credential/{id}"), false)
+                .await?;
+            if answer.value.is_none() {
+                bail!("no credential {id}");
+            }
+            print_json(&answer.decoded)?;
+        }
+        CredsCommand::Verify {
+            party,
+            r#type,
+            jurisdiction,
+            at_ms,
+            genesis,
+            node,
+        } => {
+            let client = Client::new(&node.url);
+            let answer = client
+                .credential_check(
+                    &party,
+                    &r#type,
+                    jurisdiction.as_deref(),
+                    at_ms,
+                    genesis.is_some(),
+                )
+                .await?;
+            if let Some(path) = genesis {
+                let genesis = crate::setup::load_genesis(&path)?;
+                medchain_client::verify::verify_state(&genesis, &answer.index)
+                    .context("the holder index proof does NOT verify")?;
+                for checked in &answer.credentials {
+                    let verified = medchain_client::verify::verify_state(&genesis, &checked.entry)
+                        .with_context(|| {
+                            format!(
+                                "the proof of credential {} does NOT verify",
+                                checked.credential.id
+                            )
+                        })?;
+                    let proven = hex::encode(verified.value.unwrap_or_default());
+                    if checked.entry.value.as_deref() != Some(proven.as_str()) {
+                        bail!(
+                            "credential {} differs from its proven value",
+                            checked.credential.id
+                        );
+                    }
+                }
+                eprintln!("proofs verified against the genesis validators");
+            }
+            print_json(&serde_json::json!({
+                "party": answer.party,
+                "type": answer.credential_type,
+                "jurisdiction": answer.jurisdiction,
+                "at_ms": answer.at_ms,
+                "valid": answer.valid,
+                "credentials": answer.credentials.iter().map(|c| serde_json::json!({
+                    "id": c.credential.id,
+                    "issuer": c.credential.issuer,
+                    "jurisdiction": c.credential.jurisdiction,
+                    "standing": c.standing,
+                    "valid_from_ms": c.credential.valid_from_ms,
+                    "valid_until_ms": c.credential.valid_until_ms,
+                    "history": c.credential.history,
+                })).collect::<Vec<_>>(),
+            }))?;
+        }
     }
     Ok(())
 }

@@ -34,6 +34,9 @@ enum Command {
     /// Governance: propose and approve.
     #[command(subcommand)]
     Gov(commands::GovCommand),
+    /// Credentials: issue, suspend, reinstate, revoke, show, verify.
+    #[command(subcommand)]
+    Creds(commands::CredsCommand),
     /// Time-stamp a digest (proof of existence).
     Attest(commands::AttestArgs),
     /// Transactions.
@@ -240,6 +243,7 @@ fn main() -> ExitCode {
         Command::Party(command) => commands::block_on(commands::party(command)),
         Command::Gov(command) => commands::block_on(commands::gov(command)),
         Command::Attest(args) => commands::block_on(commands::attest(args)),
+        Command::Creds(command) => commands::block_on(commands::creds(command)),
         Command::Tx(command) => commands::block_on(commands::tx(command)),
         Command::Block(args) => commands::block_on(commands::block(args)),
         Command::State(command) => commands::block_on(commands::state(command)),

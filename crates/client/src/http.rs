@@ -85,6 +85,27 @@ impl Client {
         self.read(url, response).await
     }
 
+    /// A GET that retries, for up to five seconds, while the node answers that the state it
+    /// would prove is between blocks or not yet covered by a certificate.
+    async fn get_settled<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        let mut attempts = 0;
+        loop {
+            match self.get(path).await {
+                Err(ClientError::Problem(problem))
+                    if attempts < 50
+                        && matches!(
+                            problem.code.as_str(),
+                            "state_settling" | "no_certificate_yet"
+                        ) =>
+                {
+                    attempts += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// `GET /v1/status`.
     pub async fn status(&self) -> Result<StatusResponse, ClientError> {
         self.get("/v1/status").await
@@ -173,22 +194,30 @@ impl Client {
     /// client retries for up to five seconds while the node answers that it is not there yet.
     pub async fn state(&self, key: &str, proof: bool) -> Result<StateResponse, ClientError> {
         let path = format!("/v1/state/{key}{}", if proof { "?proof=true" } else { "" });
-        let mut attempts = 0;
-        loop {
-            match self.get(&path).await {
-                Err(ClientError::Problem(problem))
-                    if attempts < 50
-                        && matches!(
-                            problem.code.as_str(),
-                            "state_settling" | "no_certificate_yet"
-                        ) =>
-                {
-                    attempts += 1;
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                }
-                other => return other,
-            }
+        self.get_settled(&path).await
+    }
+
+    /// Whether `party` holds a valid credential of `credential_type` (in `jurisdiction`) at
+    /// `at_ms` (default: now), with proofs when asked.
+    pub async fn credential_check(
+        &self,
+        party: &PartyId,
+        credential_type: &str,
+        jurisdiction: Option<&str>,
+        at_ms: Option<u64>,
+        proof: bool,
+    ) -> Result<medchain_types::api::CredentialCheckResponse, ClientError> {
+        let mut path = format!("/v1/credentials/check?party={party}&type={credential_type}");
+        if let Some(jurisdiction) = jurisdiction {
+            path.push_str(&format!("&jurisdiction={jurisdiction}"));
         }
+        if let Some(at_ms) = at_ms {
+            path.push_str(&format!("&at_ms={at_ms}"));
+        }
+        if proof {
+            path.push_str("&proof=true");
+        }
+        self.get_settled(&path).await
     }
 
     /// The next nonce a party's transaction must carry, from finalized state.

@@ -488,6 +488,71 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
     }
 }
 
+impl<E: Spawner + StorageContext + Clock> NodeService<E> {
+    /// `GET /v1/credentials/check`: the credentials `party` holds of `credential_type`
+    /// (within `jurisdiction` if given), each with its standing at `at_ms` (default: the tip's
+    /// time), and whether any is valid then; with proofs of the holder index and of each
+    /// credential when asked.
+    pub async fn credential_check(
+        &self,
+        party: medchain_types::PartyId,
+        credential_type: medchain_types::credential::CredentialType,
+        jurisdiction: Option<medchain_types::credential::Jurisdiction>,
+        at_ms: Option<u64>,
+        with_proof: bool,
+    ) -> Result<medchain_types::api::CredentialCheckResponse, Problem> {
+        use medchain_state::credentials::{HELD_PER_TYPE_MAX, credential_key, held_key};
+        use medchain_types::{
+            api::CheckedCredential,
+            credential::{Credential, CredentialId, Standing},
+        };
+        let at_ms = at_ms.unwrap_or_else(|| self.tip().header.time_ms);
+        let index = self
+            .state(held_key(&party, &credential_type), with_proof)
+            .await?;
+        let ids: Vec<CredentialId> = match &index.value {
+            None => Vec::new(),
+            Some(hex_value) => {
+                let bytes = hex::decode(hex_value).map_err(|err| internal(err.to_string()))?;
+                commonware_codec::Decode::decode_cfg(
+                    bytes,
+                    &(commonware_codec::RangeCfg::new(0..=HELD_PER_TYPE_MAX), ()),
+                )
+                .map_err(|err| internal(format!("holder index is corrupt: {err}")))?
+            }
+        };
+        let mut credentials = Vec::with_capacity(ids.len());
+        for id in ids {
+            let entry = self.state(credential_key(&id), with_proof).await?;
+            let Some(hex_value) = &entry.value else {
+                return Err(internal(format!("credential {id} is indexed but missing")));
+            };
+            let bytes = hex::decode(hex_value).map_err(|err| internal(err.to_string()))?;
+            let credential = Credential::decode(bytes)
+                .map_err(|err| internal(format!("stored credential is corrupt: {err}")))?;
+            if let Some(required) = &jurisdiction
+                && !credential.jurisdiction.satisfies(required)
+            {
+                continue;
+            }
+            credentials.push(CheckedCredential {
+                standing: credential.standing_at(at_ms),
+                credential,
+                entry,
+            });
+        }
+        Ok(medchain_types::api::CredentialCheckResponse {
+            party,
+            credential_type,
+            jurisdiction,
+            at_ms,
+            valid: credentials.iter().any(|c| c.standing == Standing::Valid),
+            credentials,
+            index,
+        })
+    }
+}
+
 /// Renders a stored value as JSON when the key's type is known.
 pub fn decode_value(key: &[u8], bytes: &[u8]) -> Option<serde_json::Value> {
     let bytes = bytes.to_vec();

@@ -188,3 +188,30 @@ impl Problem {
         }
     }
 }
+
+/// One credential in a check answer, with its standing at the time asked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckedCredential {
+    pub credential: crate::credential::Credential,
+    pub standing: crate::credential::Standing,
+    /// The credential's state entry, with a proof when asked.
+    pub entry: StateResponse,
+}
+
+/// `GET /v1/credentials/check`: does a party hold a valid credential of a type (in a
+/// jurisdiction) at a time?
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialCheckResponse {
+    pub party: crate::ids::PartyId,
+    pub credential_type: crate::credential::CredentialType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jurisdiction: Option<crate::credential::Jurisdiction>,
+    /// The time asked about, in milliseconds since the Unix epoch.
+    pub at_ms: u64,
+    pub valid: bool,
+    /// Every credential of the type the party holds (matching the jurisdiction if given).
+    pub credentials: Vec<CheckedCredential>,
+    /// The holder index entry (which credential ids the party holds of the type), with a
+    /// proof when asked: it proves the list is complete.
+    pub index: StateResponse,
+}

@@ -200,3 +200,171 @@ async fn four_validators_keep_finalizing_without_one_and_it_catches_up() {
     );
     assert_proof_verifies(&rebuilt, &genesis, &fourth).await;
 }
+
+async fn submit_ok(
+    client: &Client,
+    keys: &PartyKeys,
+    body: TxBody,
+) -> medchain_types::api::TxStatusResponse {
+    let chain = client.status().await.expect("status").chain_id;
+    let nonce = client.next_nonce(&keys.party_id).await.expect("nonce");
+    let answer = client
+        .submit(&keys.sign(&chain, nonce, body), true)
+        .await
+        .expect("submits");
+    assert_eq!(answer.status, TxState::Committed, "{answer:?}");
+    answer
+}
+
+async fn govern(client: &Client, action: medchain_types::GovernanceAction) {
+    let opened = submit_ok(
+        client,
+        &PartyKeys::dev("hospital"),
+        TxBody::Propose {
+            action,
+            ttl_ms: 600_000,
+        },
+    )
+    .await;
+    let proposal = opened
+        .events
+        .iter()
+        .find_map(|event| match event {
+            medchain_types::Event::ProposalOpened { proposal, .. } => Some(*proposal),
+            _ => None,
+        })
+        .expect("proposal id");
+    submit_ok(
+        client,
+        &PartyKeys::dev("clinic"),
+        TxBody::Approve { proposal },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_are_issued_checked_with_proofs_and_gate_registration() {
+    use medchain_types::credential::{
+        CredentialStatus, CredentialType, Jurisdiction, Standing, number_commitment,
+    };
+    let dir = processes::temp_dir("creds");
+    let node = Node::dev(&dir);
+    let client = node.client().await;
+    processes::wait_for_height(&client, 1, Duration::from_secs(60)).await;
+    let genesis: Genesis =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("genesis.json")).expect("genesis"))
+            .expect("json");
+    let board = PartyKeys::dev("licensing-board");
+    let physician = CredentialType::new("physician_licence").expect("valid");
+    govern(
+        &client,
+        medchain_types::GovernanceAction::AccreditIssuer {
+            issuer: board.party_id,
+            credential_types: vec![physician.clone()],
+            jurisdictions: vec![Jurisdiction::new("US").expect("valid")],
+        },
+    )
+    .await;
+    govern(
+        &client,
+        medchain_types::GovernanceAction::SetCredentialRequirement {
+            action: "register_practitioner".into(),
+            requirement: Some(medchain_types::tx::CredentialRequirement {
+                credential_type: physician.clone(),
+                jurisdiction: Some(Jurisdiction::new("US").expect("valid")),
+            }),
+        },
+    )
+    .await;
+
+    // Unlicensed: registration is refused at once, naming the reason.
+    let doctor = PartyKeys::generate().expect("keys");
+    let hospital = PartyKeys::dev("hospital");
+    let register = |keys: &PartyKeys| TxBody::RegisterParty {
+        kind: PartyKind::Practitioner,
+        signing_key: keys.public_key(),
+        encryption_key: keys.encryption_key(),
+        label: "Dr E2E".into(),
+        roles: Roles::new([medchain_types::Role::Provider]),
+    };
+    let chain = client.status().await.expect("status").chain_id;
+    let nonce = client.next_nonce(&hospital.party_id).await.expect("nonce");
+    let err = client
+        .submit(&hospital.sign(&chain, nonce, register(&doctor)), true)
+        .await
+        .expect_err("no licence");
+    assert!(err.to_string().contains("physician_licence"), "{err}");
+
+    // Licensed: the check is valid, its proofs verify offline, and registration succeeds.
+    let now = client.status().await.expect("status").latest.time_ms;
+    let issued = submit_ok(
+        &client,
+        &board,
+        TxBody::IssueCredential {
+            subject: doctor.party_id,
+            credential_type: physician.clone(),
+            jurisdiction: Jurisdiction::new("US-CA").expect("valid"),
+            number_commitment: number_commitment(&[7; 32], "A123456"),
+            specialty: Some("cardiology".into()),
+            valid_from_ms: now,
+            valid_until_ms: now + 86_400_000,
+        },
+    )
+    .await;
+    let id = issued
+        .events
+        .iter()
+        .find_map(|event| match event {
+            medchain_types::Event::CredentialIssued { credential, .. } => Some(*credential),
+            _ => None,
+        })
+        .expect("credential id");
+    let check = client
+        .credential_check(
+            &doctor.party_id,
+            "physician_licence",
+            Some("US"),
+            None,
+            true,
+        )
+        .await
+        .expect("check");
+    assert!(check.valid);
+    let valid_at = check.at_ms;
+    verify::verify_state(&genesis, &check.index).expect("index proof verifies");
+    for checked in &check.credentials {
+        verify::verify_state(&genesis, &checked.entry).expect("credential proof verifies");
+    }
+    submit_ok(&client, &hospital, register(&doctor)).await;
+
+    // Suspended: the check says so, at that time, and a second practitioner holding only a
+    // suspended licence is refused.
+    submit_ok(
+        &client,
+        &board,
+        TxBody::SetCredentialStatus {
+            credential: id,
+            status: CredentialStatus::Suspended,
+            reason: "review".into(),
+        },
+    )
+    .await;
+    let check = client
+        .credential_check(&doctor.party_id, "physician_licence", None, None, false)
+        .await
+        .expect("check");
+    assert!(!check.valid);
+    assert_eq!(check.credentials[0].standing, Standing::Suspended);
+    // At the earlier time it was valid.
+    let earlier = client
+        .credential_check(
+            &doctor.party_id,
+            "physician_licence",
+            None,
+            Some(valid_at),
+            false,
+        )
+        .await
+        .expect("check");
+    assert!(earlier.valid);
+}
