@@ -319,6 +319,21 @@ pub enum GovCommand {
         #[command(flatten)]
         node: NodeUrl,
     },
+    /// Propose replacing the keys of a member whose key was lost or compromised (as the
+    /// member's organisation, or a governor); the new key file's party id is set to the member.
+    ProposeRecoverKeys {
+        #[arg(long)]
+        party: PartyId,
+        /// The member's new key file (`medchain keys new`).
+        #[arg(long)]
+        new_key: PathBuf,
+        #[arg(long, default_value_t = 168)]
+        ttl_hours: u64,
+        #[command(flatten)]
+        signer: Signer,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
     /// Approve an open proposal.
     Approve {
         proposal: u64,
@@ -459,6 +474,35 @@ pub async fn gov(command: GovCommand) -> anyhow::Result<()> {
                 },
             )
             .await?;
+        }
+        GovCommand::ProposeRecoverKeys {
+            party,
+            new_key,
+            ttl_hours,
+            signer,
+            node,
+        } => {
+            let mut keys = PartyKeys::load(&new_key)?;
+            let action = GovernanceAction::RecoverKeys {
+                party,
+                signing_key: keys.public_key(),
+                encryption_key: keys.encryption_key(),
+            };
+            send(
+                &node,
+                &signer,
+                TxBody::Propose {
+                    action,
+                    ttl_ms: hours(ttl_hours),
+                },
+            )
+            .await?;
+            keys.party_id = party;
+            keys.save(&new_key)?;
+            eprintln!(
+                "once approved, {party} signs with the keys in {}",
+                new_key.display()
+            );
         }
         GovCommand::Approve {
             proposal,

@@ -166,7 +166,18 @@ pub(crate) async fn apply<R: StateRead>(
             action: action_name,
         });
     }
-    require_role(&governor, Role::Governor, action_name)?;
+    // An organisation may propose recovering the keys of its own member without being a
+    // governor: it vouches for the person; governors' approvals carry the proposal.
+    let own_member_recovery = match body {
+        TxBody::Propose {
+            action: GovernanceAction::RecoverKeys { party, .. },
+            ..
+        } => ctx.party(party).await?.organisation == Some(signer),
+        _ => false,
+    };
+    if !own_member_recovery {
+        require_role(&governor, Role::Governor, action_name)?;
+    }
     match body {
         TxBody::Propose { action, ttl_ms } => propose(ctx, signer, action, *ttl_ms).await,
         TxBody::Approve { proposal } => approve(ctx, signer, *proposal).await,
@@ -305,6 +316,14 @@ async fn precheck<R: StateRead>(
             }
         }
         GovernanceAction::SetCredentialRequirement { .. } => {}
+        GovernanceAction::RecoverKeys {
+            party, signing_key, ..
+        } => {
+            ctx.party(party).await?;
+            if ctx.get(&keys::signing_key(signing_key)).await?.is_some() {
+                return Err(TxError::KeyInUse(*signing_key));
+            }
+        }
     }
     Ok(())
 }
@@ -404,6 +423,13 @@ async fn execute<R: StateRead>(
             requirement,
         } => {
             crate::credentials::set_requirement(ctx, action, requirement.as_ref());
+        }
+        GovernanceAction::RecoverKeys {
+            party,
+            signing_key,
+            encryption_key,
+        } => {
+            crate::identity::replace_keys(ctx, *party, *signing_key, *encryption_key).await?;
         }
     }
     ctx.put_encoded(keys::GOVERNANCE_CONFIG.to_vec(), &config);

@@ -174,6 +174,17 @@ async fn rotate<R: StateRead>(
     signing_key: PublicKey,
     encryption_key: EncryptionKey,
 ) -> Result<(), TxError> {
+    replace_keys(ctx, signer, signing_key, encryption_key).await
+}
+
+/// Replaces a party's keys (its own rotation, or a recovery carried by governance). Its id,
+/// roles, credentials and grants stay; the old key never signs for it again.
+pub(crate) async fn replace_keys<R: StateRead>(
+    ctx: &mut TxContext<'_, '_, R>,
+    signer: PartyId,
+    signing_key: PublicKey,
+    encryption_key: EncryptionKey,
+) -> Result<(), TxError> {
     let mut party = ctx.party(&signer).await?;
     signing_key.validate().map_err(|err| TxError::Invalid {
         field: "signing_key",

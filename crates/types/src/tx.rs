@@ -63,6 +63,14 @@ pub enum GovernanceAction {
         action: String,
         requirement: Option<CredentialRequirement>,
     },
+    /// Replace the keys of a party whose key was lost or compromised. Proposed by the party's
+    /// own organisation (which vouches for the person), carried by governors' approvals; from
+    /// then on the old key signs nothing.
+    RecoverKeys {
+        party: PartyId,
+        signing_key: PublicKey,
+        encryption_key: EncryptionKey,
+    },
 }
 
 /// A credential a gated action requires of the party taking it.
@@ -106,6 +114,7 @@ impl GovernanceAction {
             GovernanceAction::SetThreshold { .. } => "set_threshold",
             GovernanceAction::AccreditIssuer { .. } => "accredit_issuer",
             GovernanceAction::SetCredentialRequirement { .. } => "set_credential_requirement",
+            GovernanceAction::RecoverKeys { .. } => "recover_keys",
         }
     }
 }
@@ -152,6 +161,16 @@ impl Write for GovernanceAction {
                 write_str(action, buf);
                 requirement.write(buf);
             }
+            GovernanceAction::RecoverKeys {
+                party,
+                signing_key,
+                encryption_key,
+            } => {
+                5u8.write(buf);
+                party.write(buf);
+                signing_key.write(buf);
+                encryption_key.write(buf);
+            }
         }
     }
 }
@@ -184,6 +203,7 @@ impl EncodeSize for GovernanceAction {
                 action,
                 requirement,
             } => str_size(action) + requirement.encode_size(),
+            GovernanceAction::RecoverKeys { .. } => 32 + 32 + 32,
         }
     }
 }
@@ -212,6 +232,11 @@ impl Read for GovernanceAction {
             4 => Ok(GovernanceAction::SetCredentialRequirement {
                 action: read_str(buf, ACTION_NAME_BYTES_MAX)?,
                 requirement: Option::<CredentialRequirement>::read(buf)?,
+            }),
+            5 => Ok(GovernanceAction::RecoverKeys {
+                party: PartyId::read(buf)?,
+                signing_key: PublicKey::read(buf)?,
+                encryption_key: EncryptionKey::read(buf)?,
             }),
             other => Err(Error::InvalidEnum(other)),
         }
@@ -603,6 +628,7 @@ impl SignedTransaction {
                         signing_key.validate()?;
                         check_label(label)?;
                     }
+                    GovernanceAction::RecoverKeys { signing_key, .. } => signing_key.validate()?,
                     GovernanceAction::SetCredentialRequirement { action, .. }
                         if action.is_empty()
                             || action.len() > ACTION_NAME_BYTES_MAX

@@ -241,3 +241,56 @@ fn rotated_keys_take_over_and_the_old_key_is_refused() {
     );
     assert!(matches!(chain.one(back), Err(TxError::KeyInUse(_))));
 }
+
+#[test]
+fn a_compromised_key_is_replaced_through_the_organisation_and_governance() {
+    use medchain_types::GovernanceAction;
+    let mut chain = Chain::dev();
+    let patient = medchain_types::dev::party_id("patient-1");
+    let stolen = demo("patient-1");
+    let fresh = Keypair::from_seed([60; 32]);
+    let recover = TxBody::Propose {
+        action: GovernanceAction::RecoverKeys {
+            party: patient,
+            signing_key: fresh.public_key(),
+            encryption_key: EncryptionKey([6; 32]),
+        },
+        ttl_ms: 60_000,
+    };
+    // The patient's own organisation (the hospital) proposes it; a party that is neither that
+    // organisation nor a governor cannot.
+    let tx = chain.tx(&demo("patient-2"), recover.clone());
+    assert!(matches!(chain.one(tx), Err(TxError::WrongKind { .. })));
+    let tx = chain.tx(&demo("hospital"), recover);
+    chain.one(tx).expect("the hospital proposes");
+    // Before approval, the old key still signs.
+    let attest = TxBody::Attest {
+        subject: Default::default(),
+        digest: Default::default(),
+    };
+    let tx = chain.tx(&stolen, attest.clone());
+    chain.one(tx).expect("still the current key");
+    let tx = chain.tx(&demo("regulator"), TxBody::Approve { proposal: 0 });
+    let outcome = chain.one(tx).expect("approved");
+    assert!(
+        outcome
+            .events
+            .contains(&Event::ProposalExecuted { proposal: 0 })
+    );
+    let party = chain.party(&patient).expect("exists");
+    assert_eq!(party.signing_key, fresh.public_key());
+    // Everything signed with the old key from now on is refused; the new key signs.
+    let stale = Transaction {
+        chain_id: Chain::chain_id(),
+        signer: patient,
+        public_key: stolen.public_key(),
+        nonce: party.nonce,
+        body: attest.clone(),
+    }
+    .sign(&stolen);
+    assert!(matches!(chain.one(stale), Err(TxError::WrongKey { .. })));
+    let tx = chain.tx(&fresh, attest);
+    chain
+        .one(tx)
+        .expect("the recovered party signs with its new key");
+}
