@@ -158,30 +158,39 @@ struct SubmitQuery {
     wait_ms: Option<u64>,
 }
 
+/// A request body that could not be read, as a problem.
+fn body_problem(rejection: BytesRejection) -> ProblemResponse {
+    let code = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        "too_large"
+    } else {
+        "bad_body"
+    };
+    ProblemResponse(Problem::new(
+        rejection.status().as_u16(),
+        code,
+        format!(
+            "{rejection} (the request body limit is {} bytes)",
+            crate::BODY_BYTES_MAX
+        ),
+    ))
+}
+
+/// The request's content type (JSON when absent).
+fn content_type(headers: &HeaderMap) -> &str {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("application/json")
+}
+
 async fn submit<B: Backend>(
     State(backend): State<B>,
     Query(query): Query<SubmitQuery>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> HttpResult<Response> {
-    let body = body.map_err(|rejection| {
-        ProblemResponse(Problem::new(
-            rejection.status().as_u16(),
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                "too_large"
-            } else {
-                "bad_body"
-            },
-            format!(
-                "{rejection} (the request body limit is {} bytes)",
-                crate::BODY_BYTES_MAX
-            ),
-        ))
-    })?;
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("application/json");
+    let body = body.map_err(body_problem)?;
+    let content_type = content_type(&headers);
     let tx = if content_type.starts_with("application/octet-stream") {
         SignedTransaction::decode_canonical(&body).map_err(|err| match err {
             medchain_types::StatelessError::TooLarge { .. } => {
@@ -246,24 +255,8 @@ async fn submit_batch<B: Backend>(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> HttpResult<Json<BatchResponse>> {
-    let body = body.map_err(|rejection| {
-        ProblemResponse(Problem::new(
-            rejection.status().as_u16(),
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                "too_large"
-            } else {
-                "bad_body"
-            },
-            format!(
-                "{rejection} (the request body limit is {} bytes)",
-                crate::BODY_BYTES_MAX
-            ),
-        ))
-    })?;
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("application/json");
+    let body = body.map_err(body_problem)?;
+    let content_type = content_type(&headers);
     let txs: Vec<SignedTransaction> = if content_type.starts_with("application/octet-stream") {
         use commonware_codec::{Decode as _, RangeCfg};
         Vec::<SignedTransaction>::decode_cfg(body, &(RangeCfg::new(0..=BATCH_TRANSACTIONS_MAX), ()))

@@ -137,19 +137,7 @@ impl Client {
 
     /// Submits a transaction in its canonical binary form.
     pub async fn submit_binary(&self, bytes: Vec<u8>) -> Result<TxStatusResponse, ClientError> {
-        let url = format!("{}/v1/transactions", self.base);
-        let response = self
-            .http
-            .post(&url)
-            .header("content-type", "application/octet-stream")
-            .body(bytes)
-            .send()
-            .await
-            .map_err(|source| ClientError::Transport {
-                url: url.clone(),
-                source,
-            })?;
-        self.read(url, response).await
+        self.post_binary("/v1/transactions", bytes).await
     }
 
     /// Submits many transactions at once (canonical binary form).
@@ -158,8 +146,16 @@ impl Client {
         txs: &[SignedTransaction],
     ) -> Result<BatchResponse, ClientError> {
         use commonware_codec::Encode as _;
-        let url = format!("{}/v1/transactions/batch", self.base);
-        let body = txs.to_vec().encode().to_vec();
+        self.post_binary("/v1/transactions/batch", txs.to_vec().encode().to_vec())
+            .await
+    }
+
+    async fn post_binary<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: Vec<u8>,
+    ) -> Result<T, ClientError> {
+        let url = format!("{}{path}", self.base);
         let response = self
             .http
             .post(&url)
