@@ -738,6 +738,28 @@ pub enum CredsCommand {
         #[command(flatten)]
         node: NodeUrl,
     },
+    /// Export a credential as a W3C Verifiable Credential signed by its issuer
+    /// (Data Integrity, eddsa-jcs-2022).
+    Export {
+        id: medchain_types::credential::CredentialId,
+        /// Where to write the VC (JSON).
+        #[arg(long)]
+        out: PathBuf,
+        /// The issuer's key file, or `dev:<name>`.
+        #[arg(long = "as")]
+        issuer: String,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
+    /// Verify a VC offline; with --genesis, also check it against the chain (the credential
+    /// and the issuer's key, with proofs checked against the genesis; the node is untrusted).
+    VerifyVc {
+        vc: PathBuf,
+        #[arg(long)]
+        genesis: Option<PathBuf>,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
     /// Show a credential.
     Show {
         id: medchain_types::credential::CredentialId,
@@ -848,6 +870,55 @@ pub async fn creds(command: CredsCommand) -> anyhow::Result<()> {
             )
             .await?;
         }
+        CredsCommand::Export {
+            id,
+            out,
+            issuer,
+            node,
+        } => {
+            let client = Client::new(&node.url);
+            let credential = fetch_credential(&client, &id).await?;
+            let keys = load_signer(&issuer)?;
+            let status = client.status().await?;
+            let vc = medchain_client::vc::export(
+                &credential,
+                &status.chain_id,
+                &keys,
+                crate::setup::now_ms(),
+            )?;
+            std::fs::write(&out, serde_json::to_string_pretty(&vc)?)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            eprintln!("wrote {}", out.display());
+        }
+        CredsCommand::VerifyVc { vc, genesis, node } => {
+            let text = std::fs::read_to_string(&vc)
+                .with_context(|| format!("cannot read {}", vc.display()))?;
+            let document: serde_json::Value = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not JSON", vc.display()))?;
+            let verified = medchain_client::vc::verify(&document)?;
+            println!("signature: valid (issuer key {})", verified.issuer_key);
+            if let Some(path) = genesis {
+                let genesis = crate::setup::load_genesis(&path)?;
+                let client = Client::new(&node.url);
+                let credential = client
+                    .state(&format!("credential/{}", verified.credential), true)
+                    .await?;
+                let issuer = client
+                    .state(&format!("party/{}", verified.issuer_party), true)
+                    .await?;
+                let now = client.status().await?.latest.time_ms;
+                medchain_client::vc::verify_on_chain(
+                    &genesis,
+                    &verified,
+                    &credential,
+                    &issuer,
+                    now,
+                )?;
+                println!(
+                    "chain: the credential is on chain, matches the VC and is valid now; the issuer's current key signed it"
+                );
+            }
+        }
         CredsCommand::Show { id, node } => {
             let answer = Client::new(&node.url)
                 .state(&format!("credential/{id}"), false)
@@ -916,4 +987,18 @@ pub async fn creds(command: CredsCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+async fn fetch_credential(
+    client: &Client,
+    id: &medchain_types::credential::CredentialId,
+) -> anyhow::Result<medchain_types::credential::Credential> {
+    use commonware_codec::DecodeExt as _;
+    let answer = client.state(&format!("credential/{id}"), false).await?;
+    let value = answer
+        .value
+        .with_context(|| format!("no credential {id}"))?;
+    Ok(medchain_types::credential::Credential::decode(
+        hex::decode(value)?,
+    )?)
 }

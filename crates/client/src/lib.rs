@@ -26,6 +26,7 @@
 
 pub mod http;
 pub mod keys;
+pub mod vc;
 
 pub use http::{Client, ClientError};
 pub use medchain_node::light as verify;

@@ -337,6 +337,31 @@ async fn credentials_are_issued_checked_with_proofs_and_gate_registration() {
     }
     submit_ok(&client, &hospital, register(&doctor)).await;
 
+    // Exported as a W3C VC, it verifies offline and against the chain.
+    let on_chain = check.credentials[0].credential.clone();
+    let vc = medchain_client::vc::export(&on_chain, &genesis.chain_id, &board, valid_at)
+        .expect("exports");
+    let verified = medchain_client::vc::verify(&vc).expect("the VC verifies offline");
+    let vc_against_chain = |now: u64| {
+        let client = client.clone();
+        let genesis = genesis.clone();
+        let verified = verified.clone();
+        async move {
+            let credential = client
+                .state(&format!("credential/{}", verified.credential), true)
+                .await
+                .expect("state");
+            let issuer = client
+                .state(&format!("party/{}", verified.issuer_party), true)
+                .await
+                .expect("state");
+            medchain_client::vc::verify_on_chain(&genesis, &verified, &credential, &issuer, now)
+        }
+    };
+    vc_against_chain(client.status().await.expect("status").latest.time_ms)
+        .await
+        .expect("the VC matches the chain and is valid");
+
     // Suspended: the check says so, at that time, and a second practitioner holding only a
     // suspended licence is refused.
     submit_ok(
@@ -355,6 +380,24 @@ async fn credentials_are_issued_checked_with_proofs_and_gate_registration() {
         .expect("check");
     assert!(!check.valid);
     assert_eq!(check.credentials[0].standing, Standing::Suspended);
+    let refused = vc_against_chain(client.status().await.expect("status").latest.time_ms)
+        .await
+        .expect_err("a suspended credential's VC is refused");
+    assert!(refused.to_string().contains("suspended"), "{refused}");
+    submit_ok(
+        &client,
+        &board,
+        TxBody::SetCredentialStatus {
+            credential: id,
+            status: CredentialStatus::Revoked,
+            reason: "struck off".into(),
+        },
+    )
+    .await;
+    let refused = vc_against_chain(client.status().await.expect("status").latest.time_ms)
+        .await
+        .expect_err("a revoked credential's VC is refused");
+    assert!(refused.to_string().contains("revoked"), "{refused}");
     // At the earlier time it was valid.
     let earlier = client
         .credential_check(
