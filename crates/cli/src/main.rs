@@ -2,6 +2,7 @@
 
 mod backend;
 mod bench;
+mod bench_creds;
 mod commands;
 mod config;
 mod run;
@@ -51,6 +52,9 @@ enum Command {
     Verify(commands::VerifyArgs),
     /// Load-test a running chain.
     Bench(bench::BenchArgs),
+    /// Benchmark credential issuance, revocation and verification with proofs at growing
+    /// registry sizes (dev chain).
+    BenchCreds(bench_creds::BenchCredsArgs),
 }
 
 #[derive(Args)]
@@ -249,6 +253,7 @@ fn main() -> ExitCode {
         Command::State(command) => commands::block_on(commands::state(command)),
         Command::Verify(args) => commands::verify(args),
         Command::Bench(args) => commands::block_on(bench::run(args)),
+        Command::BenchCreds(args) => commands::block_on(bench_creds::run(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
