@@ -501,7 +501,7 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
         at_ms: Option<u64>,
         with_proof: bool,
     ) -> Result<medchain_types::api::CredentialCheckResponse, Problem> {
-        use medchain_state::credentials::{HELD_PER_TYPE_MAX, credential_key, held_key};
+        use medchain_state::credentials::{credential_key, decode_held, held_key};
         use medchain_types::{
             api::CheckedCredential,
             credential::{Credential, CredentialId, Standing},
@@ -514,11 +514,7 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
             None => Vec::new(),
             Some(hex_value) => {
                 let bytes = hex::decode(hex_value).map_err(|err| internal(err.to_string()))?;
-                commonware_codec::Decode::decode_cfg(
-                    bytes,
-                    &(commonware_codec::RangeCfg::new(0..=HELD_PER_TYPE_MAX), ()),
-                )
-                .map_err(|err| internal(format!("holder index is corrupt: {err}")))?
+                decode_held(bytes).map_err(|err| internal(err.to_string()))?
             }
         };
         let mut credentials = Vec::with_capacity(ids.len());

@@ -87,6 +87,18 @@ pub fn held_key(subject: &PartyId, credential_type: &CredentialType) -> Vec<u8> 
     [b"ch/".as_slice(), &subject.0, b"/", &type_hash.0].concat()
 }
 
+/// Decodes a holder index entry (the credential ids a subject holds of one type).
+pub fn decode_held(bytes: Vec<u8>) -> Result<Vec<CredentialId>, crate::error::StateError> {
+    commonware_codec::Decode::decode_cfg(
+        bytes,
+        &(commonware_codec::RangeCfg::new(0..=HELD_PER_TYPE_MAX), ()),
+    )
+    .map_err(|err| crate::error::StateError::Corrupt {
+        key: "ch/<subject>/<type>".into(),
+        reason: err.to_string(),
+    })
+}
+
 /// `cq/<action>`.
 pub fn requirement_key(action: &str) -> Vec<u8> {
     [b"cq/".as_slice(), action.as_bytes()].concat()
@@ -199,14 +211,7 @@ pub(crate) async fn issue<R: StateRead>(
     }
     let held_key = held_key(&issuance.subject, issuance.credential_type);
     let mut held: Vec<CredentialId> = match ctx.get(&held_key).await? {
-        Some(bytes) => commonware_codec::Decode::decode_cfg(
-            bytes,
-            &(commonware_codec::RangeCfg::new(0..=HELD_PER_TYPE_MAX), ()),
-        )
-        .map_err(|err| crate::error::StateError::Corrupt {
-            key: "ch/...".into(),
-            reason: err.to_string(),
-        })?,
+        Some(bytes) => decode_held(bytes)?,
         None => Vec::new(),
     };
     if held.len() >= HELD_PER_TYPE_MAX {
@@ -304,14 +309,7 @@ pub async fn held<R: StateRead>(
     let Some(bytes) = ctx.get(&held_key(subject, credential_type)).await? else {
         return Ok(Vec::new());
     };
-    let ids: Vec<CredentialId> = commonware_codec::Decode::decode_cfg(
-        bytes,
-        &(commonware_codec::RangeCfg::new(0..=HELD_PER_TYPE_MAX), ()),
-    )
-    .map_err(|err| crate::error::StateError::Corrupt {
-        key: "ch/...".into(),
-        reason: err.to_string(),
-    })?;
+    let ids = decode_held(bytes)?;
     let mut credentials = Vec::with_capacity(ids.len());
     for id in ids {
         if let Some(credential) = ctx.get_decoded::<Credential>(&credential_key(&id)).await? {

@@ -331,13 +331,7 @@ impl Write for Credential {
         self.credential_type.write(buf);
         self.jurisdiction.write(buf);
         self.number_commitment.write(buf);
-        match &self.specialty {
-            Some(specialty) => {
-                1u8.write(buf);
-                write_str(specialty, buf);
-            }
-            None => 0u8.write(buf),
-        }
+        crate::codec::write_opt_str(self.specialty.as_deref(), buf);
         self.valid_from_ms.write(buf);
         self.valid_until_ms.write(buf);
         self.history.write(buf);
@@ -350,8 +344,7 @@ impl EncodeSize for Credential {
             + self.credential_type.encode_size()
             + self.jurisdiction.encode_size()
             + 32
-            + 1
-            + self.specialty.as_deref().map_or(0, str_size)
+            + crate::codec::opt_str_size(self.specialty.as_deref())
             + 8
             + 8
             + self.history.encode_size()
@@ -367,11 +360,7 @@ impl Read for Credential {
             credential_type: CredentialType::read(buf)?,
             jurisdiction: Jurisdiction::read(buf)?,
             number_commitment: Hash32::read(buf)?,
-            specialty: match u8::read(buf)? {
-                0 => None,
-                1 => Some(read_str(buf, SPECIALTY_BYTES_MAX)?),
-                other => return Err(Error::InvalidEnum(other)),
-            },
+            specialty: crate::codec::read_opt_str(buf, SPECIALTY_BYTES_MAX)?,
             valid_from_ms: u64::read(buf)?,
             valid_until_ms: u64::read(buf)?,
             history: read_list(buf, STATUS_CHANGES_MAX)?,

@@ -361,13 +361,7 @@ impl Write for TxBody {
                 credential_type.write(buf);
                 jurisdiction.write(buf);
                 number_commitment.write(buf);
-                match specialty {
-                    Some(specialty) => {
-                        1u8.write(buf);
-                        write_str(specialty, buf);
-                    }
-                    None => 0u8.write(buf),
-                }
+                crate::codec::write_opt_str(specialty.as_deref(), buf);
                 valid_from_ms.write(buf);
                 valid_until_ms.write(buf);
             }
@@ -420,8 +414,7 @@ impl EncodeSize for TxBody {
                     + credential_type.encode_size()
                     + jurisdiction.encode_size()
                     + number_commitment.encode_size()
-                    + 1
-                    + specialty.as_deref().map_or(0, str_size)
+                    + crate::codec::opt_str_size(specialty.as_deref())
                     + valid_from_ms.encode_size()
                     + valid_until_ms.encode_size()
             }
@@ -464,11 +457,7 @@ impl Read for TxBody {
                 credential_type: CredentialType::read(buf)?,
                 jurisdiction: Jurisdiction::read(buf)?,
                 number_commitment: Hash32::read(buf)?,
-                specialty: match u8::read(buf)? {
-                    0 => None,
-                    1 => Some(read_str(buf, SPECIALTY_BYTES_MAX)?),
-                    other => return Err(Error::InvalidEnum(other)),
-                },
+                specialty: crate::codec::read_opt_str(buf, SPECIALTY_BYTES_MAX)?,
                 valid_from_ms: u64::read(buf)?,
                 valid_until_ms: u64::read(buf)?,
             }),
