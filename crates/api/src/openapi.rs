@@ -37,7 +37,7 @@ pub fn openapi() -> Value {
             "/v1/transactions": { "post": {
                 "summary": "Submit a signed transaction",
                 "operationId": "submitTransaction",
-                "description": "Send the transaction as JSON (`SignedTransaction`) or as its canonical binary encoding (`application/octet-stream`). It is checked statelessly (size, chain id, strict Ed25519 signature) and against current state (known signer, current key, unused nonce) before it enters the mempool.",
+                "description": "Send the transaction as JSON (`SignedTransaction`) or as its canonical binary encoding (`application/octet-stream`). It is checked statelessly (size, chain id, strict Ed25519 signature) and against current state (known signer, current key, unused nonce, and a dry run of what it does) before it enters the mempool. A transaction the credential policy refuses is not dropped: it commits as `denied`, using its nonce and recording an `action_denied` event, so the attempt is on the record.",
                 "parameters": [
                     { "name": "wait", "in": "query", "schema": { "type": "boolean" }, "description": "Wait until the transaction commits or is rejected." },
                     { "name": "wait_ms", "in": "query", "schema": { "type": "integer", "maximum": 60000 }, "description": "How long to wait (default 10000)." }
@@ -49,7 +49,7 @@ pub fn openapi() -> Value {
                 "responses": with_problems(json!({
                     "200": { "description": "Committed", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/TxStatus" } } } },
                     "202": { "description": "Accepted, pending", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/TxStatus" } } } },
-                    "403": { "$ref": "#/components/responses/Problem" },
+                    "403": { "description": "Denied by the credential policy (committed, with an `action_denied` event), as a TxStatus; or refused at submission (unknown signer, wrong key, missing role), as a Problem", "content": { "application/json": { "schema": { "oneOf": [ { "$ref": "#/components/schemas/TxStatus" }, { "$ref": "#/components/schemas/Problem" } ] } } } },
                     "409": { "$ref": "#/components/responses/Problem" },
                     "413": { "$ref": "#/components/responses/Problem" },
                     "415": { "$ref": "#/components/responses/Problem" },
@@ -160,7 +160,7 @@ pub fn openapi() -> Value {
                 "SignedTransaction": { "type": "object", "required": ["transaction", "signature"], "properties": {
                     "transaction": { "$ref": "#/components/schemas/Transaction" }, "signature": hex("Ed25519 signature over the domain and canonical encoding") } },
                 "TxStatus": { "type": "object", "required": ["hash", "status"], "properties": {
-                    "hash": hex("Transaction hash"), "status": { "type": "string", "enum": ["pending", "committed", "rejected", "unknown"] },
+                    "hash": hex("Transaction hash"), "status": { "type": "string", "enum": ["pending", "committed", "denied", "rejected", "unknown"] },
                     "receipt": { "type": "object" }, "events": { "type": "array", "items": { "type": "object" } },
                     "rejection": { "type": "object", "properties": { "code": { "type": "string" }, "reason": { "type": "string" } } } } },
                 "BatchResult": { "type": "object", "properties": {

@@ -241,6 +241,7 @@ async fn submit<B: Backend>(
     }
     let code = match answer.status {
         TxState::Committed => StatusCode::OK,
+        TxState::Denied => StatusCode::FORBIDDEN,
         TxState::Rejected => StatusCode::UNPROCESSABLE_ENTITY,
         _ => StatusCode::ACCEPTED,
     };

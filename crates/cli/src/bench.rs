@@ -106,8 +106,8 @@ async fn wait_committed(
             let status = client.tx_status(hash).await?;
             match status.status {
                 TxState::Committed => break,
-                TxState::Rejected => bail!(
-                    "setup transaction {hash} was rejected: {}",
+                TxState::Rejected | TxState::Denied => bail!(
+                    "setup transaction {hash} was refused: {}",
                     status.rejection.map(|r| r.reason).unwrap_or_default()
                 ),
                 _ if Instant::now() > deadline => {

@@ -54,7 +54,7 @@ async fn wait_all(client: &Client, hashes: &[TxHash]) -> anyhow::Result<()> {
         loop {
             match client.tx_status(hash).await?.status {
                 TxState::Committed => break,
-                TxState::Rejected => bail!("transaction {hash} was rejected"),
+                TxState::Rejected | TxState::Denied => bail!("transaction {hash} was refused"),
                 _ if Instant::now() > deadline => bail!("transaction {hash} did not commit"),
                 _ => tokio::time::sleep(Duration::from_millis(20)).await,
             }

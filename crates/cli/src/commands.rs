@@ -90,6 +90,11 @@ async fn send(node: &NodeUrl, signer: &Signer, body: TxBody) -> anyhow::Result<T
             answer.hash,
             answer.rejection.as_ref().map_or("", |r| r.reason.as_str())
         ),
+        TxState::Denied => bail!(
+            "transaction {} was denied by the credential policy (recorded on chain): {}",
+            answer.hash,
+            answer.rejection.as_ref().map_or("", |r| r.reason.as_str())
+        ),
         TxState::Pending if !signer.no_wait => {
             eprintln!(
                 "transaction {} is still pending; check with `medchain tx status {}`",

@@ -55,8 +55,9 @@ impl Client {
                 url: url.clone(),
                 source,
             })?;
-        // 422 answers a rejected transaction with its status body.
-        if (status.is_success() || status.as_u16() == 422)
+        // 422 answers a rejected transaction, and 403 a denied one, with its status body; a
+        // problem body does not parse as a status.
+        if (status.is_success() || matches!(status.as_u16(), 403 | 422))
             && let Ok(value) = serde_json::from_slice(&bytes)
         {
             return Ok(value);

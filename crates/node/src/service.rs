@@ -20,7 +20,7 @@ use medchain_state::{
     keys,
 };
 use medchain_types::{
-    EventRecord, Genesis, Party, PublicKey, Receipt, SignedTransaction, TxHash,
+    Event, EventRecord, Genesis, Outcome, Party, PublicKey, Receipt, SignedTransaction, TxHash,
     VerifiedTransaction,
     api::{
         BlockResponse, ContextHeader, Finality, LatestBlock, Problem, ProofKind, StateProof,
@@ -321,12 +321,25 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
                     .map_err(|err| internal(format!("stored event is corrupt: {err}")))?;
                 events.push(record.event);
             }
+            let (status, rejection) = match receipt.outcome {
+                Outcome::Applied => (TxState::Committed, None),
+                Outcome::Denied => {
+                    let rejection = events.iter().find_map(|event| match event {
+                        Event::ActionDenied { code, reason, .. } => Some(TxRejection {
+                            code: code.clone(),
+                            reason: reason.clone(),
+                        }),
+                        _ => None,
+                    });
+                    (TxState::Denied, rejection)
+                }
+            };
             return Ok(TxStatusResponse {
                 hash,
-                status: TxState::Committed,
+                status,
                 receipt: Some(receipt),
                 events,
-                rejection: None,
+                rejection,
             });
         }
         let (status, rejection) = match pool {

@@ -106,6 +106,18 @@ pub enum TxError {
 }
 
 impl TxError {
+    /// Whether this refusal is a policy denial: the transaction is well-formed and correctly
+    /// signed by who it claims, in nonce order, but the credential policy check refused the
+    /// action. Such a transaction is committed as denied, with an event recording the attempt,
+    /// rather than dropped: an attempt by a suspended practitioner is itself something auditors
+    /// and regulators need to see. Returns the gated action and the party that was checked.
+    pub fn policy_denial(&self) -> Option<(&'static str, PartyId)> {
+        match self {
+            TxError::CredentialRequired { party, action, .. } => Some((action, *party)),
+            _ => None,
+        }
+    }
+
     /// A stable machine-readable code for the error, used in HTTP problem bodies and receipts.
     pub fn code(&self) -> &'static str {
         match self {

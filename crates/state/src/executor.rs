@@ -7,8 +7,8 @@ use crate::{
 };
 use commonware_codec::{Decode, Encode, Read};
 use medchain_types::{
-    ChainId, Event, EventRecord, Party, PartyId, Receipt, TxBody, TxHash, VerifiedTransaction,
-    limits::EVENTS_PER_TRANSACTION_MAX,
+    ChainId, Event, EventRecord, Outcome, Party, PartyId, Receipt, TxBody, TxHash,
+    VerifiedTransaction, event::DENIAL_REASON_BYTES_MAX, limits::EVENTS_PER_TRANSACTION_MAX,
 };
 use std::collections::BTreeMap;
 
@@ -101,20 +101,42 @@ impl<'a, R: StateRead> BlockExecutor<'a, R> {
 
     /// Executes one transaction. On success its writes and events join the block; on error
     /// nothing of it remains.
+    ///
+    /// A policy denial (see [`TxError::policy_denial`]) is the exception: the transaction is
+    /// committed as [`Outcome::Denied`], using its nonce and emitting one
+    /// [`Event::ActionDenied`], and nothing else of it remains.
     pub async fn apply(&mut self, tx: &VerifiedTransaction) -> Result<TxOutcome, TxError> {
-        let (writes, events, signer) = {
+        let (writes, events, signer, outcome) = {
             let mut ctx = TxContext::new(self);
             let mut signer = check_signer(&ctx, tx).await?;
             signer.nonce += 1;
-            ctx.put(keys::party(&signer.id), signer.encode().to_vec());
-            dispatch(&mut ctx, tx, signer.id).await?;
+            let signer_key = keys::party(&signer.id);
+            let signer_value = signer.encode().to_vec();
+            ctx.put(signer_key.clone(), signer_value.clone());
+            let mut outcome = Outcome::Applied;
+            if let Err(err) = dispatch(&mut ctx, tx, signer.id).await {
+                let Some((action, party)) = err.policy_denial() else {
+                    return Err(err);
+                };
+                ctx.writes.clear();
+                ctx.events.clear();
+                ctx.put(signer_key, signer_value);
+                ctx.emit(Event::ActionDenied {
+                    actor: signer.id,
+                    action: action.to_string(),
+                    party,
+                    code: err.code().to_string(),
+                    reason: truncate(err.to_string(), DENIAL_REASON_BYTES_MAX),
+                });
+                outcome = Outcome::Denied;
+            }
             if ctx.events.len() > EVENTS_PER_TRANSACTION_MAX {
                 return Err(TxError::TooManyEvents {
                     found: ctx.events.len(),
                     max: EVENTS_PER_TRANSACTION_MAX,
                 });
             }
-            (ctx.writes, ctx.events, signer.id)
+            (ctx.writes, ctx.events, signer.id, outcome)
         };
         let receipt = Receipt {
             tx: tx.hash(),
@@ -123,6 +145,7 @@ impl<'a, R: StateRead> BlockExecutor<'a, R> {
             index: self.committed,
             first_event: self.env.event_base + self.events.len() as u64,
             event_count: events.len() as u32,
+            outcome,
         };
         self.writes.extend(writes);
         self.writes
@@ -141,6 +164,18 @@ impl<'a, R: StateRead> BlockExecutor<'a, R> {
             events: self.events,
         }
     }
+}
+
+/// Cuts `text` to at most `max` bytes, at a character boundary.
+fn truncate(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
 }
 
 async fn check_signer<R: StateRead>(

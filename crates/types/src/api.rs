@@ -43,8 +43,12 @@ pub struct LatestBlock {
 pub enum TxState {
     /// In the mempool of the node asked.
     Pending,
-    /// In a finalized block.
+    /// In a finalized block, and it took effect.
     Committed,
+    /// In a finalized block, but refused by the policy check (a credential it needs is missing,
+    /// suspended, revoked or expired): its nonce is used and the refusal is recorded as an
+    /// `action_denied` event; nothing else changed. `rejection` says why.
+    Denied,
     /// Refused; it will never commit.
     Rejected,
     /// Not known to the node asked.

@@ -76,6 +76,21 @@ pub enum Event {
         action: String,
         required: bool,
     },
+    /// A well-formed, correctly signed transaction that the policy check refused: `party` did
+    /// not hold the credential `action` requires. The attempt is on the record; nothing else of
+    /// the transaction took effect.
+    ActionDenied {
+        /// Who signed the transaction.
+        actor: PartyId,
+        /// The gated action.
+        action: String,
+        /// The party whose credentials were checked (the actor, or the party acted on).
+        party: PartyId,
+        /// The stable refusal code, e.g. `credential_required`.
+        code: String,
+        /// The refusal in words: what was needed and what was found.
+        reason: String,
+    },
 }
 
 impl Event {
@@ -95,6 +110,7 @@ impl Event {
             Event::CredentialIssued { .. } => "credential_issued",
             Event::CredentialStatusChanged { .. } => "credential_status_changed",
             Event::CredentialRequirementSet { .. } => "credential_requirement_set",
+            Event::ActionDenied { .. } => "action_denied",
         }
     }
 }
@@ -198,6 +214,20 @@ impl Write for Event {
                 crate::codec::write_str(action, buf);
                 required.write(buf);
             }
+            Event::ActionDenied {
+                actor,
+                action,
+                party,
+                code,
+                reason,
+            } => {
+                13u8.write(buf);
+                actor.write(buf);
+                crate::codec::write_str(action, buf);
+                party.write(buf);
+                crate::codec::write_str(code, buf);
+                crate::codec::write_str(reason, buf);
+            }
         }
     }
 }
@@ -248,6 +278,17 @@ impl EncodeSize for Event {
             Event::CredentialIssued { .. } => 32 * 3,
             Event::CredentialStatusChanged { .. } => 32 + 1,
             Event::CredentialRequirementSet { action, .. } => crate::codec::str_size(action) + 1,
+            Event::ActionDenied {
+                action,
+                code,
+                reason,
+                ..
+            } => {
+                32 + crate::codec::str_size(action)
+                    + 32
+                    + crate::codec::str_size(code)
+                    + crate::codec::str_size(reason)
+            }
         }
     }
 }
@@ -313,10 +354,23 @@ impl Read for Event {
                 action: crate::codec::read_str(buf, crate::tx::ACTION_NAME_BYTES_MAX)?,
                 required: bool::read(buf)?,
             },
+            13 => Event::ActionDenied {
+                actor: PartyId::read(buf)?,
+                action: crate::codec::read_str(buf, crate::tx::ACTION_NAME_BYTES_MAX)?,
+                party: PartyId::read(buf)?,
+                code: crate::codec::read_str(buf, DENIAL_CODE_BYTES_MAX)?,
+                reason: crate::codec::read_str(buf, DENIAL_REASON_BYTES_MAX)?,
+            },
             other => return Err(Error::InvalidEnum(other)),
         })
     }
 }
+
+/// Longest refusal code in an [`Event::ActionDenied`].
+pub const DENIAL_CODE_BYTES_MAX: usize = 64;
+/// Longest refusal reason in an [`Event::ActionDenied`]; longer reasons are cut at a character
+/// boundary before they are recorded.
+pub const DENIAL_REASON_BYTES_MAX: usize = 512;
 
 /// An event as stored in the log: where it came from, and what it was.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -372,6 +426,46 @@ pub struct Receipt {
     pub first_event: u64,
     /// Number of events emitted.
     pub event_count: u32,
+    /// Whether the transaction took effect or was refused by policy.
+    #[serde(default)]
+    pub outcome: Outcome,
+}
+
+/// What became of a committed transaction.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// It took effect.
+    #[default]
+    Applied,
+    /// The policy check refused it: only its nonce was used, and its one event is an
+    /// [`Event::ActionDenied`] saying why.
+    Denied,
+}
+
+impl Write for Outcome {
+    fn write(&self, buf: &mut impl BufMut) {
+        match self {
+            Outcome::Applied => 0u8,
+            Outcome::Denied => 1u8,
+        }
+        .write(buf);
+    }
+}
+impl EncodeSize for Outcome {
+    fn encode_size(&self) -> usize {
+        1
+    }
+}
+impl Read for Outcome {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, Error> {
+        match u8::read(buf)? {
+            0 => Ok(Outcome::Applied),
+            1 => Ok(Outcome::Denied),
+            other => Err(Error::InvalidEnum(other)),
+        }
+    }
 }
 
 impl Write for Receipt {
@@ -382,11 +476,12 @@ impl Write for Receipt {
         self.index.write(buf);
         self.first_event.write(buf);
         self.event_count.write(buf);
+        self.outcome.write(buf);
     }
 }
 impl EncodeSize for Receipt {
     fn encode_size(&self) -> usize {
-        32 + 32 + 8 + 4 + 8 + 4
+        32 + 32 + 8 + 4 + 8 + 4 + 1
     }
 }
 impl Read for Receipt {
@@ -399,6 +494,7 @@ impl Read for Receipt {
             index: u32::read(buf)?,
             first_event: u64::read(buf)?,
             event_count: u32::read(buf)?,
+            outcome: Outcome::read(buf)?,
         })
     }
 }

@@ -277,7 +277,7 @@ async fn credentials_are_issued_checked_with_proofs_and_gate_registration() {
     )
     .await;
 
-    // Unlicensed: registration is refused at once, naming the reason.
+    // Unlicensed: registration is denied, naming the reason, and the attempt is on the record.
     let doctor = PartyKeys::generate().expect("keys");
     let hospital = PartyKeys::dev("hospital");
     let register = |keys: &PartyKeys| TxBody::RegisterParty {
@@ -289,11 +289,38 @@ async fn credentials_are_issued_checked_with_proofs_and_gate_registration() {
     };
     let chain = client.status().await.expect("status").chain_id;
     let nonce = client.next_nonce(&hospital.party_id).await.expect("nonce");
-    let err = client
+    let denied = client
         .submit(&hospital.sign(&chain, nonce, register(&doctor)), true)
         .await
-        .expect_err("no licence");
-    assert!(err.to_string().contains("physician_licence"), "{err}");
+        .expect("a denial is answered with the transaction's status");
+    assert_eq!(denied.status, TxState::Denied, "{denied:?}");
+    let rejection = denied.rejection.as_ref().expect("a reason");
+    assert_eq!(rejection.code, "credential_required");
+    assert!(
+        rejection.reason.contains("physician_licence"),
+        "{rejection:?}"
+    );
+    assert!(
+        matches!(
+            denied.events.as_slice(),
+            [medchain_types::Event::ActionDenied { actor, party, .. }]
+                if *actor == hospital.party_id && *party == doctor.party_id
+        ),
+        "{denied:?}"
+    );
+    assert_eq!(
+        client.next_nonce(&hospital.party_id).await.expect("nonce"),
+        nonce + 1,
+        "a denial uses its nonce"
+    );
+    let absent = client
+        .state(&format!("party/{}", doctor.party_id), true)
+        .await
+        .expect("state");
+    assert!(
+        absent.value.is_none(),
+        "nothing of a denied registration is stored"
+    );
 
     // Licensed: the check is valid, its proofs verify offline, and registration succeeds.
     let now = client.status().await.expect("status").latest.time_ms;
