@@ -206,8 +206,8 @@ pub fn export(
         "@context": document["@context"].clone(),
     });
     let signature = issuer.signing.sign(b"", &hash_data(&document, &options));
+    // The proof keeps its `@context`, as the eddsa-jcs-2022 "Create Proof" algorithm says.
     if let Value::Object(map) = &mut options {
-        map.remove("@context");
         map.insert(
             "proofValue".into(),
             Value::String(format!("z{}", base58_encode(&signature.0))),
@@ -270,13 +270,25 @@ pub fn verify(vc: &Value) -> Result<VerifiedVc, VcError> {
         .ok_or_else(|| {
             VcError::Malformed("proofValue is not a base58btc Ed25519 signature".into())
         })?;
+    // eddsa-jcs-2022 "Verify Proof": the proof options are the proof without its value; when
+    // they carry an `@context`, the document's must begin with it, and is replaced by it.
     let mut options = proof.clone();
     if let Value::Object(map) = &mut options {
         map.remove("proofValue");
-        map.insert(
-            "@context".into(),
-            document.get("@context").cloned().unwrap_or(Value::Null),
-        );
+    }
+    if let Some(context) = options.get("@context") {
+        let listed = |value: &Value| match value {
+            Value::Array(items) => items.clone(),
+            other => vec![other.clone()],
+        };
+        let document_context = document.get("@context").map(listed).unwrap_or_default();
+        let proof_context = listed(context);
+        if !document_context.starts_with(&proof_context) {
+            return Err(VcError::Malformed(
+                "the proof's @context is not a prefix of the document's".into(),
+            ));
+        }
+        document["@context"] = context.clone();
     }
     if !key.verify(b"", &hash_data(&document, &options), &signature) {
         return Err(VcError::BadProof);

@@ -1,0 +1,3 @@
+//! Integration tests of the client SDK against outside implementations.
+
+mod vc_oracle;
