@@ -908,19 +908,19 @@ pub async fn creds(command: CredsCommand) -> anyhow::Result<()> {
                 let credential = client
                     .state(&format!("credential/{}", verified.credential), true)
                     .await?;
-                let issuer = client
-                    .state(&format!("party/{}", verified.issuer_party), true)
+                let issuer_key = client
+                    .state(&format!("key/{}", verified.issuer_key), true)
                     .await?;
                 let now = client.status().await?.latest.time_ms;
                 medchain_client::vc::verify_on_chain(
                     &genesis,
                     &verified,
                     &credential,
-                    &issuer,
+                    &issuer_key,
                     now,
                 )?;
                 println!(
-                    "chain: the credential is on chain, matches the VC and is valid now; the issuer's current key signed it"
+                    "chain: the credential is on chain, matches the VC and is valid now; the key that signed it was the issuer's when it signed, and is not compromised"
                 );
             }
         }

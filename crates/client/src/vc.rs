@@ -12,7 +12,7 @@
 
 use crate::verify::verify_state;
 use medchain_types::{
-    ChainId, Genesis, Party, PartyId, PublicKey, Signature,
+    ChainId, Genesis, KeyRecord, PartyId, PublicKey, Signature,
     api::StateResponse,
     credential::{Credential, CredentialId, Standing},
 };
@@ -30,6 +30,8 @@ pub enum VcError {
     Mismatch(String),
     #[error("the credential is {0} on chain")]
     NotValid(&'static str),
+    #[error("the issuer's signing key is not trusted for this VC: {0}")]
+    UntrustedKey(&'static str),
     #[error("chain proof: {0}")]
     Chain(String),
 }
@@ -129,7 +131,8 @@ pub fn canonical_json(value: &Value) -> String {
     }
 }
 
-/// RFC 3339 UTC time (seconds precision) of milliseconds since the Unix epoch.
+/// RFC 3339 UTC time of milliseconds since the Unix epoch: whole seconds, with milliseconds
+/// when there are any (so a signing time is never rounded to before the moment it names).
 pub fn rfc3339(ms: u64) -> String {
     let secs = ms / 1000;
     let days = (secs / 86_400) as i64;
@@ -144,12 +147,112 @@ pub fn rfc3339(ms: u64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
+    let millis = match ms % 1000 {
+        0 => String::new(),
+        millis => format!(".{millis:03}"),
+    };
     format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}{millis}Z",
         rem / 3_600,
         (rem % 3_600) / 60,
         rem % 60
     )
+}
+
+/// Parses an RFC 3339 date-time (`2026-11-18T11:06:40Z`, with optional fractional seconds and
+/// a `Z` or `±HH:MM` offset) to milliseconds since the Unix epoch; `None` if malformed or before
+/// 1970.
+pub fn parse_rfc3339(text: &str) -> Option<u64> {
+    let bytes = text.as_bytes();
+    let number = |range| number_in(text, range);
+    if bytes.len() < 20
+        || bytes[4] != b'-'
+        || bytes[7] != b'-'
+        || !matches!(bytes[10], b'T' | b't')
+        || bytes[13] != b':'
+        || bytes[16] != b':'
+    {
+        return None;
+    }
+    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
+    let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days_in_month = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if !(1..=12).contains(&month)
+        || day < 1
+        || day > days_in_month[(month - 1) as usize]
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let mut rest = &text[19..];
+    let mut millis = 0i64;
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        let padded: String = fraction[..digits]
+            .chars()
+            .chain("000".chars())
+            .take(3)
+            .collect();
+        millis = padded.parse().ok()?;
+        rest = &fraction[digits..];
+    }
+    let offset_minutes = match rest {
+        "Z" | "z" => 0,
+        _ if rest.len() == 6
+            && matches!(rest.as_bytes()[0], b'+' | b'-')
+            && rest.as_bytes()[3] == b':' =>
+        {
+            let (h, m) = (number_in(rest, 1..3)?, number_in(rest, 4..6)?);
+            if h > 23 || m > 59 {
+                return None;
+            }
+            let minutes = h * 60 + m;
+            if rest.starts_with('-') {
+                -minutes
+            } else {
+                minutes
+            }
+        }
+        _ => return None,
+    };
+    // Civil date to days (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second - offset_minutes * 60;
+    u64::try_from(seconds * 1_000 + millis).ok()
+}
+
+fn number_in(text: &str, range: std::ops::Range<usize>) -> Option<i64> {
+    let part = text.get(range)?;
+    if part.bytes().all(|b| b.is_ascii_digit()) {
+        part.parse().ok()
+    } else {
+        None
+    }
 }
 
 fn hash_data(document: &Value, proof_options: &Value) -> Vec<u8> {
@@ -224,6 +327,8 @@ pub struct VerifiedVc {
     pub credential: CredentialId,
     pub issuer_party: PartyId,
     pub issuer_key: PublicKey,
+    /// When the proof says it was made (`proof.created`), in milliseconds since the epoch.
+    pub created_ms: u64,
     pub document: Value,
 }
 
@@ -297,21 +402,29 @@ pub fn verify(vc: &Value) -> Result<VerifiedVc, VcError> {
         .map_err(|err| VcError::Malformed(err.to_string()))?;
     let issuer_party = PartyId::from_hex(field(&document, &["issuer", "medchainParty"])?)
         .map_err(|err| VcError::Malformed(err.to_string()))?;
+    let created_ms = parse_rfc3339(field(&proof, &["created"])?)
+        .ok_or_else(|| VcError::Malformed("proof.created is not an RFC 3339 date-time".into()))?;
     Ok(VerifiedVc {
         credential,
         issuer_party,
         issuer_key: key,
+        created_ms,
         document,
     })
 }
 
-/// Ties a verified VC to the chain: `credential` and `issuer` are the state answers (with
-/// proofs) for the credential and its issuer party; `now_ms` is the time to judge validity at.
+/// Ties a verified VC to the chain: `credential` and `issuer_key` are the state answers (with
+/// proofs) for the credential (`credential/<id>`) and for the key that signed the VC
+/// (`key/<public key>`); `now_ms` is the time to judge validity at.
+///
+/// The key must have been the issuer's when the proof says it was made, and must not have been
+/// replaced since as compromised: a VC made before its issuer rotated keys stays good, one made
+/// with a key after it was rotated out, or with a key governance recovered, is refused.
 pub fn verify_on_chain(
     genesis: &Genesis,
     vc: &VerifiedVc,
     credential: &StateResponse,
-    issuer: &StateResponse,
+    issuer_key: &StateResponse,
     now_ms: u64,
 ) -> Result<Credential, VcError> {
     use commonware_codec::DecodeExt as _;
@@ -357,19 +470,27 @@ pub fn verify_on_chain(
             "credentialStatus.credential differs".into(),
         ));
     }
-    let issuer_proven =
-        verify_state(genesis, issuer).map_err(|err| VcError::Chain(err.to_string()))?;
-    let issuer_party = Party::decode(
-        issuer_proven
-            .value
-            .ok_or_else(|| VcError::Chain("the issuer is not on chain".into()))?,
-    )
-    .map_err(|err| VcError::Chain(err.to_string()))?;
-    if issuer_party.id != on_chain.issuer || issuer_party.signing_key != vc.issuer_key {
+    let key_proven =
+        verify_state(genesis, issuer_key).map_err(|err| VcError::Chain(err.to_string()))?;
+    if key_proven.key != medchain_state::keys::signing_key(&vc.issuer_key) {
         return Err(VcError::Mismatch(
-            "the VC was not signed with the issuer's current key".into(),
+            "the key answer is not for the key that signed the VC".into(),
         ));
     }
+    let record = KeyRecord::decode(
+        key_proven
+            .value
+            .ok_or_else(|| VcError::Chain("the signing key was never registered".into()))?,
+    )
+    .map_err(|err| VcError::Chain(err.to_string()))?;
+    if record.party != on_chain.issuer {
+        return Err(VcError::Mismatch(
+            "the signing key belongs to another party than the credential's issuer".into(),
+        ));
+    }
+    record
+        .trusted_at(vc.created_ms)
+        .map_err(VcError::UntrustedKey)?;
     match on_chain.standing_at(now_ms) {
         Standing::Valid => Ok(on_chain),
         other => Err(VcError::NotValid(other.name())),
@@ -478,5 +599,45 @@ mod tests {
         assert_eq!(parse_did_key(&did_key(&key)).expect("parses"), key);
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_795_000_000_000), "2026-11-18T11:06:40Z");
+    }
+
+    #[test]
+    fn rfc3339_parses_what_it_prints_and_refuses_the_malformed() {
+        for ms in [
+            0,
+            951_782_400_000,
+            1_795_000_000_000,
+            1_795_000_000_007,
+            4_102_444_799_999,
+        ] {
+            assert_eq!(parse_rfc3339(&rfc3339(ms)), Some(ms), "{}", rfc3339(ms));
+        }
+        assert_eq!(
+            parse_rfc3339("2026-11-18T12:06:40.25+01:00"),
+            Some(1_795_000_000_250)
+        );
+        assert_eq!(
+            parse_rfc3339("2026-11-18T06:06:40-05:00"),
+            Some(1_795_000_000_000)
+        );
+        for bad in [
+            "",
+            "2026-11-18",
+            "2026-11-18 11:06:40Z",
+            "2026-13-18T11:06:40Z",
+            "2026-02-29T11:06:40Z",
+            "2026-11-18T24:06:40Z",
+            "2026-11-18T11:06:40",
+            "2026-11-18T11:06:40.Z",
+            "2026-11-18T11:06:40+1:00",
+            "1969-12-31T23:59:59Z",
+            "+026-11-18T11:06:40Z",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+        assert_eq!(
+            parse_rfc3339("2024-02-29T00:00:00Z"),
+            Some(1_709_164_800_000)
+        );
     }
 }

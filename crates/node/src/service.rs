@@ -592,9 +592,9 @@ pub fn decode_value(key: &[u8], bytes: &[u8]) -> Option<serde_json::Value> {
         "requirement" => medchain_types::tx::CredentialRequirement::decode(bytes)
             .ok()
             .and_then(|v| serde_json::to_value(v).ok()),
-        "key" => medchain_types::PartyId::from_slice(&bytes)
+        "key" => medchain_types::KeyRecord::decode(bytes)
             .ok()
-            .map(|id| serde_json::Value::String(id.to_hex())),
+            .and_then(|v| serde_json::to_value(v).ok()),
         "genesis" => medchain_types::Hash32::from_slice(&bytes)
             .ok()
             .map(|digest| serde_json::Value::String(digest.to_hex())),

@@ -3,7 +3,7 @@
 
 use crate::{executor::BlockExecutor, governance::GovernanceConfig, keys, view::StateRead};
 use commonware_codec::Encode;
-use medchain_types::{Event, Genesis, Party, PartyId, PartyKind, Role, TxHash};
+use medchain_types::{Event, Genesis, KeyRecord, Party, PartyId, PartyKind, Role, TxHash};
 
 /// The pseudo transaction id genesis events carry.
 pub const GENESIS_TX: TxHash = TxHash([0u8; 32]);
@@ -34,7 +34,16 @@ pub fn seed<R: StateRead>(executor: &mut BlockExecutor<'_, R>, genesis: &Genesis
         }
         executor.write_raw(
             keys::signing_key(&party.signing_key),
-            Some(party.id.0.to_vec()),
+            Some(
+                KeyRecord {
+                    party: party.id,
+                    key_version: 0,
+                    active_from_ms: 0,
+                    retired: None,
+                }
+                .encode()
+                .to_vec(),
+            ),
         );
         executor.write_raw(keys::party(&party.id), Some(party.encode().to_vec()));
         executor.push_raw_event(

@@ -429,7 +429,14 @@ async fn execute<R: StateRead>(
             signing_key,
             encryption_key,
         } => {
-            crate::identity::replace_keys(ctx, *party, *signing_key, *encryption_key).await?;
+            crate::identity::replace_keys(
+                ctx,
+                *party,
+                *signing_key,
+                *encryption_key,
+                medchain_types::KeyRetirement::Recovered,
+            )
+            .await?;
         }
     }
     ctx.put_encoded(keys::GOVERNANCE_CONFIG.to_vec(), &config);

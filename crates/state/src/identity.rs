@@ -11,9 +11,15 @@
 //! - Rotation replaces a party's signing and encryption keys and bumps its key version; from
 //!   the next transaction on, only the new key signs for it.
 
-use crate::{error::TxError, executor::TxContext, keys, view::StateRead};
+use crate::{
+    error::{StateError, TxError},
+    executor::TxContext,
+    keys,
+    view::StateRead,
+};
 use medchain_types::{
-    EncryptionKey, Event, Party, PartyId, PartyKind, PublicKey, Role, Roles, TxBody,
+    EncryptionKey, Event, KeyRecord, KeyRetirement, Party, PartyId, PartyKind, PublicKey, Role,
+    Roles, TxBody,
 };
 
 /// The gated action of registering a practitioner (see [`crate::credentials::require`]).
@@ -163,7 +169,15 @@ pub(crate) async fn new_party<R: StateRead>(
         nonce: 0,
         registered_at: ctx.env().height,
     };
-    ctx.put(keys::signing_key(&signing_key), id.0.to_vec());
+    ctx.put_encoded(
+        keys::signing_key(&signing_key),
+        &KeyRecord {
+            party: id,
+            key_version: 0,
+            active_from_ms: ctx.env().time_ms,
+            retired: None,
+        },
+    );
     ctx.put_encoded(keys::party(&id), &party);
     Ok(party)
 }
@@ -174,16 +188,25 @@ async fn rotate<R: StateRead>(
     signing_key: PublicKey,
     encryption_key: EncryptionKey,
 ) -> Result<(), TxError> {
-    replace_keys(ctx, signer, signing_key, encryption_key).await
+    replace_keys(
+        ctx,
+        signer,
+        signing_key,
+        encryption_key,
+        KeyRetirement::Rotated,
+    )
+    .await
 }
 
 /// Replaces a party's keys (its own rotation, or a recovery carried by governance). Its id,
-/// roles, credentials and grants stay; the old key never signs for it again.
+/// roles, credentials and grants stay; the old key never signs for it again, and its record
+/// says when and why it stopped.
 pub(crate) async fn replace_keys<R: StateRead>(
     ctx: &mut TxContext<'_, '_, R>,
     signer: PartyId,
     signing_key: PublicKey,
     encryption_key: EncryptionKey,
+    why: KeyRetirement,
 ) -> Result<(), TxError> {
     let mut party = ctx.party(&signer).await?;
     signing_key.validate().map_err(|err| TxError::Invalid {
@@ -193,10 +216,29 @@ pub(crate) async fn replace_keys<R: StateRead>(
     if ctx.get(&keys::signing_key(&signing_key)).await?.is_some() {
         return Err(TxError::KeyInUse(signing_key));
     }
+    let now = ctx.env().time_ms;
+    let old_key = keys::signing_key(&party.signing_key);
+    let mut old = ctx
+        .get_decoded::<KeyRecord>(&old_key)
+        .await?
+        .ok_or_else(|| StateError::Corrupt {
+            key: keys::describe(&old_key),
+            reason: "a party's current key has no record".into(),
+        })?;
+    old.retired = Some((now, why));
+    ctx.put_encoded(old_key, &old);
     party.signing_key = signing_key;
     party.encryption_key = encryption_key;
     party.key_version += 1;
-    ctx.put(keys::signing_key(&signing_key), signer.0.to_vec());
+    ctx.put_encoded(
+        keys::signing_key(&signing_key),
+        &KeyRecord {
+            party: signer,
+            key_version: party.key_version,
+            active_from_ms: now,
+            retired: None,
+        },
+    );
     ctx.put_encoded(keys::party(&signer), &party);
     ctx.emit(Event::KeysRotated {
         party: signer,

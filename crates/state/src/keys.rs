@@ -5,7 +5,7 @@
 //! | `c/`   | chain      | `c/genesis`                       | genesis digest   |
 //! | `c/`   | node       | `c/head`                          | height and time of the block the state belongs to |
 //! | `p/`   | identity   | `p/<party id>`                    | [`Party`]        |
-//! | `k/`   | identity   | `k/<public key>`                  | party id         |
+//! | `k/`   | identity   | `k/<public key>`                  | [`KeyRecord`](medchain_types::KeyRecord): every key a party ever held |
 //! | `g/`   | governance | `g/config`                        | [`GovernanceConfig`] |
 //! | `g/`   | governance | `g/proposal/<u64 big-endian>`     | [`Proposal`]     |
 //! | `a/`   | attest     | `a/<party id>/<subject>`          | [`Attestation`]  |

@@ -287,3 +287,93 @@ impl Read for Party {
         })
     }
 }
+
+/// Why a signing key stopped signing for its party.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyRetirement {
+    /// The party rotated to a new key; what the old key signed while it was current stands.
+    Rotated,
+    /// Governance replaced it as compromised: nothing it signed is trusted any more, since a
+    /// holder of the key can claim any signing time.
+    Recovered,
+}
+
+/// What the chain knows of a signing key, stored under `key/<public key>`: every key a party
+/// ever held stays here, so a signature made with an earlier key can still be judged.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRecord {
+    /// The party the key signs for.
+    pub party: PartyId,
+    /// The party's key version this key was.
+    pub key_version: u32,
+    /// Block time from which it signed for the party.
+    pub active_from_ms: u64,
+    /// When and why it stopped, if it has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retired: Option<(u64, KeyRetirement)>,
+}
+
+impl KeyRecord {
+    /// Whether a signature this key made, claiming to be from `signed_at_ms`, can be trusted:
+    /// the key was current then and has not been replaced as compromised.
+    pub fn trusted_at(&self, signed_at_ms: u64) -> Result<(), &'static str> {
+        if signed_at_ms < self.active_from_ms {
+            return Err("signed before the key belonged to its party");
+        }
+        match self.retired {
+            None => Ok(()),
+            Some((_, KeyRetirement::Recovered)) => {
+                Err("the key was replaced as compromised; nothing it signed is trusted")
+            }
+            Some((at_ms, KeyRetirement::Rotated)) if signed_at_ms >= at_ms => {
+                Err("signed after the key was rotated out")
+            }
+            Some(_) => Ok(()),
+        }
+    }
+}
+
+impl Write for KeyRecord {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.party.write(buf);
+        self.key_version.write(buf);
+        self.active_from_ms.write(buf);
+        match self.retired {
+            None => 0u8.write(buf),
+            Some((at_ms, KeyRetirement::Rotated)) => {
+                1u8.write(buf);
+                at_ms.write(buf);
+            }
+            Some((at_ms, KeyRetirement::Recovered)) => {
+                2u8.write(buf);
+                at_ms.write(buf);
+            }
+        }
+    }
+}
+impl EncodeSize for KeyRecord {
+    fn encode_size(&self) -> usize {
+        32 + 4 + 8 + 1 + if self.retired.is_some() { 8 } else { 0 }
+    }
+}
+impl Read for KeyRecord {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, Error> {
+        let party = PartyId::read(buf)?;
+        let key_version = u32::read(buf)?;
+        let active_from_ms = u64::read(buf)?;
+        let retired = match u8::read(buf)? {
+            0 => None,
+            1 => Some((u64::read(buf)?, KeyRetirement::Rotated)),
+            2 => Some((u64::read(buf)?, KeyRetirement::Recovered)),
+            other => return Err(Error::InvalidEnum(other)),
+        };
+        Ok(Self {
+            party,
+            key_version,
+            active_from_ms,
+            retired,
+        })
+    }
+}

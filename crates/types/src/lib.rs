@@ -26,7 +26,7 @@ pub use error::ParseError;
 pub use event::{Event, EventRecord, Outcome, Receipt};
 pub use genesis::{Genesis, GenesisParty, GenesisValidator};
 pub use hash::{Hash32, hash_parts, sha256};
-pub use identity::{Party, PartyKind, Role, Roles};
+pub use identity::{KeyRecord, KeyRetirement, Party, PartyKind, Role, Roles};
 pub use ids::{BlockHash, ChainId, PartyId, TxHash};
 pub use keys::{EncryptionKey, Keypair, PublicKey, Signature};
 pub use tx::{

@@ -369,25 +369,53 @@ async fn credentials_are_issued_checked_with_proofs_and_gate_registration() {
     let vc = medchain_client::vc::export(&on_chain, &genesis.chain_id, &board, valid_at)
         .expect("exports");
     let verified = medchain_client::vc::verify(&vc).expect("the VC verifies offline");
-    let vc_against_chain = |now: u64| {
+    let vc_against_chain = |verified: medchain_client::vc::VerifiedVc| {
         let client = client.clone();
         let genesis = genesis.clone();
-        let verified = verified.clone();
         async move {
             let credential = client
                 .state(&format!("credential/{}", verified.credential), true)
                 .await
                 .expect("state");
-            let issuer = client
-                .state(&format!("party/{}", verified.issuer_party), true)
+            let key = client
+                .state(&format!("key/{}", verified.issuer_key), true)
                 .await
                 .expect("state");
-            medchain_client::vc::verify_on_chain(&genesis, &verified, &credential, &issuer, now)
+            let now = client.status().await.expect("status").latest.time_ms;
+            medchain_client::vc::verify_on_chain(&genesis, &verified, &credential, &key, now)
         }
     };
-    vc_against_chain(client.status().await.expect("status").latest.time_ms)
+    vc_against_chain(verified.clone())
         .await
         .expect("the VC matches the chain and is valid");
+
+    // The board rotates its key: the VC it made before stays good, but its old key can no
+    // longer make one.
+    let rotated = PartyKeys {
+        party_id: board.party_id,
+        ..PartyKeys::generate().expect("keys")
+    };
+    submit_ok(
+        &client,
+        &board,
+        TxBody::RotateKeys {
+            signing_key: rotated.public_key(),
+            encryption_key: rotated.encryption_key(),
+        },
+    )
+    .await;
+    vc_against_chain(verified.clone())
+        .await
+        .expect("a VC made before the rotation stays valid");
+    let after = client.status().await.expect("status").latest.time_ms;
+    let late =
+        medchain_client::vc::export(&on_chain, &genesis.chain_id, &board, after).expect("exports");
+    let late = medchain_client::vc::verify(&late).expect("the signature itself is fine");
+    let refused = vc_against_chain(late)
+        .await
+        .expect_err("a VC made with a rotated-out key is refused");
+    assert!(refused.to_string().contains("rotated out"), "{refused}");
+    let board = rotated;
 
     // Suspended: the check says so, at that time, and a second practitioner holding only a
     // suspended licence is refused.
@@ -407,7 +435,7 @@ async fn credentials_are_issued_checked_with_proofs_and_gate_registration() {
         .expect("check");
     assert!(!check.valid);
     assert_eq!(check.credentials[0].standing, Standing::Suspended);
-    let refused = vc_against_chain(client.status().await.expect("status").latest.time_ms)
+    let refused = vc_against_chain(verified.clone())
         .await
         .expect_err("a suspended credential's VC is refused");
     assert!(refused.to_string().contains("suspended"), "{refused}");
@@ -421,7 +449,7 @@ async fn credentials_are_issued_checked_with_proofs_and_gate_registration() {
         },
     )
     .await;
-    let refused = vc_against_chain(client.status().await.expect("status").latest.time_ms)
+    let refused = vc_against_chain(verified.clone())
         .await
         .expect_err("a revoked credential's VC is refused");
     assert!(refused.to_string().contains("revoked"), "{refused}");

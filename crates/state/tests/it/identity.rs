@@ -1,8 +1,19 @@
 use crate::{Chain, demo};
-use medchain_state::TxError;
+use medchain_state::{TxError, keys};
 use medchain_types::{
-    EncryptionKey, Event, Keypair, PartyId, PartyKind, Role, Roles, Transaction, TxBody,
+    EncryptionKey, Event, KeyRecord, KeyRetirement, Keypair, PartyId, PartyKind, PublicKey, Role,
+    Roles, Transaction, TxBody,
 };
+
+fn key_record(chain: &Chain, key: &PublicKey) -> KeyRecord {
+    use commonware_codec::DecodeExt;
+    let bytes = chain
+        .state
+        .entries()
+        .get(&keys::signing_key(key))
+        .expect("every key a party held keeps its record");
+    KeyRecord::decode(bytes.clone()).expect("decodes")
+}
 
 fn register(kind: PartyKind, key: &Keypair, label: &str, roles: &[Role]) -> TxBody {
     TxBody::RegisterParty {
@@ -212,6 +223,19 @@ fn rotated_keys_take_over_and_the_old_key_is_refused() {
     let party = chain.party(&id).expect("exists");
     assert_eq!(party.signing_key, new.public_key());
     assert_eq!(party.key_version, 1);
+    // The old key's record says when it was rotated out: what it signed before stands.
+    let rotated_at = chain.time_ms;
+    let retired = key_record(&chain, &old.public_key());
+    assert_eq!(retired.party, id);
+    assert_eq!(retired.retired, Some((rotated_at, KeyRetirement::Rotated)));
+    assert_eq!(retired.trusted_at(rotated_at - 1), Ok(()));
+    assert!(retired.trusted_at(rotated_at).is_err());
+    let current = key_record(&chain, &new.public_key());
+    assert_eq!(
+        (current.key_version, current.active_from_ms, current.retired),
+        (1, rotated_at, None)
+    );
+    assert!(current.trusted_at(rotated_at - 1).is_err());
 
     let attest = TxBody::Attest {
         subject: Default::default(),
@@ -279,6 +303,13 @@ fn a_compromised_key_is_replaced_through_the_organisation_and_governance() {
     );
     let party = chain.party(&patient).expect("exists");
     assert_eq!(party.signing_key, fresh.public_key());
+    // A key replaced as compromised is trusted for nothing, whatever time a signature claims.
+    let compromised = key_record(&chain, &stolen.public_key());
+    assert_eq!(
+        compromised.retired,
+        Some((chain.time_ms, KeyRetirement::Recovered))
+    );
+    assert!(compromised.trusted_at(0).is_err());
     // Everything signed with the old key from now on is refused; the new key signs.
     let stale = Transaction {
         chain_id: Chain::chain_id(),

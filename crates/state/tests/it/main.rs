@@ -92,7 +92,12 @@ impl Chain {
             .state
             .entries()
             .get(&keys::signing_key(&keypair.public_key()))
-            .map(|bytes| PartyId::from_slice(bytes).expect("32 bytes"))
+            .map(|bytes| {
+                use commonware_codec::DecodeExt;
+                medchain_types::KeyRecord::decode(bytes.clone())
+                    .expect("key records decode")
+                    .party
+            })
             .unwrap_or_else(|| PartyId::derive(&keypair.public_key()));
         let nonce = self.nonce(&signer);
         Transaction {
