@@ -34,3 +34,7 @@ pub const BLOCK_TIME_STEP_MS_MAX: u64 = 10 * 60 * 1000;
 pub const PROPOSAL_TTL_MS_DEFAULT: u64 = 7 * 24 * 60 * 60 * 1000;
 /// Largest lifetime a proposer may give a proposal, in milliseconds.
 pub const PROPOSAL_TTL_MS_MAX: u64 = 90 * 24 * 60 * 60 * 1000;
+/// Largest sealed record content (ciphertext with its header and tag), in bytes.
+pub const RECORD_CIPHERTEXT_BYTES_MAX: usize = 16 * 1024 * 1024;
+/// Largest media type of a record's content, in bytes.
+pub const MEDIA_TYPE_BYTES_MAX: usize = 127;
