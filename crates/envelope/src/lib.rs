@@ -19,10 +19,7 @@ use hpke::{
     kem::X25519HkdfSha256,
     rand_core::{TryCryptoRng, TryRng},
 };
-use medchain_types::{
-    EncryptionKey, Hash32, PartyId,
-    limits::{MEDIA_TYPE_BYTES_MAX, RECORD_CIPHERTEXT_BYTES_MAX},
-};
+use medchain_types::{EncryptionKey, Hash32, PartyId, limits::RECORD_CIPHERTEXT_BYTES_MAX};
 use sha2::{Digest as _, Sha256};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
@@ -51,6 +48,8 @@ pub enum EnvelopeError {
         field: &'static str,
         reason: &'static str,
     },
+    #[error("{0}")]
+    MediaType(String),
     #[error("the content does not open: wrong key, or it was altered or moved to another record")]
     Content,
     #[error("the wrapped key does not open: not for this recipient, or altered")]
@@ -168,20 +167,8 @@ impl Binding {
 }
 
 fn check_media_type(media_type: &str) -> Result<(), EnvelopeError> {
-    let shape_ok = media_type.split_once('/').is_some_and(|(kind, sub)| {
-        !kind.is_empty()
-            && !sub.is_empty()
-            && media_type
-                .bytes()
-                .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
-    });
-    if media_type.len() > MEDIA_TYPE_BYTES_MAX || !shape_ok {
-        return Err(EnvelopeError::Invalid {
-            field: "media_type",
-            reason: "must be type/subtype in printable ASCII, at most 127 bytes",
-        });
-    }
-    Ok(())
+    medchain_types::records::check_media_type(media_type)
+        .map_err(|err| EnvelopeError::MediaType(err.to_string()))
 }
 
 /// Encrypts `plaintext` under `key` for `binding`: `mce1 || nonce || ciphertext || tag`.

@@ -66,6 +66,12 @@ pub fn tx_error_status(err: &TxError) -> u16 {
             404
         }
         TxError::NonceGap { .. } | TxError::Invalid { .. } | TxError::TooManyEvents { .. } => 422,
+        TxError::AccessDenied(_) => 403,
+        TxError::Refused { code, .. } => match *code {
+            "unknown_record" | "unknown_grant" | "unknown_break_glass" => 404,
+            "not_patient" | "no_write_consent" | "no_organisation" | "not_configured" => 403,
+            _ => 409,
+        },
     }
 }
 
@@ -562,6 +568,26 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
     }
 }
 
+/// A list's count, or one of its items: an id, or an access-log entry.
+fn decode_list_value(text: &str, bytes: &[u8]) -> Option<serde_json::Value> {
+    use medchain_state::lists::names;
+    let parts: Vec<&str> = text.split('/').collect();
+    match parts.as_slice() {
+        ["list", _, _] => <[u8; 8]>::try_from(bytes)
+            .ok()
+            .map(|count| serde_json::json!({ "count": u64::from_be_bytes(count) })),
+        ["list", name, _, _] if *name == names::ACCESS => {
+            medchain_types::records::AccessEntry::decode(bytes.to_vec())
+                .ok()
+                .and_then(|v| serde_json::to_value(v).ok())
+        }
+        ["list", _, _, _] => {
+            (bytes.len() == 32).then(|| serde_json::Value::String(hex::encode(bytes)))
+        }
+        _ => None,
+    }
+}
+
 /// Renders a stored value as JSON when the key's type is known.
 pub fn decode_value(key: &[u8], bytes: &[u8]) -> Option<serde_json::Value> {
     let bytes = bytes.to_vec();
@@ -595,6 +621,19 @@ pub fn decode_value(key: &[u8], bytes: &[u8]) -> Option<serde_json::Value> {
         "key" => medchain_types::KeyRecord::decode(bytes)
             .ok()
             .and_then(|v| serde_json::to_value(v).ok()),
+        "record" => medchain_types::records::Record::decode(bytes)
+            .ok()
+            .and_then(|v| serde_json::to_value(v).ok()),
+        "record-version" => medchain_types::records::RecordVersion::decode(bytes)
+            .ok()
+            .and_then(|v| serde_json::to_value(v).ok()),
+        "grant" => medchain_types::records::Grant::decode(bytes)
+            .ok()
+            .and_then(|v| serde_json::to_value(v).ok()),
+        "break-glass" => medchain_types::records::BreakGlass::decode(bytes)
+            .ok()
+            .and_then(|v| serde_json::to_value(v).ok()),
+        "list" => decode_list_value(&text, &bytes),
         "genesis" => medchain_types::Hash32::from_slice(&bytes)
             .ok()
             .map(|digest| serde_json::Value::String(digest.to_hex())),

@@ -332,6 +332,38 @@ pub async fn require<R: StateRead>(
     else {
         return Ok(());
     };
+    satisfies(ctx, action, party, &requirement).await
+}
+
+/// Like [`require`], but an action governance has not configured is refused: for actions that
+/// must never run ungated (break-glass).
+pub async fn require_configured<R: StateRead>(
+    ctx: &TxContext<'_, '_, R>,
+    action: &'static str,
+    party: &PartyId,
+) -> Result<(), TxError> {
+    let Some(requirement) = ctx
+        .get_decoded::<CredentialRequirement>(&requirement_key(action))
+        .await?
+    else {
+        return Err(TxError::Refused {
+            code: "not_configured",
+            reason: format!(
+                "{action} is disabled until governance sets the credential it requires"
+            ),
+        });
+    };
+    satisfies(ctx, action, party, &requirement).await
+}
+
+/// Whether `party` holds a credential meeting `requirement` that is valid at this block's
+/// time; the refusal names what was needed and the best standing found.
+pub async fn satisfies<R: StateRead>(
+    ctx: &TxContext<'_, '_, R>,
+    action: &'static str,
+    party: &PartyId,
+    requirement: &CredentialRequirement,
+) -> Result<(), TxError> {
     let now = ctx.env().time_ms;
     let mut best: Option<Standing> = None;
     for credential in held(ctx, party, &requirement.credential_type).await? {
@@ -352,6 +384,7 @@ pub async fn require<R: StateRead>(
         credential_type: requirement.credential_type.to_string(),
         jurisdiction: requirement
             .jurisdiction
+            .as_ref()
             .map_or_else(|| "any".to_string(), |j| j.to_string()),
         found: best.map_or("none", Standing::name),
     })

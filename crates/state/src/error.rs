@@ -12,6 +12,19 @@ pub enum StateError {
     Corrupt { key: String, reason: String },
 }
 
+/// A refused read: what was asked, and why it was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessDenial {
+    pub record: medchain_types::records::RecordId,
+    pub patient: PartyId,
+    pub version: u32,
+    pub basis: medchain_types::records::AccessBasis,
+    pub purpose: medchain_types::records::Purpose,
+    pub custodian: PartyId,
+    pub code: &'static str,
+    pub reason: String,
+}
+
 /// Why a transaction was refused. Every variant names what was expected and what was found.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TxError {
@@ -93,6 +106,13 @@ pub enum TxError {
     },
     #[error("credential {0} is revoked; revocation is final")]
     CredentialRevoked(medchain_types::credential::CredentialId),
+    /// A rule of the records module (or another) refused it; `code` is stable.
+    #[error("{reason}")]
+    Refused { code: &'static str, reason: String },
+    /// A read the access rules refused. It is committed as denied and entered in the patient's
+    /// access log.
+    #[error("access to record {} denied: {}", .0.record, .0.reason)]
+    AccessDenied(Box<AccessDenial>),
     #[error(
         "{party} needs a valid {credential_type} credential (jurisdiction {jurisdiction}) to {action}; best found: {found}"
     )]
@@ -108,14 +128,15 @@ pub enum TxError {
 impl TxError {
     /// Whether this refusal is a policy denial: the transaction is well-formed and correctly
     /// signed by who it claims, in nonce order, but the credential policy check refused the
-    /// action. Such a transaction is committed as denied, with an event recording the attempt,
-    /// rather than dropped: an attempt by a suspended practitioner is itself something auditors
-    /// and regulators need to see. Returns the gated action and the party that was checked.
-    pub fn policy_denial(&self) -> Option<(&'static str, PartyId)> {
-        match self {
-            TxError::CredentialRequired { party, action, .. } => Some((action, *party)),
-            _ => None,
-        }
+    /// action, or the access rules refused a read. Such a transaction is committed as denied,
+    /// with an event (and, for a read, an access-log entry) recording the attempt, rather than
+    /// dropped: an attempt by a suspended practitioner, or a read without consent, is itself
+    /// something patients, auditors and regulators need to see.
+    pub fn is_policy_denial(&self) -> bool {
+        matches!(
+            self,
+            TxError::CredentialRequired { .. } | TxError::AccessDenied(_)
+        )
     }
 
     /// A stable machine-readable code for the error, used in HTTP problem bodies and receipts.
@@ -144,6 +165,8 @@ impl TxError {
             TxError::NotIssuer { .. } => "not_issuer",
             TxError::CredentialRevoked(_) => "credential_revoked",
             TxError::CredentialRequired { .. } => "credential_required",
+            TxError::Refused { code, .. } => code,
+            TxError::AccessDenied(denial) => denial.code,
         }
     }
 }

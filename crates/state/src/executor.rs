@@ -102,9 +102,10 @@ impl<'a, R: StateRead> BlockExecutor<'a, R> {
     /// Executes one transaction. On success its writes and events join the block; on error
     /// nothing of it remains.
     ///
-    /// A policy denial (see [`TxError::policy_denial`]) is the exception: the transaction is
-    /// committed as [`Outcome::Denied`], using its nonce and emitting one
-    /// [`Event::ActionDenied`], and nothing else of it remains.
+    /// A policy denial (see [`TxError::is_policy_denial`]) is the exception: the transaction
+    /// is committed as [`Outcome::Denied`], using its nonce and recording the attempt (an
+    /// [`Event::ActionDenied`], or for a refused read an access-log entry and an
+    /// [`Event::RecordAccessDenied`]), and nothing else of it remains.
     pub async fn apply(&mut self, tx: &VerifiedTransaction) -> Result<TxOutcome, TxError> {
         let (writes, events, signer, outcome) = {
             let mut ctx = TxContext::new(self);
@@ -115,19 +116,13 @@ impl<'a, R: StateRead> BlockExecutor<'a, R> {
             ctx.put(signer_key.clone(), signer_value.clone());
             let mut outcome = Outcome::Applied;
             if let Err(err) = dispatch(&mut ctx, tx, signer.id).await {
-                let Some((action, party)) = err.policy_denial() else {
+                if !err.is_policy_denial() {
                     return Err(err);
-                };
+                }
                 ctx.writes.clear();
                 ctx.events.clear();
                 ctx.put(signer_key, signer_value);
-                ctx.emit(Event::ActionDenied {
-                    actor: signer.id,
-                    action: action.to_string(),
-                    party,
-                    code: err.code().to_string(),
-                    reason: truncate(err.to_string(), DENIAL_REASON_BYTES_MAX),
-                });
+                record_denial(&mut ctx, signer.id, tx.hash(), &err).await?;
                 outcome = Outcome::Denied;
             }
             if ctx.events.len() > EVENTS_PER_TRANSACTION_MAX {
@@ -166,8 +161,31 @@ impl<'a, R: StateRead> BlockExecutor<'a, R> {
     }
 }
 
+/// Records a policy denial in a transaction's emptied context.
+async fn record_denial<R: StateRead>(
+    ctx: &mut TxContext<'_, '_, R>,
+    actor: PartyId,
+    tx: TxHash,
+    err: &TxError,
+) -> Result<(), TxError> {
+    match err {
+        TxError::CredentialRequired { party, action, .. } => {
+            ctx.emit(Event::ActionDenied {
+                actor,
+                action: action.to_string(),
+                party: *party,
+                code: err.code().to_string(),
+                reason: truncate(err.to_string(), DENIAL_REASON_BYTES_MAX),
+            });
+            Ok(())
+        }
+        TxError::AccessDenied(_) => crate::records::log_denied(ctx, actor, tx, err).await,
+        _ => Err(err.clone()),
+    }
+}
+
 /// Cuts `text` to at most `max` bytes, at a character boundary.
-fn truncate(mut text: String, max: usize) -> String {
+pub(crate) fn truncate(mut text: String, max: usize) -> String {
     if text.len() > max {
         let mut end = max;
         while !text.is_char_boundary(end) {
@@ -271,6 +289,7 @@ async fn dispatch<R: StateRead>(
             status,
             reason,
         } => crate::credentials::set_status(ctx, signer, *credential, *status, reason).await,
+        TxBody::Record(op) => crate::records::apply(ctx, signer, op, tx.hash()).await,
     }
 }
 

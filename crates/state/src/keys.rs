@@ -11,6 +11,8 @@
 //! | `a/`   | attest     | `a/<party id>/<subject>`          | [`Attestation`]  |
 //! | `t/`   | executor   | `t/<tx hash>`                     | [`Receipt`]      |
 //! | `c?/`  | credentials| `ci/<issuer>`, `cr/<id>`, `ch/<subject>/<type>`, `cq/<action>` | see [`crate::credentials`] |
+//! | `r/ rv/ ra/ gr/ bg/` | records | `r/<record>`, `rv/<record>/<version>`, `ra/<record>/<author>`, `gr/<grant>`, `bg/<id>` | see [`crate::records`] |
+//! | `l/`   | lists      | `l/<list>/<owner>`, `l/<list>/<owner>/<seq>` | count; item (see [`crate::lists`]) |
 //!
 //! Keys are raw bytes (the ids inside are 32 raw bytes); [`describe`] renders one for humans
 //! and [`parse`] reads that rendering back, so the CLI and HTTP API can name keys as text.
@@ -80,6 +82,24 @@ pub fn describe(key: &[u8]) -> String {
         [b'a', b'/', rest @ ..] if rest.len() == 65 && rest[32] == b'/' => {
             format!("attestation/{}/{}", hex(&rest[..32]), hex(&rest[33..]))
         }
+        [b'r', b'/', rest @ ..] if rest.len() == 32 => format!("record/{}", hex(rest)),
+        [b'r', b'v', b'/', rest @ ..] if rest.len() == 37 && rest[32] == b'/' => {
+            let mut version = [0u8; 4];
+            version.copy_from_slice(&rest[33..]);
+            format!(
+                "record-version/{}/{}",
+                hex(&rest[..32]),
+                u32::from_be_bytes(version)
+            )
+        }
+        [b'r', b'a', b'/', rest @ ..] if rest.len() == 65 && rest[32] == b'/' => {
+            format!("record-author/{}/{}", hex(&rest[..32]), hex(&rest[33..]))
+        }
+        [b'g', b'r', b'/', rest @ ..] if rest.len() == 32 => format!("grant/{}", hex(rest)),
+        [b'b', b'g', b'/', rest @ ..] if rest.len() == 32 => format!("break-glass/{}", hex(rest)),
+        [b'l', b'/', rest @ ..] => {
+            describe_list(rest).unwrap_or_else(|| format!("raw/{}", hex(key)))
+        }
         _ if key == GENESIS => "genesis".into(),
         _ if key == HEAD => "head".into(),
         _ if key == GOVERNANCE_CONFIG => "governance".into(),
@@ -89,6 +109,27 @@ pub fn describe(key: &[u8]) -> String {
             format!("proposal/{}", u64::from_be_bytes(id))
         }
         _ => format!("raw/{}", hex(key)),
+    }
+}
+
+/// `list/<name>/<owner>` or `list/<name>/<owner>/<seq>` for the part after `l/`.
+fn describe_list(rest: &[u8]) -> Option<String> {
+    let name = crate::lists::names::ALL
+        .iter()
+        .find(|name| rest.starts_with(name.as_bytes()) && rest.get(name.len()) == Some(&b'/'))?;
+    let tail = &rest[name.len() + 1..];
+    match tail.len() {
+        32 => Some(format!("list/{name}/{}", hex_of(tail))),
+        41 if tail[32] == b'/' => {
+            let mut seq = [0u8; 8];
+            seq.copy_from_slice(&tail[33..]);
+            Some(format!(
+                "list/{name}/{}/{}",
+                hex_of(&tail[..32]),
+                u64::from_be_bytes(seq)
+            ))
+        }
+        _ => None,
     }
 }
 
@@ -123,11 +164,52 @@ pub fn parse(text: &str) -> Result<Vec<u8>, ParseError> {
                 .ok_or_else(|| invalid("expected attestation/<party>/<subject>".into()))?;
             attestation(&party_hex.parse()?, &subject_hex.parse()?)
         }
+        "record" => crate::records::record_key(&rest.parse()?),
+        "record-version" => {
+            let (id, version) = rest
+                .split_once('/')
+                .ok_or_else(|| invalid("expected record-version/<record>/<version>".into()))?;
+            let version = version
+                .parse()
+                .map_err(|_| invalid(format!("version must be a number, found {version:?}")))?;
+            crate::records::version_key(&id.parse()?, version)
+        }
+        "record-author" => {
+            let (id, party) = rest
+                .split_once('/')
+                .ok_or_else(|| invalid("expected record-author/<record>/<party>".into()))?;
+            crate::records::author_key(&id.parse()?, &party.parse()?)
+        }
+        "grant" => crate::records::grant_key(&rest.parse()?),
+        "break-glass" => crate::records::break_glass_key(&rest.parse()?),
+        "list" => {
+            let mut parts = rest.split('/');
+            let (Some(name), Some(owner)) = (parts.next(), parts.next()) else {
+                return Err(invalid("expected list/<name>/<owner>[/<seq>]".into()));
+            };
+            let Some(name) = crate::lists::names::ALL.iter().find(|n| **n == name) else {
+                return Err(invalid(format!(
+                    "unknown list {name:?}; known: {}",
+                    crate::lists::names::ALL.join(", ")
+                )));
+            };
+            let owner: PartyId = owner.parse()?;
+            match (parts.next(), parts.next()) {
+                (None, _) => crate::lists::count_key(name, &owner.0),
+                (Some(seq), None) => crate::lists::item_key(
+                    name,
+                    &owner.0,
+                    seq.parse()
+                        .map_err(|_| invalid(format!("seq must be a number, found {seq:?}")))?,
+                ),
+                _ => return Err(invalid("expected list/<name>/<owner>[/<seq>]".into())),
+            }
+        }
         "raw" => hex::decode(rest)
             .map_err(|_| invalid(format!("raw key must be hex, found {rest:?}")))?,
         _ => {
             return Err(invalid(format!(
-                "unknown key kind {kind:?}; expected one of genesis, head, governance, party/<id>, key/<pk>, receipt/<tx>, proposal/<n>, attestation/<party>/<subject>, credential/<id>, accreditation/<issuer>, requirement/<action>, raw/<hex>"
+                "unknown key kind {kind:?}; expected one of genesis, head, governance, party/<id>, key/<pk>, receipt/<tx>, proposal/<n>, attestation/<party>/<subject>, credential/<id>, accreditation/<issuer>, requirement/<action>, record/<id>, record-version/<id>/<n>, record-author/<id>/<party>, grant/<id>, break-glass/<id>, list/<name>/<owner>[/<seq>], raw/<hex>"
             )));
         }
     })
@@ -151,6 +233,13 @@ mod tests {
             )),
             crate::credentials::accreditation_key(&id),
             crate::credentials::requirement_key("register_practitioner"),
+            crate::records::record_key(&medchain_types::records::RecordId([9u8; 32])),
+            crate::records::version_key(&medchain_types::records::RecordId([9u8; 32]), 7),
+            crate::records::author_key(&medchain_types::records::RecordId([9u8; 32]), &id),
+            crate::records::grant_key(&medchain_types::records::GrantId([10u8; 32])),
+            crate::records::break_glass_key(&medchain_types::records::BreakGlassId([11u8; 32])),
+            crate::lists::count_key(crate::lists::names::ACCESS, &id.0),
+            crate::lists::item_key(crate::lists::names::BREAK_GLASS, &id.0, 12),
             GENESIS.to_vec(),
             HEAD.to_vec(),
             GOVERNANCE_CONFIG.to_vec(),

@@ -21,7 +21,10 @@
 //!
 //! Each domain module owns its transactions, its state keys (see [`keys`]) and its rules:
 //! [`identity`] (parties, registration, key rotation), [`governance`] (proposals, approvals,
-//! threshold) and [`attest`] (time-stamped digests).
+//! threshold), [`attest`] (time-stamped digests), [`credentials`] (issuers, licences, and the
+//! policy check) and [`records`] (record anchors, consent grants, audited reads, break-glass,
+//! erasure). [`lists`] keeps provable append-only lists (a patient's records, grants and
+//! access log).
 //!
 //! Reads are `async` because a node's state lives in an authenticated database whose reads
 //! may touch disk; this crate never awaits anything but those reads.
@@ -34,10 +37,12 @@ pub mod genesis;
 pub mod governance;
 pub mod identity;
 pub mod keys;
+pub mod lists;
 pub mod memory;
+pub mod records;
 pub mod view;
 
-pub use error::{StateError, TxError};
+pub use error::{AccessDenial, StateError, TxError};
 pub use executor::{BlockEnv, BlockExecutor, BlockOutput, TxOutcome};
 pub use memory::MemoryState;
 pub use view::StateRead;

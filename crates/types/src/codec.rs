@@ -54,3 +54,82 @@ pub fn read_opt_str(buf: &mut impl Buf, max_bytes: usize) -> Result<Option<Strin
         other => Err(Error::InvalidEnum(other)),
     }
 }
+
+/// Implements `Write`, `EncodeSize` and `Read` for a struct, field by field in declaration
+/// order. Each field names its encoding: `v` (the field's own codec, config `()`), `s(max)` (a
+/// string of at most `max` bytes), `os(max)` (an optional string), `l(max)` (a list of at most
+/// `max` items with config `()`).
+macro_rules! struct_codec {
+    ($ty:ident { $($field:ident : $kind:ident $(($max:expr))?),* $(,)? }) => {
+        impl commonware_codec::Write for $ty {
+            fn write(&self, buf: &mut impl bytes::BufMut) {
+                $( $crate::codec::field_write!($kind, &self.$field, buf); )*
+            }
+        }
+        impl commonware_codec::EncodeSize for $ty {
+            fn encode_size(&self) -> usize {
+                0 $( + $crate::codec::field_size!($kind, &self.$field) )*
+            }
+        }
+        impl commonware_codec::Read for $ty {
+            type Cfg = ();
+            fn read_cfg(
+                buf: &mut impl commonware_codec::Buf,
+                _: &(),
+            ) -> Result<Self, commonware_codec::Error> {
+                Ok(Self {
+                    $( $field: $crate::codec::field_read!($kind $(($max))?, buf), )*
+                })
+            }
+        }
+    };
+}
+pub(crate) use struct_codec;
+
+macro_rules! field_write {
+    (v, $value:expr, $buf:ident) => {
+        commonware_codec::Write::write($value, $buf)
+    };
+    (s, $value:expr, $buf:ident) => {
+        $crate::codec::write_str($value, $buf)
+    };
+    (os, $value:expr, $buf:ident) => {
+        $crate::codec::write_opt_str(($value).as_deref(), $buf)
+    };
+    (l, $value:expr, $buf:ident) => {
+        commonware_codec::Write::write($value, $buf)
+    };
+}
+pub(crate) use field_write;
+
+macro_rules! field_size {
+    (v, $value:expr) => {
+        commonware_codec::EncodeSize::encode_size($value)
+    };
+    (s, $value:expr) => {
+        $crate::codec::str_size($value)
+    };
+    (os, $value:expr) => {
+        $crate::codec::opt_str_size(($value).as_deref())
+    };
+    (l, $value:expr) => {
+        commonware_codec::EncodeSize::encode_size($value)
+    };
+}
+pub(crate) use field_size;
+
+macro_rules! field_read {
+    (v, $buf:ident) => {
+        commonware_codec::ReadExt::read($buf)?
+    };
+    (s($max:expr), $buf:ident) => {
+        $crate::codec::read_str($buf, $max)?
+    };
+    (os($max:expr), $buf:ident) => {
+        $crate::codec::read_opt_str($buf, $max)?
+    };
+    (l($max:expr), $buf:ident) => {
+        $crate::codec::read_list($buf, $max)?
+    };
+}
+pub(crate) use field_read;

@@ -79,25 +79,26 @@ macro_rules! code_type {
 
         impl Write for $name {
             fn write(&self, buf: &mut impl BufMut) {
-                write_str(&self.0, buf);
+                $crate::codec::write_str(&self.0, buf);
             }
         }
 
         impl EncodeSize for $name {
             fn encode_size(&self) -> usize {
-                str_size(&self.0)
+                $crate::codec::str_size(&self.0)
             }
         }
 
         impl Read for $name {
             type Cfg = ();
             fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, Error> {
-                let text = read_str(buf, CODE_BYTES_MAX)?;
+                let text = $crate::codec::read_str(buf, CODE_BYTES_MAX)?;
                 Self::new(text).map_err(|_| Error::Invalid(stringify!($name), "invalid code"))
             }
         }
     };
 }
+pub(crate) use code_type;
 
 code_type!(
     /// A credential type, e.g. `physician_licence`, `nurse_licence`, `pharmacist_licence`,

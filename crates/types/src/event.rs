@@ -10,6 +10,7 @@ use crate::{
     hash::Hash32,
     identity::{PartyKind, Roles},
     ids::{PartyId, TxHash},
+    records::{BreakGlassId, GrantId, Purpose, RecordId},
 };
 use bytes::BufMut;
 use commonware_codec::{Buf, EncodeSize, Error, Read, ReadExt, Write};
@@ -91,6 +92,66 @@ pub enum Event {
         /// The refusal in words: what was needed and what was found.
         reason: String,
     },
+    /// A record version was anchored.
+    RecordWritten {
+        record: RecordId,
+        version: u32,
+        patient: PartyId,
+        author: PartyId,
+    },
+    /// A patient granted access.
+    AccessGranted {
+        grant: GrantId,
+        patient: PartyId,
+        grantee: PartyId,
+    },
+    /// A patient revoked a grant.
+    GrantRevoked {
+        grant: GrantId,
+        patient: PartyId,
+    },
+    /// A read was granted: entry `seq` of the patient's access log.
+    RecordAccessed {
+        record: RecordId,
+        version: u32,
+        patient: PartyId,
+        reader: PartyId,
+        purpose: Purpose,
+        seq: u64,
+    },
+    /// A read was denied: entry `seq` of the patient's access log says why.
+    RecordAccessDenied {
+        record: RecordId,
+        patient: PartyId,
+        reader: PartyId,
+        purpose: Purpose,
+        code: String,
+        seq: u64,
+    },
+    /// A practitioner declared an emergency; flagged for the patient's review.
+    BreakGlassDeclared {
+        id: BreakGlassId,
+        patient: PartyId,
+        practitioner: PartyId,
+        until_ms: u64,
+    },
+    /// The patient reviewed a break-glass declaration.
+    BreakGlassReviewed {
+        id: BreakGlassId,
+        patient: PartyId,
+    },
+    /// A record was erased: its ciphertext and keys are to be deleted by its custodians.
+    RecordErased {
+        record: RecordId,
+        patient: PartyId,
+        by: PartyId,
+    },
+    /// A legal hold was placed on, or lifted from, a record.
+    LegalHoldSet {
+        record: RecordId,
+        hold: bool,
+        reason: String,
+    },
 }
 
 impl Event {
@@ -111,6 +172,15 @@ impl Event {
             Event::CredentialStatusChanged { .. } => "credential_status_changed",
             Event::CredentialRequirementSet { .. } => "credential_requirement_set",
             Event::ActionDenied { .. } => "action_denied",
+            Event::RecordWritten { .. } => "record_written",
+            Event::AccessGranted { .. } => "access_granted",
+            Event::GrantRevoked { .. } => "grant_revoked",
+            Event::RecordAccessed { .. } => "record_accessed",
+            Event::RecordAccessDenied { .. } => "record_access_denied",
+            Event::BreakGlassDeclared { .. } => "break_glass_declared",
+            Event::BreakGlassReviewed { .. } => "break_glass_reviewed",
+            Event::RecordErased { .. } => "record_erased",
+            Event::LegalHoldSet { .. } => "legal_hold_set",
         }
     }
 }
@@ -228,6 +298,102 @@ impl Write for Event {
                 crate::codec::write_str(code, buf);
                 crate::codec::write_str(reason, buf);
             }
+            Event::RecordWritten {
+                record,
+                version,
+                patient,
+                author,
+            } => {
+                14u8.write(buf);
+                record.write(buf);
+                version.write(buf);
+                patient.write(buf);
+                author.write(buf);
+            }
+            Event::AccessGranted {
+                grant,
+                patient,
+                grantee,
+            } => {
+                15u8.write(buf);
+                grant.write(buf);
+                patient.write(buf);
+                grantee.write(buf);
+            }
+            Event::GrantRevoked { grant, patient } => {
+                16u8.write(buf);
+                grant.write(buf);
+                patient.write(buf);
+            }
+            Event::RecordAccessed {
+                record,
+                version,
+                patient,
+                reader,
+                purpose,
+                seq,
+            } => {
+                17u8.write(buf);
+                record.write(buf);
+                version.write(buf);
+                patient.write(buf);
+                reader.write(buf);
+                purpose.write(buf);
+                seq.write(buf);
+            }
+            Event::RecordAccessDenied {
+                record,
+                patient,
+                reader,
+                purpose,
+                code,
+                seq,
+            } => {
+                18u8.write(buf);
+                record.write(buf);
+                patient.write(buf);
+                reader.write(buf);
+                purpose.write(buf);
+                crate::codec::write_str(code, buf);
+                seq.write(buf);
+            }
+            Event::BreakGlassDeclared {
+                id,
+                patient,
+                practitioner,
+                until_ms,
+            } => {
+                19u8.write(buf);
+                id.write(buf);
+                patient.write(buf);
+                practitioner.write(buf);
+                until_ms.write(buf);
+            }
+            Event::BreakGlassReviewed { id, patient } => {
+                20u8.write(buf);
+                id.write(buf);
+                patient.write(buf);
+            }
+            Event::RecordErased {
+                record,
+                patient,
+                by,
+            } => {
+                21u8.write(buf);
+                record.write(buf);
+                patient.write(buf);
+                by.write(buf);
+            }
+            Event::LegalHoldSet {
+                record,
+                hold,
+                reason,
+            } => {
+                22u8.write(buf);
+                record.write(buf);
+                hold.write(buf);
+                crate::codec::write_str(reason, buf);
+            }
         }
     }
 }
@@ -289,6 +455,15 @@ impl EncodeSize for Event {
                     + crate::codec::str_size(code)
                     + crate::codec::str_size(reason)
             }
+            Event::RecordWritten { .. } => 32 + 4 + 32 + 32,
+            Event::AccessGranted { .. } => 32 * 3,
+            Event::GrantRevoked { .. } => 32 * 2,
+            Event::RecordAccessed { .. } => 32 + 4 + 32 + 32 + 1 + 8,
+            Event::RecordAccessDenied { code, .. } => 32 * 3 + 1 + crate::codec::str_size(code) + 8,
+            Event::BreakGlassDeclared { .. } => 32 * 3 + 8,
+            Event::BreakGlassReviewed { .. } => 32 * 2,
+            Event::RecordErased { .. } => 32 * 3,
+            Event::LegalHoldSet { reason, .. } => 32 + 1 + crate::codec::str_size(reason),
         }
     }
 }
@@ -360,6 +535,57 @@ impl Read for Event {
                 party: PartyId::read(buf)?,
                 code: crate::codec::read_str(buf, DENIAL_CODE_BYTES_MAX)?,
                 reason: crate::codec::read_str(buf, DENIAL_REASON_BYTES_MAX)?,
+            },
+            14 => Event::RecordWritten {
+                record: RecordId::read(buf)?,
+                version: u32::read(buf)?,
+                patient: PartyId::read(buf)?,
+                author: PartyId::read(buf)?,
+            },
+            15 => Event::AccessGranted {
+                grant: GrantId::read(buf)?,
+                patient: PartyId::read(buf)?,
+                grantee: PartyId::read(buf)?,
+            },
+            16 => Event::GrantRevoked {
+                grant: GrantId::read(buf)?,
+                patient: PartyId::read(buf)?,
+            },
+            17 => Event::RecordAccessed {
+                record: RecordId::read(buf)?,
+                version: u32::read(buf)?,
+                patient: PartyId::read(buf)?,
+                reader: PartyId::read(buf)?,
+                purpose: Purpose::read(buf)?,
+                seq: u64::read(buf)?,
+            },
+            18 => Event::RecordAccessDenied {
+                record: RecordId::read(buf)?,
+                patient: PartyId::read(buf)?,
+                reader: PartyId::read(buf)?,
+                purpose: Purpose::read(buf)?,
+                code: crate::codec::read_str(buf, DENIAL_CODE_BYTES_MAX)?,
+                seq: u64::read(buf)?,
+            },
+            19 => Event::BreakGlassDeclared {
+                id: BreakGlassId::read(buf)?,
+                patient: PartyId::read(buf)?,
+                practitioner: PartyId::read(buf)?,
+                until_ms: u64::read(buf)?,
+            },
+            20 => Event::BreakGlassReviewed {
+                id: BreakGlassId::read(buf)?,
+                patient: PartyId::read(buf)?,
+            },
+            21 => Event::RecordErased {
+                record: RecordId::read(buf)?,
+                patient: PartyId::read(buf)?,
+                by: PartyId::read(buf)?,
+            },
+            22 => Event::LegalHoldSet {
+                record: RecordId::read(buf)?,
+                hold: bool::read(buf)?,
+                reason: crate::codec::read_str(buf, crate::records::JUSTIFICATION_BYTES_MAX)?,
             },
             other => return Err(Error::InvalidEnum(other)),
         })

@@ -19,6 +19,7 @@ pub mod identity;
 pub mod ids;
 pub mod keys;
 pub mod limits;
+pub mod records;
 pub mod tx;
 
 pub use block::{Header, OpRange, block_digest};

@@ -291,6 +291,8 @@ pub enum TxBody {
         status: CredentialStatus,
         reason: String,
     },
+    /// A records, consent or access operation (see [`crate::records`]).
+    Record(crate::records::RecordOp),
 }
 
 impl TxBody {
@@ -304,6 +306,7 @@ impl TxBody {
             TxBody::Attest { .. } => "attest",
             TxBody::IssueCredential { .. } => "issue_credential",
             TxBody::SetCredentialStatus { .. } => "set_credential_status",
+            TxBody::Record(op) => op.name(),
         }
     }
 }
@@ -375,6 +378,10 @@ impl Write for TxBody {
                 status.write(buf);
                 write_str(reason, buf);
             }
+            TxBody::Record(op) => {
+                7u8.write(buf);
+                op.write(buf);
+            }
         }
     }
 }
@@ -423,6 +430,7 @@ impl EncodeSize for TxBody {
                 status,
                 reason,
             } => credential.encode_size() + status.encode_size() + str_size(reason),
+            TxBody::Record(op) => op.encode_size(),
         }
     }
 }
@@ -466,6 +474,7 @@ impl Read for TxBody {
                 status: CredentialStatus::read(buf)?,
                 reason: read_str(buf, REASON_BYTES_MAX)?,
             }),
+            7 => Ok(TxBody::Record(crate::records::RecordOp::read(buf)?)),
             other => Err(Error::InvalidEnum(other)),
         }
     }
@@ -657,6 +666,7 @@ impl SignedTransaction {
             TxBody::SetCredentialStatus { reason, .. } => {
                 check_text("reason", reason, REASON_BYTES_MAX)?;
             }
+            TxBody::Record(op) => op.check_shape()?,
         }
         Ok(())
     }
@@ -682,7 +692,7 @@ impl SignedTransaction {
     }
 }
 
-fn check_text(what: &'static str, text: &str, max: usize) -> Result<(), ParseError> {
+pub(crate) fn check_text(what: &'static str, text: &str, max: usize) -> Result<(), ParseError> {
     if text.len() > max {
         return Err(ParseError::Invalid {
             what,

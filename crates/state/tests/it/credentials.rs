@@ -12,16 +12,16 @@ use medchain_types::{
     tx::CredentialRequirement,
 };
 
-fn physician() -> CredentialType {
+pub(crate) fn physician() -> CredentialType {
     CredentialType::new("physician_licence").expect("valid")
 }
 
-fn code(text: &str) -> Jurisdiction {
+pub(crate) fn code(text: &str) -> Jurisdiction {
     Jurisdiction::new(text).expect("valid")
 }
 
 /// Runs a governance action through proposal (hospital) and approval (clinic).
-fn govern(chain: &mut Chain, action: GovernanceAction) {
+pub(crate) fn govern(chain: &mut Chain, action: GovernanceAction) {
     let tx = chain.tx(
         &demo("hospital"),
         TxBody::Propose {
@@ -48,7 +48,7 @@ fn govern(chain: &mut Chain, action: GovernanceAction) {
     );
 }
 
-fn accredit_board(chain: &mut Chain) {
+pub(crate) fn accredit_board(chain: &mut Chain) {
     govern(
         chain,
         GovernanceAction::AccreditIssuer {
@@ -59,7 +59,7 @@ fn accredit_board(chain: &mut Chain) {
     );
 }
 
-fn issue(
+pub(crate) fn issue(
     chain: &mut Chain,
     subject: PartyId,
     jurisdiction: &str,
@@ -90,7 +90,7 @@ fn issue(
         .expect("issuance event"))
 }
 
-fn set_status(
+pub(crate) fn set_status(
     chain: &mut Chain,
     id: CredentialId,
     status: CredentialStatus,

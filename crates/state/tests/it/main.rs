@@ -4,6 +4,7 @@ mod credentials;
 mod governance;
 mod identity;
 mod properties;
+mod records;
 
 use futures::executor::block_on;
 use medchain_state::{BlockEnv, BlockExecutor, MemoryState, TxError, TxOutcome, genesis, keys};
