@@ -5,6 +5,7 @@
 //! upgrade of the pinned release touches one crate.
 
 pub mod app;
+pub mod blobs;
 pub mod block;
 pub mod db;
 pub mod engine;
