@@ -15,6 +15,7 @@ pub mod error;
 pub mod event;
 pub mod genesis;
 pub mod hash;
+pub mod httpsig;
 pub mod identity;
 pub mod ids;
 pub mod keys;
