@@ -10,6 +10,11 @@
 //! GET  /v1/blocks/{height}             a block, its transactions and its certificate
 //! GET  /v1/state/{key}?proof=true      a state entry with a proof against a finalized block
 //! GET  /v1/parties/{id}?proof=true     a party (shorthand for state/party/{id})
+//! POST /v1/blobs                       signed: upload sealed record content (custodians)
+//! PUT  /v1/records/{id}/versions/{v}/keys/{party}
+//!                                      signed: store a data key wrapped for a party
+//! POST /v1/records/{id}/read           signed: an audited read; the body is the reader's
+//!                                      access transaction
 //! GET  /v1/openapi.json, /v1/docs      the OpenAPI document, and a page that renders it
 //! GET  /healthz, /readyz, /metrics     liveness, readiness, Prometheus text
 //! ```
@@ -18,6 +23,7 @@
 //! implements. Every error is an RFC 9457 problem body naming the reason.
 
 mod openapi;
+mod records;
 mod routes;
 
 pub use openapi::openapi;

@@ -51,10 +51,37 @@ pub trait Backend: Clone + Send + Sync + 'static {
     fn ready(&self) -> bool;
     /// Finalized heights, as they happen.
     fn finalized(&self) -> tokio::sync::watch::Receiver<u64>;
+    /// A party's current signing key, from finalized state.
+    fn signing_key(
+        &self,
+        party: PartyId,
+    ) -> impl Future<Output = Result<Option<medchain_types::PublicKey>, Problem>> + Send;
+    /// Stores sealed content (custodians only).
+    fn upload_blob(
+        &self,
+        uploader: PartyId,
+        bytes: Vec<u8>,
+    ) -> impl Future<Output = Result<medchain_types::api::BlobUploadResponse, Problem>> + Send;
+    /// Stores a wrapped data key (custodians only).
+    fn put_wrapped_key(
+        &self,
+        uploader: PartyId,
+        record: medchain_types::records::RecordId,
+        version: u32,
+        recipient: PartyId,
+        wrapped: Vec<u8>,
+    ) -> impl Future<Output = Result<(), Problem>> + Send;
+    /// Runs an audited read (custodians only).
+    fn read_record(
+        &self,
+        reader: PartyId,
+        record: medchain_types::records::RecordId,
+        tx: SignedTransaction,
+    ) -> impl Future<Output = Result<medchain_types::api::RecordReadResponse, Problem>> + Send;
 }
 
 /// A problem as an HTTP response.
-struct ProblemResponse(Problem);
+pub(crate) struct ProblemResponse(pub(crate) Problem);
 
 impl IntoResponse for ProblemResponse {
     fn into_response(self) -> Response {
@@ -75,7 +102,7 @@ impl From<Problem> for ProblemResponse {
     }
 }
 
-type HttpResult<T> = Result<T, ProblemResponse>;
+pub(crate) type HttpResult<T> = Result<T, ProblemResponse>;
 
 fn bad_request(code: &str, detail: impl Into<String>) -> ProblemResponse {
     ProblemResponse(Problem::new(400, code, detail))
@@ -94,6 +121,12 @@ pub fn router<B: Backend>(backend: B) -> Router {
         .route("/v1/parties/{id}", get(party::<B>))
         .route("/v1/credentials/check", get(credential_check::<B>))
         .route("/v1/credentials/{id}", get(credential::<B>))
+        .route("/v1/blobs", post(crate::records::upload_blob::<B>))
+        .route(
+            "/v1/records/{id}/versions/{version}/keys/{recipient}",
+            axum::routing::put(crate::records::put_key::<B>),
+        )
+        .route("/v1/records/{id}/read", post(crate::records::read::<B>))
         .route("/v1/openapi.json", get(openapi_document))
         .route("/v1/docs", get(docs))
         .route("/healthz", get(healthz))
@@ -102,6 +135,9 @@ pub fn router<B: Backend>(backend: B) -> Router {
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(crate::BODY_BYTES_MAX))
         .layer(axum::middleware::from_fn(refuse_oversized))
+        .layer(axum::Extension(std::sync::Arc::new(
+            crate::records::ReplayCache::default(),
+        )))
         .with_state(backend)
 }
 

@@ -116,4 +116,41 @@ impl medchain_api::Backend for NodeBackend {
     fn finalized(&self) -> tokio::sync::watch::Receiver<u64> {
         self.service.subscribe()
     }
+
+    async fn signing_key(
+        &self,
+        party: medchain_types::PartyId,
+    ) -> Result<Option<medchain_types::PublicKey>, Problem> {
+        Ok(self.service.party(&party).await?.map(|p| p.signing_key))
+    }
+
+    async fn upload_blob(
+        &self,
+        uploader: medchain_types::PartyId,
+        bytes: Vec<u8>,
+    ) -> Result<medchain_types::api::BlobUploadResponse, Problem> {
+        self.service.upload_blob(uploader, bytes).await
+    }
+
+    async fn put_wrapped_key(
+        &self,
+        uploader: medchain_types::PartyId,
+        record: medchain_types::records::RecordId,
+        version: u32,
+        recipient: medchain_types::PartyId,
+        wrapped: Vec<u8>,
+    ) -> Result<(), Problem> {
+        self.service
+            .put_wrapped_key(uploader, record, version, recipient, wrapped)
+            .await
+    }
+
+    async fn read_record(
+        &self,
+        reader: medchain_types::PartyId,
+        record: medchain_types::records::RecordId,
+        tx: SignedTransaction,
+    ) -> Result<medchain_types::api::RecordReadResponse, Problem> {
+        self.service.read_record(reader, record, tx).await
+    }
 }

@@ -125,6 +125,9 @@ fn node(args: NodeArgs) -> anyhow::Result<()> {
         init_logging(args.log.as_deref().unwrap_or("warn,medchain=info"));
         let (genesis, seed) = setup::prepare_dev(&data_dir, p2p)?;
         let banner = setup::demo_banner(&data_dir);
+        // The dev validator is run by the demo hospital, whose (public, demo-only) encryption
+        // key the node keeps: custodial mode, clearly not for real data.
+        let custodial_secret = Some(medchain_types::dev::encryption_secret("hospital"));
         return run::run(run::NodeSetup {
             genesis,
             validator_seed: seed,
@@ -135,6 +138,7 @@ fn node(args: NodeArgs) -> anyhow::Result<()> {
             block: medchain_node::app::BlockPolicy::default(),
             banner,
             stop_after: args.stop_after_secs.map(std::time::Duration::from_secs),
+            custodial_secret,
         });
     }
     let path = args
@@ -173,6 +177,7 @@ fn node(args: NodeArgs) -> anyhow::Result<()> {
         },
         banner: Vec::new(),
         stop_after: args.stop_after_secs.map(std::time::Duration::from_secs),
+        custodial_secret: None,
     })
 }
 

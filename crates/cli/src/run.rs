@@ -34,6 +34,9 @@ pub struct NodeSetup {
     pub banner: Vec<String>,
     /// Stop after this long, if set.
     pub stop_after: Option<Duration>,
+    /// The operator organisation's X25519 secret, when this node keeps it for the organisation
+    /// (custodial mode: it re-wraps data keys for the organisation's own practitioners).
+    pub custodial_secret: Option<[u8; 32]>,
 }
 
 fn resolve(address: &str) -> anyhow::Result<SocketAddr> {
@@ -130,7 +133,29 @@ pub fn run(setup: NodeSetup) -> anyhow::Result<()> {
             |mailbox| mailbox,
         )
         .await;
-        let service = NodeService::new(handles, setup.genesis.clone(), me).await;
+        let mut service = NodeService::new(handles, setup.genesis.clone(), me).await;
+        let operator = setup
+            .genesis
+            .validators
+            .iter()
+            .find(|validator| validator.public_key == me)
+            .and_then(|validator| validator.operator);
+        if let Some(operator) = operator {
+            let root = setup.data_dir.join("blobs");
+            let store = tokio::task::spawn_blocking(move || {
+                medchain_node::blobs::BlobStore::open(root, Default::default())
+            })
+            .await
+            .context("blob store task")?
+            .context("cannot open the blob store")?;
+            service = service.with_custodian(medchain_node::custodian::Custodian {
+                store: std::sync::Arc::new(store),
+                operator,
+                organisation_secret: setup.custodial_secret,
+                cursor_path: setup.data_dir.join("blobs").join("cursor"),
+            });
+            tokio::spawn(medchain_node::custodian::run(service.clone()));
+        }
         let backend = NodeBackend::new(service, context.child("metrics"));
         let listener = tokio::net::TcpListener::bind(setup.http_listen)
             .await

@@ -229,4 +229,77 @@ impl Client {
         };
         Ok(decoded["nonce"].as_u64().unwrap_or(0))
     }
+
+    /// Sends a request signed with RFC 9421 as `keys` (label `medchain`, covering the method,
+    /// authority, path, query and the body's digest).
+    pub async fn signed<T: DeserializeOwned>(
+        &self,
+        keys: &crate::keys::PartyKeys,
+        method: reqwest::Method,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Result<T, ClientError> {
+        let url = format!("{}{}", self.base, path);
+        let parsed = reqwest::Url::parse(&url).map_err(|err| ClientError::Unexpected {
+            url: url.clone(),
+            status: 0,
+            body: format!("bad URL: {err}"),
+        })?;
+        let authority = match parsed.port() {
+            Some(port) => format!("{}:{port}", parsed.host_str().unwrap_or_default()),
+            None => parsed.host_str().unwrap_or_default().to_string(),
+        };
+        let request = medchain_types::httpsig::Request {
+            method: method.as_str(),
+            authority: &authority,
+            path: parsed.path(),
+            query: parsed.query(),
+            headers: Vec::new(),
+        };
+        let created = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let mut nonce = [0u8; 16];
+        getrandom::fill(&mut nonce).map_err(|err| ClientError::Unexpected {
+            url: url.clone(),
+            status: 0,
+            body: format!("no randomness for the nonce: {err}"),
+        })?;
+        let fields = medchain_types::httpsig::sign(
+            &keys.signing,
+            &keys.party_id,
+            &request,
+            &body,
+            created,
+            &hex::encode(nonce),
+        );
+        let mut builder = self
+            .http
+            .request(method, parsed)
+            .header("signature-input", fields.signature_input)
+            .header("signature", fields.signature);
+        if let Some(digest) = fields.content_digest {
+            builder = builder
+                .header("content-digest", digest)
+                .header(reqwest::header::CONTENT_TYPE, content_type);
+        }
+        let response =
+            builder
+                .body(body)
+                .send()
+                .await
+                .map_err(|source| ClientError::Transport {
+                    url: url.clone(),
+                    source,
+                })?;
+        if response.status() == reqwest::StatusCode::NO_CONTENT {
+            return serde_json::from_str("null").map_err(|err| ClientError::Unexpected {
+                url,
+                status: 204,
+                body: err.to_string(),
+            });
+        }
+        self.read(url, response).await
+    }
 }

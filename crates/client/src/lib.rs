@@ -26,6 +26,7 @@
 
 pub mod http;
 pub mod keys;
+pub mod records;
 pub mod vc;
 
 pub use http::{Client, ClientError};

@@ -7,6 +7,7 @@
 pub mod app;
 pub mod blobs;
 pub mod block;
+pub mod custodian;
 pub mod db;
 pub mod engine;
 pub mod gossip;

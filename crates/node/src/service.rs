@@ -82,10 +82,11 @@ const CERTIFICATE_SEARCH_MAX: u64 = 256;
 
 /// The services of one running node.
 pub struct NodeService<E: Spawner + StorageContext + Clock> {
-    handles: EngineHandles<E>,
-    databases: Databases<E>,
+    pub(crate) handles: EngineHandles<E>,
+    pub(crate) databases: Databases<E>,
     genesis: Arc<Genesis>,
     validator_key: PublicKey,
+    pub(crate) custodian: Option<Arc<crate::custodian::Custodian>>,
 }
 
 impl<E: Spawner + StorageContext + Clock> Clone for NodeService<E> {
@@ -95,11 +96,12 @@ impl<E: Spawner + StorageContext + Clock> Clone for NodeService<E> {
             databases: self.databases.clone(),
             genesis: self.genesis.clone(),
             validator_key: self.validator_key,
+            custodian: self.custodian.clone(),
         }
     }
 }
 
-fn internal(detail: impl Into<String>) -> Problem {
+pub(crate) fn internal(detail: impl Into<String>) -> Problem {
     Problem::new(500, "internal", detail)
 }
 
@@ -121,7 +123,15 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
             databases,
             genesis: Arc::new(genesis),
             validator_key,
+            custodian: None,
         }
+    }
+
+    /// Makes this node a custodian: it stores sealed content and wrapped keys for the records
+    /// that name its operator, and serves them for granted reads.
+    pub fn with_custodian(mut self, custodian: crate::custodian::Custodian) -> Self {
+        self.custodian = Some(Arc::new(custodian));
+        self
     }
 
     /// The genesis the node runs.
@@ -139,7 +149,7 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
         self.handles.view.subscribe()
     }
 
-    async fn read_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>, Problem> {
+    pub(crate) async fn read_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>, Problem> {
         let state = self.databases.0.read().await;
         state
             .get(&state_key(key))

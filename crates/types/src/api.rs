@@ -219,3 +219,27 @@ pub struct CredentialCheckResponse {
     /// proof when asked: it proves the list is complete.
     pub index: StateResponse,
 }
+
+/// `POST /v1/blobs`: sealed content stored, pending its anchor.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobUploadResponse {
+    /// SHA-256 of the content: what the record version anchors.
+    pub hash: crate::Hash32,
+    pub bytes: u64,
+}
+
+/// `POST /v1/records/{id}/read`: a granted read, served.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordReadResponse {
+    pub record: crate::records::RecordId,
+    pub version: u32,
+    pub media_type: String,
+    /// The sealed content, base64 (standard alphabet, padded).
+    pub ciphertext: String,
+    pub ciphertext_hash: crate::Hash32,
+    /// The data key wrapped for the reader (hex of 80 bytes: HPKE enc || sealed key).
+    pub wrapped_key: String,
+    /// The reader's access-log entry and transaction.
+    pub access_seq: u64,
+    pub access_tx: TxHash,
+}

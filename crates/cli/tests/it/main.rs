@@ -1,6 +1,7 @@
 //! End-to-end tests: real `medchain` processes on loopback.
 
 mod processes;
+mod records;
 
 use medchain_client::{Client, keys::PartyKeys, verify};
 use medchain_types::{Genesis, PartyKind, Roles, TxBody, api::TxState};

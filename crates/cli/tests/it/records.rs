@@ -1,0 +1,332 @@
+//! Records end to end on a dev chain: write, read, grant, organisation grants through the
+//! custodial organisation key, denial, revocation, signed requests, erasure, and a scan for
+//! plaintext in everything the node wrote.
+
+use crate::{processes, submit_ok};
+use medchain_client::{
+    Client, ClientError,
+    keys::PartyKeys,
+    records::{self, NewGrant, NewRecord, RecordsError},
+};
+use medchain_types::{
+    PartyKind, Role, Roles, TxBody,
+    dev::party_id,
+    records::{AccessBasis, AccessOutcome, Purpose, ResourceType, Scope},
+};
+use processes::Node;
+use std::time::Duration;
+
+/// A synthetic observation; the marker must never appear outside a reader's client.
+const MARKER: &str = "SYNTHETIC-MARKER-7f3a9c-hemoglobin";
+
+async fn practitioner(client: &Client, organisation: &str) -> PartyKeys {
+    let keys = PartyKeys::generate().expect("keys");
+    submit_ok(
+        client,
+        &PartyKeys::dev(organisation),
+        TxBody::RegisterParty {
+            kind: PartyKind::Practitioner,
+            signing_key: keys.public_key(),
+            encryption_key: keys.encryption_key(),
+            label: format!("Dr E2E of the {organisation}"),
+            roles: Roles::new([Role::Provider]),
+        },
+    )
+    .await;
+    keys
+}
+
+fn denied_code(err: &RecordsError) -> Option<String> {
+    match err {
+        RecordsError::Client(ClientError::Problem(problem)) => Some(format!(
+            "{} {} {}",
+            problem.status, problem.code, problem.detail
+        )),
+        _ => None,
+    }
+}
+
+fn files_under(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                files_under(&path, out);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_are_written_shared_read_denied_revoked_and_erased() {
+    let dir = processes::temp_dir("records");
+    let node = Node::dev(&dir);
+    let client = node.client().await;
+    processes::wait_for_height(&client, 1, Duration::from_secs(60)).await;
+    let hospital = party_id("hospital");
+    let patient = PartyKeys::dev("patient-1");
+    let author = practitioner(&client, "hospital").await;
+    let colleague = practitioner(&client, "hospital").await;
+    let outsider = practitioner(&client, "clinic").await;
+    let grantee = practitioner(&client, "clinic").await;
+    let content = format!(
+        r#"{{"resourceType":"Observation","status":"final","code":{{"text":"{MARKER}"}},"valueQuantity":{{"value":13.2,"unit":"g/dL"}}}}"#
+    );
+    let observation = ResourceType::new("Observation").expect("valid");
+
+    // The author writes; only sealed bytes reach the node.
+    let (id, version) = records::put(
+        &client,
+        &author,
+        None,
+        &NewRecord {
+            patient: patient.party_id,
+            resource_type: observation.clone(),
+            category: None,
+            media_type: "application/fhir+json".into(),
+            content: content.clone().into_bytes(),
+            custodians: vec![hospital],
+        },
+        None,
+    )
+    .await
+    .expect("written");
+    assert_eq!(version, 1);
+
+    // The patient and the author read it, and it matches the anchor.
+    let own = records::read(
+        &client,
+        &patient,
+        &id,
+        0,
+        AccessBasis::Patient,
+        Purpose::PatientRequest,
+        hospital,
+    )
+    .await
+    .expect("the patient reads");
+    assert_eq!(own.content, content.as_bytes());
+    let by_author = records::read(
+        &client,
+        &author,
+        &id,
+        0,
+        AccessBasis::Author,
+        Purpose::Treatment,
+        hospital,
+    )
+    .await
+    .expect("the author reads");
+    assert_eq!(by_author.content, content.as_bytes());
+
+    // Without a grant, another organisation's practitioner is denied, and it is logged.
+    let err = records::read(
+        &client,
+        &outsider,
+        &id,
+        0,
+        AccessBasis::Author,
+        Purpose::Treatment,
+        hospital,
+    )
+    .await
+    .expect_err("no grant");
+    let text = denied_code(&err).expect("a problem");
+    assert!(text.starts_with("403 access_denied not_author"), "{text}");
+
+    // The patient grants a clinic practitioner, sharing the key; the grantee reads.
+    let now = client.status().await.expect("status").latest.time_ms;
+    let grant = records::grant(
+        &client,
+        &patient,
+        &NewGrant {
+            grantee: grantee.party_id,
+            scope: Scope::ResourceTypes(vec![observation.clone()]),
+            read: true,
+            write: false,
+            purpose: Purpose::Treatment,
+            valid_from_ms: now,
+            valid_until_ms: now + 3_600_000,
+            condition: None,
+        },
+        hospital,
+    )
+    .await
+    .expect("granted");
+    let read = records::read(
+        &client,
+        &grantee,
+        &id,
+        0,
+        AccessBasis::Grant(grant),
+        Purpose::Treatment,
+        hospital,
+    )
+    .await
+    .expect("the grantee reads");
+    assert_eq!(read.content, content.as_bytes());
+
+    // An organisation grant: the custodian re-wraps the organisation's key for its member.
+    let to_hospital = records::grant(
+        &client,
+        &patient,
+        &NewGrant {
+            grantee: hospital,
+            scope: Scope::All,
+            read: true,
+            write: false,
+            purpose: Purpose::Operations,
+            valid_from_ms: now,
+            valid_until_ms: now + 3_600_000,
+            condition: None,
+        },
+        hospital,
+    )
+    .await
+    .expect("granted");
+    let through_org = records::read(
+        &client,
+        &colleague,
+        &id,
+        0,
+        AccessBasis::Grant(to_hospital),
+        Purpose::Operations,
+        hospital,
+    )
+    .await
+    .expect("a hospital member reads through the organisation grant");
+    assert_eq!(through_org.content, content.as_bytes());
+
+    // Unsigned, and replayed, requests are refused before anything happens.
+    let unsigned = reqwest::Client::new()
+        .post(format!("{}/v1/records/{id}/read", client.base()))
+        .body("{}")
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(unsigned.status(), 401);
+
+    // Revoked: the grantee is denied at once.
+    records::submit(
+        &client,
+        &client.status().await.expect("status").chain_id,
+        &patient,
+        TxBody::Record(medchain_types::records::RecordOp::Revoke { grant }),
+    )
+    .await
+    .expect("revoked");
+    let err = records::read(
+        &client,
+        &grantee,
+        &id,
+        0,
+        AccessBasis::Grant(grant),
+        Purpose::Treatment,
+        hospital,
+    )
+    .await
+    .expect_err("revoked");
+    let text = denied_code(&err).expect("a problem");
+    assert!(
+        text.starts_with("403 access_denied grant_revoked"),
+        "{text}"
+    );
+
+    // The patient's access log has every attempt, granted or denied, in order.
+    let log = records::access_log(&client, &patient.party_id, 0)
+        .await
+        .expect("log");
+    let summary: Vec<(String, bool)> = log
+        .iter()
+        .map(|entry| {
+            let who = if entry.reader == patient.party_id {
+                "patient"
+            } else if entry.reader == author.party_id {
+                "author"
+            } else if entry.reader == outsider.party_id {
+                "outsider"
+            } else if entry.reader == grantee.party_id {
+                "grantee"
+            } else if entry.reader == colleague.party_id {
+                "colleague"
+            } else {
+                "other"
+            };
+            (who.to_string(), entry.outcome == AccessOutcome::Granted)
+        })
+        .collect();
+    let expected: Vec<(String, bool)> = [
+        ("patient", true),
+        ("author", true),
+        ("outsider", false),
+        // Granting shares the key by reading the record as the patient.
+        ("patient", true),
+        ("grantee", true),
+        ("patient", true),
+        ("colleague", true),
+        ("grantee", false),
+    ]
+    .iter()
+    .map(|(who, ok)| (who.to_string(), *ok))
+    .collect();
+    assert_eq!(summary, expected);
+
+    // Erasure: the custodian deletes the content and keys; reads are denied.
+    records::submit(
+        &client,
+        &client.status().await.expect("status").chain_id,
+        &patient,
+        TxBody::Record(medchain_types::records::RecordOp::Erase {
+            record: id,
+            reason: "patient request".into(),
+        }),
+    )
+    .await
+    .expect("erased");
+    let blobs = dir.join("blobs");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut files = Vec::new();
+        files_under(&blobs.join("objects"), &mut files);
+        files_under(&blobs.join("keys"), &mut files);
+        if files.is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "erased content is still stored: {files:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let err = records::read(
+        &client,
+        &patient,
+        &id,
+        0,
+        AccessBasis::Patient,
+        Purpose::PatientRequest,
+        hospital,
+    )
+    .await
+    .expect_err("erased");
+    let text = denied_code(&err).expect("a problem");
+    assert!(
+        text.starts_with("403 access_denied record_erased"),
+        "{text}"
+    );
+
+    // Nothing the node wrote (state, event log, blob store, logs) holds the plaintext.
+    let mut files = Vec::new();
+    files_under(&dir, &mut files);
+    assert!(files.len() > 5);
+    for file in files {
+        let bytes = std::fs::read(&file).unwrap_or_default();
+        assert!(
+            !bytes.windows(MARKER.len()).any(|w| w == MARKER.as_bytes()),
+            "plaintext found in {}",
+            file.display()
+        );
+    }
+}

@@ -1,0 +1,488 @@
+//! Patient records from the client's side: encrypt, upload, anchor, share, read, erase.
+//!
+//! Content is encrypted here, never at a node: a fresh data key seals `salt || content`
+//! (the salt opens the on-chain commitment, and is erased with the content), the sealed bytes go
+//! to a custodian, and the data key is wrapped (HPKE) for the patient, the record's organisation
+//! and the author. A reader's client signs an access transaction, the custodian runs it through
+//! the chain, and only a granted read returns the content and the reader's wrapped key; the
+//! client unwraps, opens, and checks the content against the anchor on chain.
+
+use crate::{
+    http::{Client, ClientError},
+    keys::PartyKeys,
+};
+use commonware_codec::DecodeExt as _;
+use medchain_envelope::{Binding, DataKey, WrappedKey};
+use medchain_types::{
+    ChainId, Hash32, PartyId, TxBody,
+    api::{BlobUploadResponse, RecordReadResponse, TxState, TxStatusResponse},
+    records::{
+        AccessBasis, Category, GrantId, Purpose, Record, RecordId, RecordOp, RecordVersion,
+        ResourceType, Scope,
+    },
+    sha256,
+    tx::CredentialRequirement,
+};
+
+/// What went wrong on the client's side of a records operation.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordsError {
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error(transparent)]
+    Envelope(#[from] medchain_envelope::EnvelopeError),
+    #[error("the transaction was {status:?}: {reason}")]
+    Refused { status: TxState, reason: String },
+    #[error("the node's answer does not match the chain: {0}")]
+    Mismatch(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+fn refused(answer: &TxStatusResponse) -> RecordsError {
+    RecordsError::Refused {
+        status: answer.status,
+        reason: answer
+            .rejection
+            .as_ref()
+            .map(|r| format!("{}: {}", r.code, r.reason))
+            .unwrap_or_else(|| "not committed in time".into()),
+    }
+}
+
+/// Signs and submits `body` as `keys`, waiting for its block.
+pub async fn submit(
+    client: &Client,
+    chain: &ChainId,
+    keys: &PartyKeys,
+    body: TxBody,
+) -> Result<TxStatusResponse, RecordsError> {
+    let nonce = client.next_nonce(&keys.party_id).await?;
+    let answer = client.submit(&keys.sign(chain, nonce, body), true).await?;
+    if answer.status != TxState::Committed {
+        return Err(refused(&answer));
+    }
+    Ok(answer)
+}
+
+fn random32() -> Result<[u8; 32], RecordsError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|err| RecordsError::Invalid(format!("no randomness: {err}")))?;
+    Ok(bytes)
+}
+
+/// What to write.
+#[derive(Clone, Debug)]
+pub struct NewRecord {
+    pub patient: PartyId,
+    pub resource_type: ResourceType,
+    pub category: Option<Category>,
+    pub media_type: String,
+    pub content: Vec<u8>,
+    /// Custodian organisations; the client's node must be the first.
+    pub custodians: Vec<PartyId>,
+}
+
+/// Writes a record (a new one when `record` is `None`, else its next version) through the
+/// custodian at `client`; returns the record id and version.
+pub async fn put(
+    client: &Client,
+    author: &PartyKeys,
+    record: Option<RecordId>,
+    new: &NewRecord,
+    grant: Option<GrantId>,
+) -> Result<(RecordId, u32), RecordsError> {
+    let chain = client.status().await?.chain_id;
+    let author_party = party(client, &author.party_id).await?;
+    let patient = party(client, &new.patient).await?;
+    let (id, salt, version, organisation) = match record {
+        None => {
+            let organisation = if author.party_id == new.patient {
+                patient.organisation.unwrap_or(patient.id)
+            } else if author_party.kind == medchain_types::PartyKind::Organisation {
+                author_party.id
+            } else {
+                author_party
+                    .organisation
+                    .ok_or_else(|| RecordsError::Invalid("the author has no organisation".into()))?
+            };
+            let salt = Hash32(random32()?);
+            (
+                RecordId::derive(&organisation, &new.patient, &salt),
+                Some(salt),
+                1,
+                organisation,
+            )
+        }
+        Some(id) => {
+            let current = record_on_chain(client, &id).await?;
+            (id, None, current.latest.version + 1, current.organisation)
+        }
+    };
+    let binding = Binding {
+        record: Hash32(id.0),
+        version,
+    };
+    let key = DataKey::generate()?;
+    let content_salt = random32()?;
+    let mut plaintext = content_salt.to_vec();
+    plaintext.extend_from_slice(&new.content);
+    let sealed = medchain_envelope::seal(&key, &binding, &new.media_type, &plaintext)?;
+    let commitment = medchain_envelope::commitment(&content_salt, &new.content);
+    let uploaded: BlobUploadResponse = client
+        .signed(
+            author,
+            reqwest::Method::POST,
+            "/v1/blobs",
+            "application/octet-stream",
+            sealed.clone(),
+        )
+        .await?;
+    if uploaded.hash != sha256(&sealed) {
+        return Err(RecordsError::Mismatch(
+            "the custodian stored other bytes than were sent".into(),
+        ));
+    }
+    submit(
+        client,
+        &chain,
+        author,
+        TxBody::Record(RecordOp::Put {
+            record: id,
+            salt,
+            patient: new.patient,
+            resource_type: new.resource_type.clone(),
+            category: new.category.clone(),
+            version,
+            media_type: new.media_type.clone(),
+            ciphertext_hash: uploaded.hash,
+            ciphertext_bytes: sealed.len() as u32,
+            content_commitment: commitment,
+            custodians: new.custodians.clone(),
+            grant,
+        }),
+    )
+    .await?;
+    // The key for the patient, the record's organisation and the author.
+    let mut recipients = vec![new.patient, organisation, author.party_id];
+    recipients.sort();
+    recipients.dedup();
+    for recipient in recipients {
+        let holder = party(client, &recipient).await?;
+        share_key(
+            client,
+            author,
+            &id,
+            version,
+            &holder.id,
+            &holder.encryption_key,
+            &key,
+        )
+        .await?;
+    }
+    Ok((id, version))
+}
+
+/// Uploads `key`, wrapped for `recipient`, to the custodian at `client`.
+pub async fn share_key(
+    client: &Client,
+    uploader: &PartyKeys,
+    record: &RecordId,
+    version: u32,
+    recipient: &PartyId,
+    recipient_key: &medchain_types::EncryptionKey,
+    key: &DataKey,
+) -> Result<(), RecordsError> {
+    let binding = Binding {
+        record: Hash32(record.0),
+        version,
+    };
+    let wrapped = medchain_envelope::wrap(recipient_key, recipient, key, &binding)?;
+    let _: Option<()> = client
+        .signed(
+            uploader,
+            reqwest::Method::PUT,
+            &format!("/v1/records/{record}/versions/{version}/keys/{recipient}"),
+            "application/octet-stream",
+            wrapped.to_bytes().to_vec(),
+        )
+        .await?;
+    Ok(())
+}
+
+/// A read's result: the plaintext, checked against the chain, and where it was logged.
+#[derive(Clone, Debug)]
+pub struct ReadRecord {
+    pub record: RecordId,
+    pub version: u32,
+    pub media_type: String,
+    pub content: Vec<u8>,
+    /// The reader's entry in the patient's access log.
+    pub access_seq: u64,
+    pub access_tx: medchain_types::TxHash,
+    data_key: DataKey,
+}
+
+impl ReadRecord {
+    /// The version's data key (for sharing it onward).
+    pub fn data_key(&self) -> &DataKey {
+        &self.data_key
+    }
+}
+
+/// Reads a record through the custodian at `client` (version 0: the latest): signs the access
+/// transaction, sends it signed, unwraps the key, opens the content, and checks it against the
+/// anchor on chain.
+pub async fn read(
+    client: &Client,
+    reader: &PartyKeys,
+    record: &RecordId,
+    version: u32,
+    basis: AccessBasis,
+    purpose: Purpose,
+    custodian: PartyId,
+) -> Result<ReadRecord, RecordsError> {
+    let chain = client.status().await?.chain_id;
+    let nonce = client.next_nonce(&reader.party_id).await?;
+    let tx = reader.sign(
+        &chain,
+        nonce,
+        TxBody::Record(RecordOp::Access {
+            record: *record,
+            version,
+            basis,
+            purpose,
+            custodian,
+        }),
+    );
+    let answer: RecordReadResponse = client
+        .signed(
+            reader,
+            reqwest::Method::POST,
+            &format!("/v1/records/{record}/read"),
+            "application/json",
+            serde_json::to_vec(&tx).map_err(|err| RecordsError::Invalid(err.to_string()))?,
+        )
+        .await?;
+    use base64::Engine as _;
+    let sealed = base64::engine::general_purpose::STANDARD
+        .decode(&answer.ciphertext)
+        .map_err(|_| RecordsError::Mismatch("the content is not base64".into()))?;
+    let anchored = version_on_chain(client, record, answer.version).await?;
+    if sha256(&sealed) != anchored.ciphertext_hash
+        || answer.ciphertext_hash != anchored.ciphertext_hash
+    {
+        return Err(RecordsError::Mismatch(
+            "the content served is not the content anchored".into(),
+        ));
+    }
+    let wrapped = WrappedKey::from_bytes(
+        &hex::decode(&answer.wrapped_key)
+            .map_err(|_| RecordsError::Mismatch("the wrapped key is not hex".into()))?,
+    )?;
+    let binding = Binding {
+        record: Hash32(record.0),
+        version: answer.version,
+    };
+    let key = medchain_envelope::unwrap(
+        &reader.encryption_secret,
+        &reader.party_id,
+        &wrapped,
+        &binding,
+    )?;
+    let plaintext = medchain_envelope::open(&key, &binding, &answer.media_type, &sealed)?;
+    if plaintext.len() < 32 {
+        return Err(RecordsError::Mismatch("the content has no salt".into()));
+    }
+    let (salt, content) = plaintext.split_at(32);
+    let salt: [u8; 32] = salt.try_into().expect("32 bytes");
+    if medchain_envelope::commitment(&salt, content) != anchored.content_commitment {
+        return Err(RecordsError::Mismatch(
+            "the content does not match its commitment on chain".into(),
+        ));
+    }
+    Ok(ReadRecord {
+        record: *record,
+        version: answer.version,
+        media_type: answer.media_type,
+        content: content.to_vec(),
+        access_seq: answer.access_seq,
+        access_tx: answer.access_tx,
+        data_key: key,
+    })
+}
+
+/// What a patient grants.
+#[derive(Clone, Debug)]
+pub struct NewGrant {
+    pub grantee: PartyId,
+    pub scope: Scope,
+    pub read: bool,
+    pub write: bool,
+    pub purpose: Purpose,
+    pub valid_from_ms: u64,
+    pub valid_until_ms: u64,
+    pub condition: Option<CredentialRequirement>,
+}
+
+/// The patient grants access, then shares the data key of every current record version the
+/// grant covers with the grantee (reading each as the patient, which the access log shows).
+pub async fn grant(
+    client: &Client,
+    patient: &PartyKeys,
+    new: &NewGrant,
+    custodian: PartyId,
+) -> Result<GrantId, RecordsError> {
+    let chain = client.status().await?.chain_id;
+    let salt = Hash32(random32()?);
+    submit(
+        client,
+        &chain,
+        patient,
+        TxBody::Record(RecordOp::Grant {
+            salt,
+            grantee: new.grantee,
+            scope: new.scope.clone(),
+            read: new.read,
+            write: new.write,
+            purpose: new.purpose,
+            valid_from_ms: new.valid_from_ms,
+            valid_until_ms: new.valid_until_ms,
+            condition: new.condition.clone(),
+        }),
+    )
+    .await?;
+    let grantee = party(client, &new.grantee).await?;
+    if new.read {
+        for id in records_of(client, &patient.party_id).await? {
+            let record = record_on_chain(client, &id).await?;
+            if record.erased.is_some()
+                || !new
+                    .scope
+                    .covers(&id, &record.resource_type, record.category.as_ref())
+                || !record.latest.custodians.contains(&custodian)
+            {
+                continue;
+            }
+            let opened = read(
+                client,
+                patient,
+                &id,
+                0,
+                AccessBasis::Patient,
+                Purpose::PatientRequest,
+                custodian,
+            )
+            .await?;
+            share_key(
+                client,
+                patient,
+                &id,
+                opened.version,
+                &grantee.id,
+                &grantee.encryption_key,
+                opened.data_key(),
+            )
+            .await?;
+        }
+    }
+    Ok(GrantId::derive(&patient.party_id, &salt))
+}
+
+async fn party(client: &Client, id: &PartyId) -> Result<medchain_types::Party, RecordsError> {
+    let answer = client.state(&format!("party/{id}"), false).await?;
+    let bytes = answer
+        .value
+        .ok_or_else(|| RecordsError::Invalid(format!("no party {id} on chain")))?;
+    let bytes = hex::decode(bytes).map_err(|_| RecordsError::Mismatch("bad hex".into()))?;
+    medchain_types::Party::decode(bytes).map_err(|err| RecordsError::Mismatch(err.to_string()))
+}
+
+/// The record as anchored on chain.
+pub async fn record_on_chain(client: &Client, id: &RecordId) -> Result<Record, RecordsError> {
+    let answer = client.state(&format!("record/{id}"), false).await?;
+    let bytes = answer
+        .value
+        .ok_or_else(|| RecordsError::Invalid(format!("no record {id} on chain")))?;
+    let bytes = hex::decode(bytes).map_err(|_| RecordsError::Mismatch("bad hex".into()))?;
+    Record::decode(bytes).map_err(|err| RecordsError::Mismatch(err.to_string()))
+}
+
+/// One version as anchored on chain.
+pub async fn version_on_chain(
+    client: &Client,
+    id: &RecordId,
+    version: u32,
+) -> Result<RecordVersion, RecordsError> {
+    let answer = client
+        .state(&format!("record-version/{id}/{version}"), false)
+        .await?;
+    let bytes = answer
+        .value
+        .ok_or_else(|| RecordsError::Invalid(format!("no version {version} of {id} on chain")))?;
+    let bytes = hex::decode(bytes).map_err(|_| RecordsError::Mismatch("bad hex".into()))?;
+    RecordVersion::decode(bytes).map_err(|err| RecordsError::Mismatch(err.to_string()))
+}
+
+async fn list_len(client: &Client, list: &str, owner: &PartyId) -> Result<u64, RecordsError> {
+    let answer = client.state(&format!("list/{list}/{owner}"), false).await?;
+    Ok(match answer.value {
+        Some(hex_value) => {
+            let bytes =
+                hex::decode(hex_value).map_err(|_| RecordsError::Mismatch("bad hex".into()))?;
+            u64::from_be_bytes(
+                bytes
+                    .try_into()
+                    .map_err(|_| RecordsError::Mismatch("a list count is 8 bytes".into()))?,
+            )
+        }
+        None => 0,
+    })
+}
+
+async fn list_item(
+    client: &Client,
+    list: &str,
+    owner: &PartyId,
+    seq: u64,
+) -> Result<Vec<u8>, RecordsError> {
+    let answer = client
+        .state(&format!("list/{list}/{owner}/{seq}"), false)
+        .await?;
+    let value = answer
+        .value
+        .ok_or_else(|| RecordsError::Mismatch(format!("list {list} item {seq} is missing")))?;
+    hex::decode(value).map_err(|_| RecordsError::Mismatch("bad hex".into()))
+}
+
+/// A patient's records, oldest first.
+pub async fn records_of(client: &Client, patient: &PartyId) -> Result<Vec<RecordId>, RecordsError> {
+    let count = list_len(client, "records", patient).await?;
+    let mut out = Vec::with_capacity(count as usize);
+    for seq in 0..count {
+        let bytes = list_item(client, "records", patient, seq).await?;
+        out.push(
+            RecordId::from_slice(&bytes).map_err(|err| RecordsError::Mismatch(err.to_string()))?,
+        );
+    }
+    Ok(out)
+}
+
+/// A patient's access log, from entry `from`.
+pub async fn access_log(
+    client: &Client,
+    patient: &PartyId,
+    from: u64,
+) -> Result<Vec<medchain_types::records::AccessEntry>, RecordsError> {
+    let count = list_len(client, "access", patient).await?;
+    let mut out = Vec::new();
+    for seq in from..count {
+        let bytes = list_item(client, "access", patient, seq).await?;
+        out.push(
+            medchain_types::records::AccessEntry::decode(bytes)
+                .map_err(|err| RecordsError::Mismatch(err.to_string()))?,
+        );
+    }
+    Ok(out)
+}
