@@ -44,7 +44,7 @@ pub struct Signer {
     pub no_wait: bool,
 }
 
-fn load_signer(spec: &str) -> anyhow::Result<PartyKeys> {
+pub(crate) fn load_signer(spec: &str) -> anyhow::Result<PartyKeys> {
     if let Some(name) = spec.strip_prefix("dev:") {
         if !medchain_types::dev::DEMO_PARTIES
             .iter()
@@ -106,7 +106,7 @@ async fn send(node: &NodeUrl, signer: &Signer, body: TxBody) -> anyhow::Result<T
     Ok(answer)
 }
 
-fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+pub(crate) fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }

@@ -5,6 +5,7 @@ mod bench;
 mod bench_creds;
 mod commands;
 mod config;
+mod records_cmd;
 mod run;
 mod setup;
 
@@ -38,6 +39,15 @@ enum Command {
     /// Credentials: issue, suspend, reinstate, revoke, show, verify.
     #[command(subcommand)]
     Creds(commands::CredsCommand),
+    /// Patient records: put, get, list, history, erase, break-glass, review.
+    #[command(subcommand)]
+    Records(records_cmd::RecordsCommand),
+    /// Consent: grant, revoke, list.
+    #[command(subcommand)]
+    Consent(records_cmd::ConsentCommand),
+    /// A patient's access log and accounting of disclosures.
+    #[command(subcommand)]
+    Access(records_cmd::AccessCommand),
     /// Time-stamp a digest (proof of existence).
     Attest(commands::AttestArgs),
     /// Transactions.
@@ -253,6 +263,9 @@ fn main() -> ExitCode {
         Command::Gov(command) => commands::block_on(commands::gov(command)),
         Command::Attest(args) => commands::block_on(commands::attest(args)),
         Command::Creds(command) => commands::block_on(commands::creds(command)),
+        Command::Records(command) => commands::block_on(records_cmd::records_command(command)),
+        Command::Consent(command) => commands::block_on(records_cmd::consent_command(command)),
+        Command::Access(command) => commands::block_on(records_cmd::access_command(command)),
         Command::Tx(command) => commands::block_on(commands::tx(command)),
         Command::Block(args) => commands::block_on(commands::block(args)),
         Command::State(command) => commands::block_on(commands::state(command)),

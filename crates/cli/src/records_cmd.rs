@@ -1,0 +1,549 @@
+//! `medchain records ...`, `medchain consent ...` and `medchain access ...`.
+
+use crate::commands::{NodeUrl, load_signer, print_json};
+use anyhow::{Context as _, bail};
+use clap::Subcommand;
+use medchain_client::{
+    Client,
+    records::{self, NewGrant, NewRecord},
+};
+use medchain_types::{
+    PartyId, TxBody,
+    credential::{CredentialType, Jurisdiction},
+    records::{
+        AccessBasis, BreakGlassId, Category, GrantId, Purpose, RecordId, RecordOp, ResourceType,
+        Scope,
+    },
+    tx::CredentialRequirement,
+};
+use std::path::PathBuf;
+
+/// `medchain records ...`
+#[derive(Subcommand)]
+pub enum RecordsCommand {
+    /// Encrypt a file and write it as a record (or, with --record, as its next version). The
+    /// content is sealed here; the node stores ciphertext and an anchor goes on chain.
+    Put {
+        /// The patient's party id.
+        #[arg(long)]
+        patient: PartyId,
+        /// FHIR resource type or document kind, e.g. Observation.
+        #[arg(long = "type")]
+        resource_type: ResourceType,
+        #[arg(long)]
+        category: Option<Category>,
+        #[arg(long, default_value = "application/fhir+json")]
+        media_type: String,
+        /// The content to encrypt.
+        #[arg(long)]
+        file: PathBuf,
+        /// Write a new version of this record.
+        #[arg(long)]
+        record: Option<RecordId>,
+        /// The grant a non-author writes under.
+        #[arg(long)]
+        grant: Option<GrantId>,
+        /// Custodian organisations (default: the organisation running the node).
+        #[arg(long = "custodian")]
+        custodians: Vec<PartyId>,
+        /// The author: a key file, or dev:<name>.
+        #[arg(long = "as")]
+        signer: String,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
+    /// Read a record: the read is logged on chain first, then decrypted here.
+    Get {
+        record: RecordId,
+        /// The version (default: the latest).
+        #[arg(long, default_value_t = 0)]
+        version: u32,
+        /// patient, author, grant:<id> or break-glass:<id>.
+        #[arg(long, default_value = "patient")]
+        basis: String,
+        #[arg(long, default_value = "patient_request")]
+        purpose: Purpose,
+        /// The custodian to read from (default: the organisation running the node).
+        #[arg(long)]
+        custodian: Option<PartyId>,
+        /// Write the content here (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long = "as")]
+        signer: String,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
+    /// A patient's records.
+    List {
+        #[arg(long)]
+        patient: PartyId,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
+    /// Every version of a record, as anchored on chain.
+    History {
+        record: RecordId,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
+    /// Erase a record (as its patient): custodians delete its content and keys.
+    Erase {
+        record: RecordId,
+        #[arg(long)]
+        reason: String,
+        #[arg(long = "as")]
+        signer: String,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
+    /// Declare an emergency (as a licensed practitioner) to read a patient's records for a
+    /// limited time; the patient is told.
+    BreakGlass {
+        #[arg(long)]
+        patient: PartyId,
+        /// Why (no clinical detail: it is public on chain).
+        #[arg(long)]
+        justification: String,
+        #[arg(long, default_value_t = 60)]
+        minutes: u64,
+        #[arg(long = "as")]
+        signer: String,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
+    /// Mark a break-glass declaration reviewed (as the patient).
+    Review {
+        id: BreakGlassId,
+        #[arg(long = "as")]
+        signer: String,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
+}
+
+/// `medchain consent ...`
+#[derive(Subcommand)]
+pub enum ConsentCommand {
+    /// Grant access (as the patient) and share the covered records' keys with the grantee.
+    Grant {
+        /// A party, or an organisation (its practitioners then read under it).
+        #[arg(long)]
+        grantee: PartyId,
+        /// all, types:A,B, categories:a,b or records:<id>,<id>.
+        #[arg(long, default_value = "all")]
+        scope: String,
+        /// Allow reading (default when neither --read nor --write is given).
+        #[arg(long)]
+        read: bool,
+        #[arg(long)]
+        write: bool,
+        #[arg(long, default_value = "treatment")]
+        purpose: Purpose,
+        #[arg(long, default_value_t = 30)]
+        days: u64,
+        /// The grantee must hold this credential when reading: TYPE or TYPE:JURISDICTION.
+        #[arg(long)]
+        requires: Option<String>,
+        /// The custodian whose copies are shared (default: the node's organisation).
+        #[arg(long)]
+        custodian: Option<PartyId>,
+        #[arg(long = "as")]
+        signer: String,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
+    /// Revoke a grant (as the patient), at once.
+    Revoke {
+        grant: GrantId,
+        #[arg(long = "as")]
+        signer: String,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
+    /// A patient's grants.
+    List {
+        #[arg(long)]
+        patient: PartyId,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
+}
+
+/// `medchain access ...`
+#[derive(Subcommand)]
+pub enum AccessCommand {
+    /// A patient's access log: every read of their records, granted or denied.
+    Log {
+        #[arg(long)]
+        patient: PartyId,
+        #[arg(long, default_value_t = 0)]
+        from: u64,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
+    /// An accounting of disclosures for a period, as JSON or a readable HTML page.
+    Report {
+        #[arg(long)]
+        patient: PartyId,
+        /// Start date, YYYY-MM-DD (UTC).
+        #[arg(long)]
+        from: String,
+        /// End date (exclusive), YYYY-MM-DD (UTC).
+        #[arg(long)]
+        to: String,
+        #[arg(long, default_value = "json")]
+        format: String,
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
+}
+
+fn parse_basis(text: &str) -> anyhow::Result<AccessBasis> {
+    Ok(match text.split_once(':') {
+        None if text == "patient" => AccessBasis::Patient,
+        None if text == "author" => AccessBasis::Author,
+        Some(("grant", id)) => AccessBasis::Grant(id.parse()?),
+        Some(("break-glass", id)) => AccessBasis::BreakGlass(id.parse()?),
+        _ => bail!("--basis is patient, author, grant:<id> or break-glass:<id>, found {text:?}"),
+    })
+}
+
+fn items(text: &str) -> impl Iterator<Item = &str> {
+    text.split(',').map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn parse_scope(text: &str) -> anyhow::Result<Scope> {
+    let list = items;
+    Ok(match text.split_once(':') {
+        None if text == "all" => Scope::All,
+        Some(("types", items)) => {
+            Scope::ResourceTypes(list(items).map(str::parse).collect::<Result<_, _>>()?)
+        }
+        Some(("categories", items)) => {
+            Scope::Categories(list(items).map(str::parse).collect::<Result<_, _>>()?)
+        }
+        Some(("records", items)) => {
+            Scope::Records(list(items).map(str::parse).collect::<Result<_, _>>()?)
+        }
+        _ => {
+            bail!("--scope is all, types:A,B, categories:a,b or records:<id>,<id>; found {text:?}")
+        }
+    })
+}
+
+fn parse_date(text: &str) -> anyhow::Result<u64> {
+    medchain_client::vc::parse_rfc3339(&format!("{text}T00:00:00Z"))
+        .with_context(|| format!("{text:?} is not a date (YYYY-MM-DD)"))
+}
+
+async fn node_party(client: &Client) -> anyhow::Result<PartyId> {
+    client
+        .status()
+        .await?
+        .node_party
+        .context("this node names no organisation; give --custodian")
+}
+
+async fn op(client: &Client, signer: &str, op: RecordOp) -> anyhow::Result<()> {
+    let keys = load_signer(signer)?;
+    let chain = client.status().await?.chain_id;
+    let answer = records::submit(client, &chain, &keys, TxBody::Record(op)).await?;
+    print_json(&answer)
+}
+
+pub async fn records_command(command: RecordsCommand) -> anyhow::Result<()> {
+    match command {
+        RecordsCommand::Put {
+            patient,
+            resource_type,
+            category,
+            media_type,
+            file,
+            record,
+            grant,
+            custodians,
+            signer,
+            node,
+        } => {
+            let client = Client::new(&node.url);
+            let author = load_signer(&signer)?;
+            let content =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let custodians = if custodians.is_empty() {
+                vec![node_party(&client).await?]
+            } else {
+                custodians
+            };
+            let (id, version) = records::put(
+                &client,
+                &author,
+                record,
+                &NewRecord {
+                    patient,
+                    resource_type,
+                    category,
+                    media_type,
+                    content,
+                    custodians,
+                },
+                grant,
+            )
+            .await?;
+            print_json(&serde_json::json!({ "record": id, "version": version }))
+        }
+        RecordsCommand::Get {
+            record,
+            version,
+            basis,
+            purpose,
+            custodian,
+            out,
+            signer,
+            node,
+        } => {
+            let client = Client::new(&node.url);
+            let reader = load_signer(&signer)?;
+            let custodian = match custodian {
+                Some(custodian) => custodian,
+                None => node_party(&client).await?,
+            };
+            let read = records::read(
+                &client,
+                &reader,
+                &record,
+                version,
+                parse_basis(&basis)?,
+                purpose,
+                custodian,
+            )
+            .await?;
+            eprintln!(
+                "read version {} ({}), logged as access entry {} (transaction {})",
+                read.version, read.media_type, read.access_seq, read.access_tx
+            );
+            match out {
+                Some(path) => std::fs::write(&path, &read.content)
+                    .with_context(|| format!("cannot write {}", path.display())),
+                None => {
+                    use std::io::Write as _;
+                    std::io::stdout().write_all(&read.content)?;
+                    Ok(())
+                }
+            }
+        }
+        RecordsCommand::List { patient, node } => {
+            let client = Client::new(&node.url);
+            let mut out = Vec::new();
+            for id in records::records_of(&client, &patient).await? {
+                out.push(serde_json::to_value(
+                    records::record_on_chain(&client, &id).await?,
+                )?);
+            }
+            print_json(&out)
+        }
+        RecordsCommand::History { record, node } => {
+            let client = Client::new(&node.url);
+            let latest = records::record_on_chain(&client, &record).await?;
+            let mut out = Vec::new();
+            for version in 1..=latest.latest.version {
+                out.push(serde_json::to_value(
+                    records::version_on_chain(&client, &record, version).await?,
+                )?);
+            }
+            print_json(&serde_json::json!({
+                "record": record,
+                "patient": latest.patient,
+                "resource_type": latest.resource_type,
+                "erased": latest.erased,
+                "legal_hold": latest.legal_hold,
+                "versions": out,
+            }))
+        }
+        RecordsCommand::Erase {
+            record,
+            reason,
+            signer,
+            node,
+        } => {
+            op(
+                &Client::new(&node.url),
+                &signer,
+                RecordOp::Erase { record, reason },
+            )
+            .await
+        }
+        RecordsCommand::BreakGlass {
+            patient,
+            justification,
+            minutes,
+            signer,
+            node,
+        } => {
+            let salt = medchain_envelope_salt()?;
+            let keys = load_signer(&signer)?;
+            let id = BreakGlassId::derive(&keys.party_id, &patient, &medchain_types::Hash32(salt));
+            op(
+                &Client::new(&node.url),
+                &signer,
+                RecordOp::BreakGlass {
+                    salt: medchain_types::Hash32(salt),
+                    patient,
+                    justification,
+                    duration_ms: minutes * 60_000,
+                },
+            )
+            .await?;
+            eprintln!(
+                "break-glass {id}: read with --basis break-glass:{id} --purpose emergency_treatment"
+            );
+            Ok(())
+        }
+        RecordsCommand::Review { id, signer, node } => {
+            op(
+                &Client::new(&node.url),
+                &signer,
+                RecordOp::ReviewBreakGlass { id },
+            )
+            .await
+        }
+    }
+}
+
+pub async fn consent_command(command: ConsentCommand) -> anyhow::Result<()> {
+    match command {
+        ConsentCommand::Grant {
+            grantee,
+            scope,
+            read,
+            write,
+            purpose,
+            days,
+            requires,
+            custodian,
+            signer,
+            node,
+        } => {
+            let client = Client::new(&node.url);
+            let patient = load_signer(&signer)?;
+            let custodian = match custodian {
+                Some(custodian) => custodian,
+                None => node_party(&client).await?,
+            };
+            let condition = match requires {
+                Some(text) => {
+                    let (kind, jurisdiction) = match text.split_once(':') {
+                        Some((kind, jurisdiction)) => {
+                            (kind, Some(Jurisdiction::new(jurisdiction)?))
+                        }
+                        None => (text.as_str(), None),
+                    };
+                    Some(CredentialRequirement {
+                        credential_type: CredentialType::new(kind)?,
+                        jurisdiction,
+                    })
+                }
+                None => None,
+            };
+            let now = client.status().await?.latest.time_ms;
+            let id = records::grant(
+                &client,
+                &patient,
+                &NewGrant {
+                    grantee,
+                    scope: parse_scope(&scope)?,
+                    read: read || !write,
+                    write,
+                    purpose,
+                    valid_from_ms: now,
+                    valid_until_ms: now + days * 86_400_000,
+                    condition,
+                },
+                custodian,
+            )
+            .await?;
+            print_json(&serde_json::json!({ "grant": id }))
+        }
+        ConsentCommand::Revoke {
+            grant,
+            signer,
+            node,
+        } => op(&Client::new(&node.url), &signer, RecordOp::Revoke { grant }).await,
+        ConsentCommand::List { patient, node } => {
+            let client = Client::new(&node.url);
+            let count = client
+                .state(&format!("list/grants/{patient}"), false)
+                .await?
+                .decoded
+                .and_then(|v| v.get("count").and_then(|c| c.as_u64()))
+                .unwrap_or(0);
+            let mut out = Vec::new();
+            for seq in 0..count {
+                let item = client
+                    .state(&format!("list/grants/{patient}/{seq}"), false)
+                    .await?;
+                let id = item
+                    .decoded
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .context("a grant list item is a grant id")?;
+                let grant = client.state(&format!("grant/{id}"), false).await?;
+                out.push(grant.decoded.unwrap_or_default());
+            }
+            print_json(&out)
+        }
+    }
+}
+
+pub async fn access_command(command: AccessCommand) -> anyhow::Result<()> {
+    match command {
+        AccessCommand::Log {
+            patient,
+            from,
+            node,
+        } => {
+            let client = Client::new(&node.url);
+            print_json(&records::access_log(&client, &patient, from).await?)
+        }
+        AccessCommand::Report {
+            patient,
+            from,
+            to,
+            format,
+            out,
+            node,
+        } => {
+            let client = Client::new(&node.url);
+            let report =
+                records::disclosures(&client, &patient, parse_date(&from)?, parse_date(&to)?)
+                    .await?;
+            let text = match format.as_str() {
+                "json" => serde_json::to_string_pretty(&report)?,
+                "html" => report.to_html(),
+                other => bail!("--format is json or html, found {other:?}"),
+            };
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, text)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    eprintln!(
+                        "wrote {} ({} disclosures, {} denied attempts)",
+                        path.display(),
+                        report.disclosures.len(),
+                        report.denied.len()
+                    );
+                    Ok(())
+                }
+                None => {
+                    println!("{text}");
+                    Ok(())
+                }
+            }
+        }
+    }
+}
+
+fn medchain_envelope_salt() -> anyhow::Result<[u8; 32]> {
+    medchain_client::records::random_salt().map_err(|err| anyhow::anyhow!("{err}"))
+}
