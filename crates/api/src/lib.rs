@@ -22,6 +22,9 @@
 //! The server knows nothing of consensus or storage: it talks to a [`Backend`], which the node
 //! implements. Every error is an RFC 9457 problem body naming the reason.
 
+// The OpenAPI document is one large `json!` literal.
+#![recursion_limit = "512"]
+
 mod openapi;
 mod records;
 mod routes;

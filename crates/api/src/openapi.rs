@@ -90,7 +90,7 @@ pub fn openapi() -> Value {
             "/v1/state/{key}": { "get": {
                 "summary": "A state entry, optionally with a proof",
                 "operationId": "state",
-                "description": "Keys: `genesis`, `governance`, `party/<id>`, `key/<public key>`, `receipt/<tx hash>`, `proposal/<n>`, `attestation/<party>/<subject>`, `raw/<hex>`. With `proof=true` the answer carries a proof of the value (or of its absence) against the state root of a finalized block, that block's header, and a finalization certificate.",
+                "description": "Keys: `genesis`, `governance`, `party/<id>`, `key/<public key>`, `receipt/<tx hash>`, `proposal/<n>`, `attestation/<party>/<subject>`, `credential/<id>`, `accreditation/<issuer>`, `requirement/<action>`, `record/<id>`, `record-version/<id>/<n>`, `record-author/<id>/<party>`, `grant/<id>`, `break-glass/<id>`, `list/<records|grants|granted|access|break-glass>/<owner>[/<seq>]` (a list's count, or one item: a patient's access log is `list/access/<patient>/<n>`), `raw/<hex>`. With `proof=true` the answer carries a proof of the value (or of its absence) against the state root of a finalized block, that block's header, and a finalization certificate.",
                 "parameters": [
                     { "name": "key", "in": "path", "required": true, "schema": { "type": "string" } },
                     { "name": "proof", "in": "query", "schema": { "type": "boolean" } }
@@ -128,6 +128,55 @@ pub fn openapi() -> Value {
                 ],
                 "responses": with_problems(json!({ "200": { "description": "Credential", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/State" } } } } }))
             }},
+            "/v1/blobs": { "post": {
+                "summary": "Upload sealed record content to this custodian",
+                "operationId": "uploadBlob",
+                "description": "Signed (RFC 9421, label `medchain`, covering `@method`, `@authority`, `@path`, `@query` and `content-digest`, with `created`, `expires`, `nonce`, `keyid` = the signer's party id, `alg=\"ed25519\"`). The body is content sealed by the client (ChaCha20-Poly1305 under a fresh data key); the node cannot read it. It is kept pending until a finalized record version anchors its SHA-256, and deleted if none does within an hour.",
+                "security": [ { "httpSignature": [] } ],
+                "requestBody": { "required": true, "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary", "maxLength": 16777216 } } } },
+                "responses": with_problems(json!({
+                    "201": { "description": "Stored", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/BlobUpload" } } } },
+                    "401": { "$ref": "#/components/responses/Problem" },
+                    "413": { "$ref": "#/components/responses/Problem" },
+                    "429": { "$ref": "#/components/responses/Problem" },
+                    "507": { "$ref": "#/components/responses/Problem" }
+                }))
+            }},
+            "/v1/records/{id}/versions/{version}/keys/{recipient}": { "put": {
+                "summary": "Share a record version's data key, wrapped for a party",
+                "operationId": "putWrappedKey",
+                "description": "Signed (RFC 9421) by the patient, the record's organisation or the version's author. The body is 144 bytes: the data key wrapped for `recipient` with HPKE (RFC 9180 base mode, DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20-Poly1305; 32-byte enc then 48-byte sealed key), then the sharer's Ed25519 signature over `medchain/wrapped-key/v1 || record || version || recipient || wrapped`. The custodian passes it to the version's other custodians.",
+                "security": [ { "httpSignature": [] } ],
+                "parameters": [
+                    { "name": "id", "in": "path", "required": true, "schema": hex("Record id") },
+                    { "name": "version", "in": "path", "required": true, "schema": { "type": "integer", "minimum": 1 } },
+                    { "name": "recipient", "in": "path", "required": true, "schema": hex("Party id") }
+                ],
+                "requestBody": { "required": true, "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary", "minLength": 144, "maxLength": 144 } } } },
+                "responses": with_problems(json!({
+                    "204": { "description": "Stored" },
+                    "401": { "$ref": "#/components/responses/Problem" },
+                    "403": { "$ref": "#/components/responses/Problem" },
+                    "409": { "$ref": "#/components/responses/Problem" },
+                    "410": { "$ref": "#/components/responses/Problem" }
+                }))
+            }},
+            "/v1/records/{id}/read": { "post": {
+                "summary": "An audited read of a record",
+                "operationId": "readRecord",
+                "description": "Signed (RFC 9421) by the reader. The body is the reader's signed transaction `{type: record, op: access, record, version (0 = latest), basis, purpose, custodian}` naming this custodian. The custodian commits it and waits for its block: the chain decides the read against the patient's grants (or authorship, or an in-force break-glass) and enters it in the patient's access log, granted or denied. Only a granted read returns the sealed content and the data key wrapped for the reader; a denied one answers 403 with the reason and the log entry.",
+                "security": [ { "httpSignature": [] } ],
+                "parameters": [ { "name": "id", "in": "path", "required": true, "schema": hex("Record id") } ],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/SignedTransaction" } } } },
+                "responses": with_problems(json!({
+                    "200": { "description": "Granted and served", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/RecordRead" } } } },
+                    "401": { "$ref": "#/components/responses/Problem" },
+                    "403": { "$ref": "#/components/responses/Problem" },
+                    "409": { "$ref": "#/components/responses/Problem" },
+                    "422": { "$ref": "#/components/responses/Problem" },
+                    "504": { "$ref": "#/components/responses/Problem" }
+                }))
+            }},
             "/v1/openapi.json": { "get": { "summary": "This document", "operationId": "openapi", "responses": { "200": { "description": "OpenAPI document" } } } },
             "/v1/docs": { "get": { "summary": "A page that renders this document", "operationId": "docs", "responses": { "200": { "description": "HTML" } } } },
             "/healthz": { "get": { "summary": "Liveness", "operationId": "healthz", "responses": { "200": { "description": "ok" } } } },
@@ -135,10 +184,22 @@ pub fn openapi() -> Value {
             "/metrics": { "get": { "summary": "Prometheus metrics", "operationId": "metrics", "responses": { "200": { "description": "text/plain exposition" } } } }
         },
         "components": {
+            "securitySchemes": {
+                "httpSignature": { "type": "apiKey", "in": "header", "name": "Signature", "description": "RFC 9421 HTTP Message Signatures with Ed25519: `Signature-Input: medchain=(\"@method\" \"@authority\" \"@path\" \"@query\" \"content-digest\");created=...;expires=...;nonce=\"...\";keyid=\"<party id>\";alg=\"ed25519\"` and `Signature: medchain=:<base64>:`, with `Content-Digest` (RFC 9530, sha-256) when there is a body. The key is the signer's current signing key on chain; a signature lives at most 5 minutes and its nonce is accepted once." }
+            },
             "responses": {
                 "Problem": { "description": "An RFC 9457 problem", "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } } }
             },
             "schemas": {
+                "BlobUpload": { "type": "object", "required": ["hash", "bytes"], "properties": {
+                    "hash": hex("SHA-256 of the content"), "bytes": { "type": "integer" } } },
+                "RecordRead": { "type": "object", "required": ["record", "version", "media_type", "ciphertext", "ciphertext_hash", "wrapped_key", "access_seq", "access_tx"], "properties": {
+                    "record": hex("Record id"), "version": { "type": "integer" }, "media_type": { "type": "string" },
+                    "ciphertext": { "type": "string", "contentEncoding": "base64", "description": "The sealed content (mce1 || nonce || ciphertext || tag)" },
+                    "ciphertext_hash": hex("SHA-256 of the sealed content, as anchored"),
+                    "wrapped_key": hex("The data key wrapped for the reader (80 bytes)"),
+                    "access_seq": { "type": "integer", "description": "The read's entry in the patient's access log (state key list/access/<patient>/<seq>)" },
+                    "access_tx": hex("The access transaction") } },
                 "Problem": { "type": "object", "required": ["type", "title", "status", "detail", "code"], "properties": {
                     "type": { "type": "string" }, "title": { "type": "string" }, "status": { "type": "integer" },
                     "detail": { "type": "string" }, "code": { "type": "string" } } },
@@ -156,7 +217,7 @@ pub fn openapi() -> Value {
                 "Transaction": { "type": "object", "required": ["chain_id", "signer", "public_key", "nonce", "body"], "properties": {
                     "chain_id": { "type": "string" }, "signer": hex("Party id"), "public_key": hex("Ed25519 public key"),
                     "nonce": { "type": "integer" },
-                    "body": { "type": "object", "description": "Tagged by `type`: register_party, rotate_keys, propose, approve, attest", "required": ["type"] } } },
+                    "body": { "type": "object", "description": "Tagged by `type`: register_party, rotate_keys, propose, approve, attest, issue_credential, set_credential_status, record (then tagged by `op`: put, grant, revoke, access, break_glass, review_break_glass, erase, legal_hold)", "required": ["type"] } } },
                 "SignedTransaction": { "type": "object", "required": ["transaction", "signature"], "properties": {
                     "transaction": { "$ref": "#/components/schemas/Transaction" }, "signature": hex("Ed25519 signature over the domain and canonical encoding") } },
                 "TxStatus": { "type": "object", "required": ["hash", "status"], "properties": {
@@ -200,6 +261,9 @@ mod tests {
             "/v1/parties/{id}",
             "/v1/credentials/check",
             "/v1/credentials/{id}",
+            "/v1/blobs",
+            "/v1/records/{id}/versions/{version}/keys/{recipient}",
+            "/v1/records/{id}/read",
             "/v1/openapi.json",
             "/v1/docs",
             "/healthz",

@@ -148,12 +148,12 @@ pub fn run(setup: NodeSetup) -> anyhow::Result<()> {
             .await
             .context("blob store task")?
             .context("cannot open the blob store")?;
-            service = service.with_custodian(medchain_node::custodian::Custodian {
-                store: std::sync::Arc::new(store),
+            service = service.with_custodian(medchain_node::custodian::Custodian::new(
+                std::sync::Arc::new(store),
                 operator,
-                organisation_secret: setup.custodial_secret,
-                cursor_path: setup.data_dir.join("blobs").join("cursor"),
-            });
+                setup.custodial_secret,
+                setup.data_dir.join("blobs").join("cursor"),
+            ));
             tokio::spawn(medchain_node::custodian::run(service.clone()));
         }
         let backend = NodeBackend::new(service, context.child("metrics"));

@@ -203,14 +203,20 @@ pub async fn share_key(
         record: Hash32(record.0),
         version,
     };
-    let wrapped = medchain_envelope::wrap(recipient_key, recipient, key, &binding)?;
+    let wrapped = medchain_envelope::wrap(recipient_key, recipient, key, &binding)?.to_bytes();
+    let signature = uploader.signing.sign(
+        medchain_types::records::WRAPPED_KEY_DOMAIN,
+        &medchain_types::records::wrapped_key_statement(record, version, recipient, &wrapped),
+    );
+    let mut body = wrapped.to_vec();
+    body.extend_from_slice(&signature.0);
     let _: Option<()> = client
         .signed(
             uploader,
             reqwest::Method::PUT,
             &format!("/v1/records/{record}/versions/{version}/keys/{recipient}"),
             "application/octet-stream",
-            wrapped.to_bytes().to_vec(),
+            body,
         )
         .await?;
     Ok(())

@@ -25,6 +25,9 @@ use std::{
     sync::Mutex,
 };
 
+/// Largest stored key entry (a wrapped key with who shared it and their signature).
+pub const KEY_ENTRY_BYTES_MAX: usize = 256;
+
 /// Bounds on what a custodian stores.
 #[derive(Clone, Debug)]
 pub struct BlobLimits {
@@ -382,7 +385,7 @@ impl BlobStore {
         )
     }
 
-    /// Stores the data key of a record version wrapped for `recipient` (80 bytes).
+    /// Stores the entry holding a record version's data key wrapped for `recipient`.
     pub fn put_key(
         &self,
         record: &RecordId,
@@ -390,10 +393,10 @@ impl BlobStore {
         recipient: &PartyId,
         wrapped: &[u8],
     ) -> Result<(), BlobError> {
-        if wrapped.len() != 80 {
+        if wrapped.len() > KEY_ENTRY_BYTES_MAX {
             return Err(BlobError::TooLarge {
                 found: wrapped.len() as u64,
-                max: 80,
+                max: KEY_ENTRY_BYTES_MAX as u64,
             });
         }
         write_durable(
@@ -416,6 +419,35 @@ impl BlobStore {
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(err) => Err(io(&path)(err)),
         }
+    }
+
+    /// Every key entry held for a record version, by recipient.
+    pub fn keys_of(
+        &self,
+        record: &RecordId,
+        version: u32,
+    ) -> Result<Vec<(PartyId, Vec<u8>)>, BlobError> {
+        let dir = self.root.join("keys").join(record.to_hex());
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(err) => return Err(io(&dir)(err)),
+        };
+        let prefix = format!("{version}-");
+        let mut out = Vec::new();
+        for entry in entries {
+            let path = entry.map_err(io(&dir))?.path();
+            let Some(recipient) = path
+                .file_name()
+                .and_then(|name| name.to_str())
+                .and_then(|name| name.strip_prefix(&prefix))
+                .and_then(|hex| PartyId::from_hex(hex).ok())
+            else {
+                continue;
+            };
+            out.push((recipient, fs::read(&path).map_err(io(&path))?));
+        }
+        Ok(out)
     }
 
     /// Overwrites and deletes every wrapped key of a record.

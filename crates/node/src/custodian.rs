@@ -38,6 +38,58 @@ pub struct Custodian {
     pub organisation_secret: Option<[u8; 32]>,
     /// Where the event cursor is kept.
     pub cursor_path: PathBuf,
+    /// Versions anchored here whose content has not arrived: asked for from the other
+    /// custodians until it does.
+    pub missing: std::sync::Mutex<std::collections::HashMap<(RecordId, u32), Missing>>,
+}
+
+/// A version whose content this custodian waits for.
+#[derive(Clone, Debug)]
+pub struct Missing {
+    pub hash: medchain_types::Hash32,
+    pub peers: Vec<commonware_cryptography::ed25519::PublicKey>,
+    pub since: std::time::Instant,
+    pub asked: Option<std::time::Instant>,
+}
+
+impl Custodian {
+    /// A custodian for `operator` keeping its data in `store`.
+    pub fn new(
+        store: Arc<BlobStore>,
+        operator: PartyId,
+        organisation_secret: Option<[u8; 32]>,
+        cursor_path: PathBuf,
+    ) -> Self {
+        Self {
+            store,
+            operator,
+            organisation_secret,
+            cursor_path,
+            missing: Default::default(),
+        }
+    }
+
+    fn wait_for(
+        &self,
+        record: RecordId,
+        version: u32,
+        hash: medchain_types::Hash32,
+        peers: Vec<commonware_cryptography::ed25519::PublicKey>,
+    ) {
+        if peers.is_empty() {
+            return;
+        }
+        self.missing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry((record, version))
+            .or_insert(Missing {
+                hash,
+                peers,
+                since: std::time::Instant::now(),
+                asked: None,
+            });
+    }
 }
 
 impl std::fmt::Debug for Custodian {
@@ -46,6 +98,40 @@ impl std::fmt::Debug for Custodian {
             .field("operator", &self.operator)
             .field("custodial_key", &self.organisation_secret.is_some())
             .finish()
+    }
+}
+
+/// A stored key entry: who shared it, the wrapped key, and their signature over it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyEntry {
+    pub uploader: PartyId,
+    pub wrapped: [u8; 80],
+    pub signature: medchain_types::Signature,
+}
+
+impl KeyEntry {
+    /// Encoded size.
+    pub const BYTES: usize = 32 + 80 + 64;
+
+    fn to_bytes(self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(Self::BYTES);
+        out.extend_from_slice(&self.uploader.0);
+        out.extend_from_slice(&self.wrapped);
+        out.extend_from_slice(&self.signature.0);
+        out
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        if bytes.len() != Self::BYTES {
+            return None;
+        }
+        let mut wrapped = [0u8; 80];
+        wrapped.copy_from_slice(&bytes[32..112]);
+        Some(Self {
+            uploader: PartyId::from_slice(&bytes[..32]).ok()?,
+            wrapped,
+            signature: medchain_types::Signature::from_slice(&bytes[112..]).ok()?,
+        })
     }
 }
 
@@ -153,27 +239,63 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
         Ok((record_value, anchored))
     }
 
-    /// `PUT /v1/records/{id}/versions/{v}/keys/{recipient}`: stores a wrapped data key.
+    /// `PUT /v1/records/{id}/versions/{v}/keys/{recipient}`: stores a wrapped data key (80
+    /// bytes) with the sharer's signature over it (64 bytes), and passes it to the version's
+    /// other custodians.
     pub async fn put_wrapped_key(
         &self,
         uploader: PartyId,
         record: RecordId,
         version: u32,
         recipient: PartyId,
-        wrapped: Vec<u8>,
+        body: Vec<u8>,
     ) -> Result<(), Problem> {
-        let custodian = self.custodian()?;
-        if wrapped.len() != medchain_envelope_bytes() {
+        self.custodian()?;
+        if body.len() != 80 + 64 {
             return Err(Problem::new(
                 400,
                 "malformed",
                 format!(
-                    "a wrapped key is {} bytes (HPKE enc || sealed key), found {}",
-                    medchain_envelope_bytes(),
-                    wrapped.len()
+                    "the body is the 80-byte wrapped key (HPKE enc || sealed key) and the sharer's 64-byte signature over it, found {} bytes",
+                    body.len()
                 ),
             ));
         }
+        let mut wrapped = [0u8; 80];
+        wrapped.copy_from_slice(&body[..80]);
+        let signature = medchain_types::Signature::from_slice(&body[80..])
+            .map_err(|err| Problem::new(400, "malformed", err.to_string()))?;
+        let entry = KeyEntry {
+            uploader,
+            wrapped,
+            signature,
+        };
+        let others = self.accept_key(record, version, recipient, entry).await?;
+        let handles = &self.handles;
+        handles.replica.send(
+            others,
+            crate::replica::Replica::Key {
+                record,
+                version,
+                recipient,
+                uploader,
+                wrapped,
+                signature,
+            },
+        );
+        Ok(())
+    }
+
+    /// Checks and stores a key entry; returns the validators of the version's other
+    /// custodians, to pass it on to.
+    async fn accept_key(
+        &self,
+        record: RecordId,
+        version: u32,
+        recipient: PartyId,
+        entry: KeyEntry,
+    ) -> Result<Vec<commonware_cryptography::ed25519::PublicKey>, Problem> {
+        let custodian = self.custodian()?;
         let (record_value, anchored) = self.record_version(&record, version).await?;
         if !anchored.custodians.contains(&custodian.operator) {
             return Err(Problem::new(
@@ -182,14 +304,34 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
                 format!("version {version} of {record} is not kept here"),
             ));
         }
-        if uploader != record_value.patient
-            && uploader != record_value.organisation
-            && uploader != anchored.author
+        if entry.uploader != record_value.patient
+            && entry.uploader != record_value.organisation
+            && entry.uploader != anchored.author
         {
             return Err(Problem::new(
                 403,
                 "not_key_holder",
                 "only the patient, the record's organisation or the version's author share its key",
+            ));
+        }
+        let sharer = self.party(&entry.uploader).await?.ok_or_else(|| {
+            Problem::new(404, "unknown_party", format!("no party {}", entry.uploader))
+        })?;
+        let statement = medchain_types::records::wrapped_key_statement(
+            &record,
+            version,
+            &recipient,
+            &entry.wrapped,
+        );
+        if !sharer.signing_key.verify(
+            medchain_types::records::WRAPPED_KEY_DOMAIN,
+            &statement,
+            &entry.signature,
+        ) {
+            return Err(Problem::new(
+                403,
+                "bad_key_signature",
+                "the sharer's signature over the wrapped key does not verify",
             ));
         }
         if self.party(&recipient).await?.is_none() {
@@ -200,7 +342,161 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
             ));
         }
         let store = custodian.store.clone();
-        blocking(move || store.put_key(&record, version, &recipient, &wrapped)).await
+        let bytes = entry.to_bytes();
+        blocking(move || store.put_key(&record, version, &recipient, &bytes)).await?;
+        Ok(self.peers_of(&anchored.custodians, custodian.operator))
+    }
+
+    /// The validators run by `custodians`, except this node's organisation.
+    fn peers_of(
+        &self,
+        custodians: &[PartyId],
+        operator: PartyId,
+    ) -> Vec<commonware_cryptography::ed25519::PublicKey> {
+        use commonware_codec::DecodeExt as _;
+        self.genesis()
+            .validators
+            .iter()
+            .filter(|validator| {
+                validator
+                    .operator
+                    .is_some_and(|org| org != operator && custodians.contains(&org))
+            })
+            .filter_map(|validator| {
+                commonware_cryptography::ed25519::PublicKey::decode(validator.public_key.0.to_vec())
+                    .ok()
+            })
+            .collect()
+    }
+
+    /// Takes content another custodian sent, if a finalized version naming this custodian
+    /// anchors it. `Ok(false)`: not anchored here yet (try again later).
+    async fn accept_content(
+        &self,
+        record: RecordId,
+        version: u32,
+        bytes: Vec<u8>,
+    ) -> Result<bool, Problem> {
+        let custodian = self.custodian()?;
+        let Some(anchored) = self
+            .decoded::<RecordVersion>(&version_key(&record, version))
+            .await?
+        else {
+            return Ok(false);
+        };
+        if !anchored.custodians.contains(&custodian.operator)
+            || medchain_types::sha256(&bytes) != anchored.ciphertext_hash
+        {
+            return Err(Problem::new(
+                403,
+                "not_anchored_here",
+                "the content is not what a version naming this custodian anchors",
+            ));
+        }
+        let store = custodian.store.clone();
+        let author = anchored.author;
+        blocking(move || {
+            let hash = store.put(author, &bytes, now_ms())?;
+            store.anchor(&hash)
+        })
+        .await?;
+        Ok(true)
+    }
+
+    /// Sends what this custodian holds of a version to a custodian that asked for it, if the
+    /// chain names the asker's organisation as a custodian of it.
+    async fn answer_request(
+        &self,
+        from: commonware_cryptography::ed25519::PublicKey,
+        record: RecordId,
+        version: u32,
+    ) -> Result<(), Problem> {
+        let custodian = self.custodian()?;
+        let Some(anchored) = self
+            .decoded::<RecordVersion>(&version_key(&record, version))
+            .await?
+        else {
+            return Ok(());
+        };
+        if !self
+            .peers_of(&anchored.custodians, custodian.operator)
+            .contains(&from)
+        {
+            return Ok(());
+        }
+        let store = custodian.store.clone();
+        let hash = anchored.ciphertext_hash;
+        let (content, keys) =
+            blocking(move || Ok((store.get(&hash)?, store.keys_of(&record, version)?))).await?;
+        if let Some(bytes) = content {
+            self.handles.replica.send(
+                vec![from.clone()],
+                crate::replica::Replica::Content {
+                    record,
+                    version,
+                    bytes,
+                },
+            );
+        }
+        for (recipient, entry) in keys {
+            if let Some(entry) = KeyEntry::from_bytes(&entry) {
+                self.handles.replica.send(
+                    vec![from.clone()],
+                    crate::replica::Replica::Key {
+                        record,
+                        version,
+                        recipient,
+                        uploader: entry.uploader,
+                        wrapped: entry.wrapped,
+                        signature: entry.signature,
+                    },
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Handles a replica from another custodian (`from`); `Ok(false)` means retry later.
+    pub async fn accept_replica(
+        &self,
+        from: commonware_cryptography::ed25519::PublicKey,
+        replica: crate::replica::Replica,
+    ) -> Result<bool, Problem> {
+        match replica {
+            crate::replica::Replica::Request { record, version } => {
+                self.answer_request(from, record, version).await?;
+                Ok(true)
+            }
+            crate::replica::Replica::Content {
+                record,
+                version,
+                bytes,
+            } => self.accept_content(record, version, bytes).await,
+            crate::replica::Replica::Key {
+                record,
+                version,
+                recipient,
+                uploader,
+                wrapped,
+                signature,
+            } => {
+                let entry = KeyEntry {
+                    uploader,
+                    wrapped,
+                    signature,
+                };
+                match self.accept_key(record, version, recipient, entry).await {
+                    Ok(_) => Ok(true),
+                    Err(problem)
+                        if problem.code == "unknown_record"
+                            || problem.code == "unknown_version" =>
+                    {
+                        Ok(false)
+                    }
+                    Err(problem) => Err(problem),
+                }
+            }
+        }
     }
 
     /// `POST /v1/records/{id}/read`: submits the reader's access transaction, waits for its
@@ -244,6 +540,77 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
             ));
         }
         let basis = *basis;
+        // A read that would be granted but that this custodian cannot serve yet (content or
+        // key still on their way from another custodian) is refused before anything is
+        // logged. A read that would be denied goes through, so that the denial is logged.
+        let wanted = match &transaction.body {
+            TxBody::Record(RecordOp::Access { version, .. }) => *version,
+            _ => 0,
+        };
+        let granted = matches!(
+            self.dry_run(&tx).await?,
+            Ok(medchain_types::Outcome::Applied)
+        );
+        if granted
+            && let Some(current) = self.decoded::<Record>(&record_key(&record)).await?
+            && current.erased.is_none()
+        {
+            let version = if wanted == 0 {
+                current.latest.version
+            } else {
+                wanted
+            };
+            if let Some(anchored) = self
+                .decoded::<RecordVersion>(&version_key(&record, version))
+                .await?
+                && anchored.custodians.contains(&custodian.operator)
+                && !custodian.store.contains(&anchored.ciphertext_hash)
+            {
+                custodian.wait_for(
+                    record,
+                    version,
+                    anchored.ciphertext_hash,
+                    self.peers_of(&anchored.custodians, custodian.operator),
+                );
+                return Err(Problem::new(
+                    503,
+                    "content_not_here_yet",
+                    format!(
+                        "this custodian does not hold version {version} of {record} yet; retry shortly"
+                    ),
+                ));
+            }
+        }
+        if granted
+            && let Some(current) = self.decoded::<Record>(&record_key(&record)).await?
+            && current.erased.is_none()
+        {
+            let version = if wanted == 0 {
+                current.latest.version
+            } else {
+                wanted
+            };
+            if let Some(anchored) = self
+                .decoded::<RecordVersion>(&version_key(&record, version))
+                .await?
+                && anchored.custodians.contains(&custodian.operator)
+                && !self
+                    .has_key_for(&custodian, &record, version, &reader, basis)
+                    .await?
+            {
+                let peers = self.peers_of(&anchored.custodians, custodian.operator);
+                self.handles
+                    .replica
+                    .send(peers, crate::replica::Replica::Request { record, version });
+                return Err(Problem::new(
+                    409,
+                    "no_key_for_reader",
+                    format!(
+                        "no data key of version {version} is wrapped for {reader} here; the patient shares it when granting (asked the other custodians; retry shortly)"
+                    ),
+                ));
+            }
+        }
         let hash = self.submit(tx).await?;
         let mut finalized = self.subscribe();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -337,6 +704,40 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
         })
     }
 
+    /// Whether [`Self::key_for`] would find a key for the reader.
+    async fn has_key_for(
+        &self,
+        custodian: &Custodian,
+        record: &RecordId,
+        version: u32,
+        reader: &PartyId,
+        basis: AccessBasis,
+    ) -> Result<bool, Problem> {
+        let store = custodian.store.clone();
+        let (r, who) = (*record, *reader);
+        if blocking(move || store.get_key(&r, version, &who))
+            .await?
+            .is_some()
+        {
+            return Ok(true);
+        }
+        let Some(reader_party) = self.party(reader).await? else {
+            return Ok(false);
+        };
+        let through_organisation = matches!(
+            basis,
+            AccessBasis::Grant(_) | AccessBasis::Author | AccessBasis::BreakGlass(_)
+        ) && reader_party.organisation == Some(custodian.operator);
+        if !through_organisation || custodian.organisation_secret.is_none() {
+            return Ok(false);
+        }
+        let store = custodian.store.clone();
+        let (r, operator) = (*record, custodian.operator);
+        Ok(blocking(move || store.get_key(&r, version, &operator))
+            .await?
+            .is_some())
+    }
+
     /// The reader's wrapped key: shared with them directly, or re-wrapped from the operator
     /// organisation's key for one of its own members reading through the organisation.
     async fn key_for(
@@ -349,8 +750,10 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
     ) -> Result<Vec<u8>, Problem> {
         let store = custodian.store.clone();
         let (r, who) = (*record, *reader);
-        if let Some(key) = blocking(move || store.get_key(&r, version, &who)).await? {
-            return Ok(key);
+        if let Some(entry) = blocking(move || store.get_key(&r, version, &who)).await? {
+            let entry = KeyEntry::from_bytes(&entry)
+                .ok_or_else(|| internal("a stored key entry is corrupt"))?;
+            return Ok(entry.wrapped.to_vec());
         }
         let no_key = || {
             Problem::new(
@@ -377,6 +780,9 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
         let organisation_key = blocking(move || store.get_key(&r, version, &operator))
             .await?
             .ok_or_else(no_key)?;
+        let organisation_key = KeyEntry::from_bytes(&organisation_key)
+            .ok_or_else(|| internal("a stored key entry is corrupt"))?
+            .wrapped;
         let binding = medchain_envelope::Binding {
             record: medchain_types::Hash32(record.0),
             version,
@@ -427,11 +833,31 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
                             let store = custodian.store.clone();
                             let hash = anchored.ciphertext_hash;
                             let held = blocking(move || store.anchor(&hash)).await?;
+                            let peers = self.peers_of(&anchored.custodians, custodian.operator);
+                            if held && !peers.is_empty() {
+                                let store = custodian.store.clone();
+                                if let Some(bytes) = blocking(move || store.get(&hash)).await? {
+                                    self.handles.replica.send(
+                                        peers,
+                                        crate::replica::Replica::Content {
+                                            record,
+                                            version,
+                                            bytes,
+                                        },
+                                    );
+                                }
+                            }
                             if !held {
-                                tracing::warn!(
+                                custodian.wait_for(
+                                    record,
+                                    version,
+                                    anchored.ciphertext_hash,
+                                    self.peers_of(&anchored.custodians, custodian.operator),
+                                );
+                                tracing::debug!(
                                     %record,
                                     version,
-                                    "a version naming this custodian was anchored, but its content was not uploaded here"
+                                    "anchored here; the content comes from another custodian"
                                 );
                             }
                         }
@@ -469,10 +895,6 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
     }
 }
 
-fn medchain_envelope_bytes() -> usize {
-    medchain_envelope::WrappedKey::BYTES
-}
-
 /// Follows finalized blocks for the custodian: applies their record events (see
 /// [`NodeService::custodian_catch_up`]), keeps the cursor on disk, and sweeps expired pending
 /// uploads. Returns when the node stops.
@@ -480,12 +902,24 @@ pub async fn run<E: Spawner + StorageContext + Clock>(service: NodeService<E>) {
     let Some(custodian) = service.custodian.clone() else {
         return;
     };
+    let mut inbox = service
+        .handles
+        .replica_inbox
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take();
     let mut cursor = std::fs::read_to_string(&custodian.cursor_path)
         .ok()
         .and_then(|text| text.trim().parse::<u64>().ok())
         .unwrap_or(0);
     let mut finalized = service.subscribe();
     let mut last_sweep = std::time::Instant::now();
+    // Replicas that arrived before this node saw their anchor, with when they arrived.
+    let mut waiting: Vec<(
+        std::time::Instant,
+        commonware_cryptography::ed25519::PublicKey,
+        crate::replica::Replica,
+    )> = Vec::new();
     loop {
         match service.custodian_catch_up(cursor).await {
             Ok(next) if next != cursor => {
@@ -505,16 +939,76 @@ pub async fn run<E: Spawner + StorageContext + Clock>(service: NodeService<E>) {
             Ok(_) => {}
             Err(problem) => tracing::warn!(detail = %problem.detail, "custodian catch-up failed"),
         }
+        let retry = std::mem::take(&mut waiting);
+        for (arrived, from, replica) in retry {
+            if arrived.elapsed() > Duration::from_secs(120) {
+                tracing::warn!("a replica was never anchored here; dropped");
+                continue;
+            }
+            match service.accept_replica(from.clone(), replica.clone()).await {
+                Ok(true) => {}
+                Ok(false) => waiting.push((arrived, from, replica)),
+                Err(problem) => tracing::warn!(detail = %problem.detail, "replica refused"),
+            }
+        }
+        // Ask the other custodians for content that has not arrived.
+        {
+            let mut missing = custodian.missing.lock().unwrap_or_else(|p| p.into_inner());
+            missing.retain(|(record, version), wanted| {
+                if custodian.store.contains(&wanted.hash) {
+                    return false;
+                }
+                if wanted.since.elapsed() > Duration::from_secs(600) {
+                    tracing::warn!(%record, version, "content never arrived from the other custodians");
+                    return false;
+                }
+                if wanted
+                    .asked
+                    .is_none_or(|asked| asked.elapsed() > Duration::from_secs(2))
+                {
+                    wanted.asked = Some(std::time::Instant::now());
+                    service.handles.replica.send(
+                        wanted.peers.clone(),
+                        crate::replica::Replica::Request {
+                            record: *record,
+                            version: *version,
+                        },
+                    );
+                }
+                true
+            });
+        }
         if last_sweep.elapsed() > Duration::from_secs(60) {
             last_sweep = std::time::Instant::now();
             let store = custodian.store.clone();
             let _ = tokio::task::spawn_blocking(move || store.sweep(now_ms())).await;
         }
-        if tokio::time::timeout(Duration::from_secs(5), finalized.changed())
-            .await
-            .is_ok_and(|changed| changed.is_err())
-        {
-            return;
+        let next_replica = async {
+            match inbox.as_mut() {
+                Some(inbox) => futures::StreamExt::next(inbox).await,
+                None => futures::future::pending().await,
+            }
+        };
+        tokio::select! {
+            changed = finalized.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+            }
+            replica = next_replica => {
+                if let Some((from, replica)) = replica {
+                    match service.accept_replica(from.clone(), replica.clone()).await {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            if waiting.len() < 4_096 {
+                                waiting.push((std::time::Instant::now(), from, replica));
+                            }
+                        }
+                        Err(problem) => tracing::warn!(detail = %problem.detail, "replica refused"),
+                    }
+                }
+            }
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
     }
 }

@@ -53,8 +53,18 @@ pub mod channel {
     pub const BACKFILL: u64 = 3;
     pub const BROADCAST: u64 = 4;
     pub const MEMPOOL: u64 = 5;
+    /// Record content and wrapped keys between custodians.
+    pub const REPLICA: u64 = 6;
     /// Every channel, in order.
-    pub const ALL: [u64; 6] = [VOTES, CERTIFICATES, RESOLVER, BACKFILL, BROADCAST, MEMPOOL];
+    pub const ALL: [u64; 7] = [
+        VOTES,
+        CERTIFICATES,
+        RESOLVER,
+        BACKFILL,
+        BROADCAST,
+        MEMPOOL,
+        REPLICA,
+    ];
 }
 
 /// One (sender, receiver) pair per channel.
@@ -65,6 +75,7 @@ pub struct Channels<S, R> {
     pub backfill: (S, R),
     pub broadcast: (S, R),
     pub mempool: (S, R),
+    pub replica: (S, R),
 }
 
 impl<S, R> Channels<S, R> {
@@ -79,6 +90,7 @@ impl<S, R> Channels<S, R> {
             backfill: next(),
             broadcast: next(),
             mempool: next(),
+            replica: next(),
         }
     }
 }
@@ -124,6 +136,10 @@ pub struct EngineHandles<E: Spawner + commonware_storage::Context + Clock> {
     pub view: Arc<ChainView>,
     pub stateful: StatefulMailbox<E, App>,
     pub scheme: Scheme,
+    /// Sends record content and keys to other custodians.
+    pub replica: crate::replica::ReplicaHandle,
+    /// Replicas received from other custodians (taken once, by the custodian).
+    pub replica_inbox: std::sync::Arc<std::sync::Mutex<Option<crate::replica::Inbox>>>,
 }
 
 impl<E: Spawner + commonware_storage::Context + Clock> Clone for EngineHandles<E> {
@@ -135,6 +151,8 @@ impl<E: Spawner + commonware_storage::Context + Clock> Clone for EngineHandles<E
             view: self.view.clone(),
             stateful: self.stateful.clone(),
             scheme: self.scheme.clone(),
+            replica: self.replica.clone(),
+            replica_inbox: self.replica_inbox.clone(),
         }
     }
 }
@@ -179,6 +197,7 @@ pub fn max_message_size(validators: u32) -> u32 {
         simplex::max_payload_size::<Scheme, sha256::Digest>(validators),
         marshal::max_payload_size::<Standard<Block>, Scheme>(validators, &()),
         gossip::MESSAGE_BYTES_MAX,
+        crate::replica::MESSAGE_BYTES_MAX,
     ])
 }
 
@@ -328,6 +347,9 @@ where
         blocker.clone(),
     );
 
+    let (replica, replica_inbox) =
+        crate::replica::start(context.child("replica"), channels.replica);
+
     let application = App::new(
         genesis.clone(),
         genesis_block,
@@ -412,6 +434,8 @@ where
             view,
             stateful,
             scheme,
+            replica,
+            replica_inbox: std::sync::Arc::new(std::sync::Mutex::new(Some(replica_inbox))),
         },
     )
 }

@@ -13,4 +13,5 @@ pub mod engine;
 pub mod gossip;
 pub mod light;
 pub mod mempool;
+pub mod replica;
 pub mod service;

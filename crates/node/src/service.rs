@@ -315,6 +315,29 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
         Ok(hash)
     }
 
+    /// Runs a transaction against finalized state without keeping anything: its outcome if
+    /// it were in the next block, or why it would be refused.
+    pub async fn dry_run(
+        &self,
+        tx: &SignedTransaction,
+    ) -> Result<Result<medchain_types::Outcome, TxError>, Problem> {
+        let verified = self.verify(tx.clone())?;
+        let tip = self.tip();
+        let env = BlockEnv {
+            chain_id: self.genesis.chain_id.clone(),
+            height: tip.height + 1,
+            time_ms: tip.header.time_ms + 1,
+            event_base: 0,
+        };
+        let state = self.databases.0.read().await;
+        let view = GuardView(&*state);
+        let mut executor = BlockExecutor::new(&view, env);
+        Ok(executor
+            .apply(&verified)
+            .await
+            .map(|outcome| outcome.receipt.outcome))
+    }
+
     /// `GET /v1/transactions/{hash}`.
     pub async fn tx_status(&self, hash: TxHash) -> Result<TxStatusResponse, Problem> {
         // The pool is read first: a block finalizing between the two reads moves the

@@ -84,6 +84,25 @@ impl BreakGlassId {
     }
 }
 
+/// The domain a key holder signs a shared (wrapped) data key under.
+pub const WRAPPED_KEY_DOMAIN: &[u8] = b"medchain/wrapped-key/v1";
+
+/// What a key holder signs when sharing a record version's data key wrapped for `recipient`:
+/// custodians keep and pass on only keys whose holder's signature verifies.
+pub fn wrapped_key_statement(
+    record: &RecordId,
+    version: u32,
+    recipient: &PartyId,
+    wrapped: &[u8],
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(32 + 4 + 32 + wrapped.len());
+    out.extend_from_slice(&record.0);
+    out.extend_from_slice(&version.to_be_bytes());
+    out.extend_from_slice(&recipient.0);
+    out.extend_from_slice(wrapped);
+    out
+}
+
 code_type!(
     /// A record's kind: a FHIR R4 resource type (`Observation`, `MedicationRequest`,
     /// `DocumentReference`, ...) or another document kind.

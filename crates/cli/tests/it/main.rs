@@ -32,12 +32,27 @@ async fn register_device(
 }
 
 async fn assert_proof_verifies(client: &Client, genesis: &Genesis, party: &PartyKeys) {
-    let answer = client
-        .state(&format!("party/{}", party.party_id), true)
-        .await
-        .expect("state answer");
-    let verified = verify::verify_state(genesis, &answer).expect("the proof verifies offline");
-    assert!(verified.value.is_some());
+    // A node that is catching up answers from the state of the block it last applied, with a
+    // proof for that height: wait until that state includes the party.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let answer = loop {
+        let answer = client
+            .state(&format!("party/{}", party.party_id), true)
+            .await
+            .expect("state answer");
+        let verified = verify::verify_state(genesis, &answer).expect("the proof verifies offline");
+        if verified.value.is_some() {
+            break answer;
+        }
+        let tip = client.status().await.expect("status").latest.height;
+        assert!(
+            std::time::Instant::now() < deadline,
+            "party {} is absent from the state proven at height {} (tip {tip})",
+            party.party_id,
+            verified.height
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
     let mut tampered = answer.clone();
     let value = tampered.value.as_mut().expect("value");
     let flipped = if value.ends_with('0') { '1' } else { '0' };

@@ -330,3 +330,134 @@ async fn records_are_written_shared_read_denied_revoked_and_erased() {
         );
     }
 }
+
+/// Reads, retrying while the custodian has not received its replicas yet (nothing is logged
+/// for those attempts: the custodian refuses, before committing it, a read it would grant but
+/// cannot serve yet, and asks the other custodians for what it lacks).
+async fn read_when_replicated(
+    client: &Client,
+    reader: &PartyKeys,
+    id: &medchain_types::records::RecordId,
+    basis: AccessBasis,
+    purpose: Purpose,
+    custodian: medchain_types::PartyId,
+) -> Result<records::ReadRecord, RecordsError> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        match records::read(client, reader, id, 0, basis, purpose, custodian).await {
+            Err(RecordsError::Client(ClientError::Problem(problem)))
+                if matches!(
+                    problem.code.as_str(),
+                    "content_not_here_yet" | "no_key_for_reader"
+                ) && std::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_validators_replicate_records_between_custodians() {
+    let network = processes::Network::testnet(4);
+    let clients = network.clients().await;
+    for client in &clients {
+        processes::wait_for_height(client, 2, Duration::from_secs(90)).await;
+    }
+    // Validator 1 is run by the hospital, validator 2 by the clinic: both custodians.
+    let (at_hospital, at_clinic) = (&clients[0], &clients[1]);
+    let (hospital, clinic) = (party_id("hospital"), party_id("clinic"));
+    let patient = PartyKeys::dev("patient-1");
+    let author = practitioner(at_hospital, "hospital").await;
+    let grantee = practitioner(at_hospital, "clinic").await;
+    let content = format!(r#"{{"resourceType":"Condition","code":{{"text":"{MARKER}"}}}}"#);
+    let condition = ResourceType::new("Condition").expect("valid");
+    let (id, _) = records::put(
+        at_hospital,
+        &author,
+        None,
+        &NewRecord {
+            patient: patient.party_id,
+            resource_type: condition.clone(),
+            category: None,
+            media_type: "application/fhir+json".into(),
+            content: content.clone().into_bytes(),
+            custodians: vec![hospital, clinic],
+        },
+        None,
+    )
+    .await
+    .expect("written at the hospital's node");
+    let now = at_hospital.status().await.expect("status").latest.time_ms;
+    let grant = records::grant(
+        at_hospital,
+        &patient,
+        &NewGrant {
+            grantee: grantee.party_id,
+            scope: Scope::ResourceTypes(vec![condition]),
+            read: true,
+            write: false,
+            purpose: Purpose::Treatment,
+            valid_from_ms: now,
+            valid_until_ms: now + 3_600_000,
+            condition: None,
+        },
+        hospital,
+    )
+    .await
+    .expect("granted");
+
+    // Read from the clinic's node: content and key were replicated there.
+    let read = read_when_replicated(
+        at_clinic,
+        &grantee,
+        &id,
+        AccessBasis::Grant(grant),
+        Purpose::Treatment,
+        clinic,
+    )
+    .await
+    .expect("the grantee reads from the other custodian");
+    assert_eq!(read.content, content.as_bytes());
+
+    // Revoked: denied there too, and the denial is in the patient's log on every node.
+    records::submit(
+        at_clinic,
+        &at_clinic.status().await.expect("status").chain_id,
+        &patient,
+        TxBody::Record(medchain_types::records::RecordOp::Revoke { grant }),
+    )
+    .await
+    .expect("revoked");
+    let err = records::read(
+        at_clinic,
+        &grantee,
+        &id,
+        0,
+        AccessBasis::Grant(grant),
+        Purpose::Treatment,
+        clinic,
+    )
+    .await
+    .expect_err("revoked");
+    assert!(
+        denied_code(&err)
+            .expect("a problem")
+            .starts_with("403 access_denied grant_revoked"),
+        "{err}"
+    );
+    // A third node, once it has the block holding the denial.
+    let height = at_clinic.status().await.expect("status").latest.height;
+    processes::wait_for_height(&clients[2], height, Duration::from_secs(60)).await;
+    let year = 365 * 86_400_000;
+    let report = records::disclosures(&clients[2], &patient.party_id, now - year, now + year)
+        .await
+        .expect("the report, from a third node");
+    assert_eq!(report.disclosures.len(), 1, "{report:?}");
+    assert_eq!(report.disclosures[0].recipient, grantee.party_id);
+    assert_eq!(report.disclosures[0].custodian, clinic);
+    assert_eq!(report.denied.len(), 1);
+    assert_eq!(report.denied[0].code, "grant_revoked");
+    assert!(report.to_html().contains("grant_revoked"));
+}
