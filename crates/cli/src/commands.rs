@@ -122,6 +122,15 @@ pub enum KeysCommand {
     },
     /// Show the public half of a key file.
     Show { file: PathBuf },
+    /// Put an organisation's encryption key in an encrypted custodial keystore for its node
+    /// (the passphrase comes from MEDCHAIN_KEYSTORE_PASSPHRASE, at least 12 characters).
+    Custodial {
+        /// The organisation's key file.
+        #[arg(long)]
+        key: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 pub fn keys(command: KeysCommand) -> anyhow::Result<()> {
@@ -135,6 +144,23 @@ pub fn keys(command: KeysCommand) -> anyhow::Result<()> {
             (keys, out)
         }
         KeysCommand::Show { file } => (PartyKeys::load(&file)?, file),
+        KeysCommand::Custodial { key, out } => {
+            let keys = PartyKeys::load(&key)?;
+            let passphrase = std::env::var("MEDCHAIN_KEYSTORE_PASSPHRASE")
+                .context("set MEDCHAIN_KEYSTORE_PASSPHRASE to the keystore's passphrase")?;
+            medchain_client::keys::keystore::write(
+                &out,
+                &keys.party_id,
+                &keys.encryption_secret,
+                &passphrase,
+            )?;
+            eprintln!(
+                "wrote {} (custodial: the node will hold {}'s encryption key)",
+                out.display(),
+                keys.party_id
+            );
+            (keys, out)
+        }
     };
     print_json(&serde_json::json!({
         "file": path.display().to_string(),

@@ -16,6 +16,10 @@
 //! transactions_max = 5000
 //! idle_wait_ms = 400
 //! ```
+//!
+//! Custodial mode adds `custodial_keystore = "v1.custodial.json"` and, optionally,
+//! `custodial_passphrase_file = "v1.passphrase"` (else the `MEDCHAIN_KEYSTORE_PASSPHRASE`
+//! environment variable).
 
 use anyhow::{Context as _, bail};
 use serde::{Deserialize, Serialize};
@@ -75,6 +79,14 @@ pub struct NodeConfig {
     pub mempool: MempoolSection,
     #[serde(default)]
     pub block: BlockSection,
+    /// Custodial mode: the operator organisation's encryption key, in an encrypted keystore
+    /// (`medchain keys custodial`), which the node uses to re-wrap record keys for the
+    /// organisation's own members. Absent: self-custody.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custodial_keystore: Option<PathBuf>,
+    /// A file holding the keystore's passphrase (else `MEDCHAIN_KEYSTORE_PASSPHRASE`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custodial_passphrase_file: Option<PathBuf>,
 }
 
 fn default_log() -> String {
@@ -94,6 +106,17 @@ impl NodeConfig {
             &mut config.genesis,
             &mut config.validator_key,
         ] {
+            if field.is_relative() {
+                *field = base.join(&*field);
+            }
+        }
+        for field in [
+            &mut config.custodial_keystore,
+            &mut config.custodial_passphrase_file,
+        ]
+        .into_iter()
+        .flatten()
+        {
             if field.is_relative() {
                 *field = base.join(&*field);
             }
@@ -129,5 +152,26 @@ impl NodeConfig {
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
         let text = toml::to_string_pretty(self).context("config serialises")?;
         std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+    }
+}
+
+impl NodeConfig {
+    /// Opens the custodial keystore, if one is configured: the organisation and its secret.
+    pub fn custodial_secret(&self) -> anyhow::Result<Option<(medchain_types::PartyId, [u8; 32])>> {
+        let Some(path) = &self.custodial_keystore else {
+            return Ok(None);
+        };
+        let passphrase = match &self.custodial_passphrase_file {
+            Some(file) => std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read the passphrase file {}", file.display()))?
+                .trim_end_matches(['\n', '\r'])
+                .to_string(),
+            None => std::env::var("MEDCHAIN_KEYSTORE_PASSPHRASE").context(
+                "custodial_keystore is set: give custodial_passphrase_file or MEDCHAIN_KEYSTORE_PASSPHRASE",
+            )?,
+        };
+        let opened = medchain_client::keys::keystore::read(path, &passphrase)
+            .with_context(|| format!("cannot open the custodial keystore {}", path.display()))?;
+        Ok(Some(opened))
     }
 }

@@ -137,7 +137,10 @@ fn node(args: NodeArgs) -> anyhow::Result<()> {
         let banner = setup::demo_banner(&data_dir);
         // The dev validator is run by the demo hospital, whose (public, demo-only) encryption
         // key the node keeps: custodial mode, clearly not for real data.
-        let custodial_secret = Some(medchain_types::dev::encryption_secret("hospital"));
+        let custodial = Some((
+            medchain_types::dev::party_id("hospital"),
+            medchain_types::dev::encryption_secret("hospital"),
+        ));
         return run::run(run::NodeSetup {
             genesis,
             validator_seed: seed,
@@ -148,7 +151,7 @@ fn node(args: NodeArgs) -> anyhow::Result<()> {
             block: medchain_node::app::BlockPolicy::default(),
             banner,
             stop_after: args.stop_after_secs.map(std::time::Duration::from_secs),
-            custodial_secret,
+            custodial,
         });
     }
     let path = args
@@ -169,6 +172,7 @@ fn node(args: NodeArgs) -> anyhow::Result<()> {
     }
     init_logging(&config.log);
     let genesis = setup::load_genesis(&config.genesis)?;
+    let custodial = config.custodial_secret()?;
     let seed = medchain_client::keys::load_validator_key(&config.validator_key)?;
     run::run(run::NodeSetup {
         genesis,
@@ -187,7 +191,7 @@ fn node(args: NodeArgs) -> anyhow::Result<()> {
         },
         banner: Vec::new(),
         stop_after: args.stop_after_secs.map(std::time::Duration::from_secs),
-        custodial_secret: None,
+        custodial,
     })
 }
 

@@ -34,9 +34,9 @@ pub struct NodeSetup {
     pub banner: Vec<String>,
     /// Stop after this long, if set.
     pub stop_after: Option<Duration>,
-    /// The operator organisation's X25519 secret, when this node keeps it for the organisation
-    /// (custodial mode: it re-wraps data keys for the organisation's own practitioners).
-    pub custodial_secret: Option<[u8; 32]>,
+    /// The operator organisation and its X25519 secret, when this node keeps it for the
+    /// organisation (custodial mode: it re-wraps data keys for the organisation's own members).
+    pub custodial: Option<(medchain_types::PartyId, [u8; 32])>,
 }
 
 fn resolve(address: &str) -> anyhow::Result<SocketAddr> {
@@ -140,6 +140,14 @@ pub fn run(setup: NodeSetup) -> anyhow::Result<()> {
             .iter()
             .find(|validator| validator.public_key == me)
             .and_then(|validator| validator.operator);
+        if let Some((party, _)) = &setup.custodial
+            && Some(*party) != operator
+        {
+            anyhow::bail!(
+                "the custodial keystore holds the key of {party}, but this validator is run by {}",
+                operator.map_or("no organisation".to_string(), |o| o.to_string())
+            );
+        }
         if let Some(operator) = operator {
             let root = setup.data_dir.join("blobs");
             let store = tokio::task::spawn_blocking(move || {
@@ -151,7 +159,7 @@ pub fn run(setup: NodeSetup) -> anyhow::Result<()> {
             service = service.with_custodian(medchain_node::custodian::Custodian::new(
                 std::sync::Arc::new(store),
                 operator,
-                setup.custodial_secret,
+                setup.custodial.map(|(_, secret)| secret),
                 setup.data_dir.join("blobs").join("cursor"),
             ));
             tokio::spawn(medchain_node::custodian::run(service.clone()));

@@ -129,10 +129,52 @@ pub fn write_testnet(
             log: "info".into(),
             mempool: MempoolSection::default(),
             block: BlockSection::default(),
+            custodial_keystore: None,
+            custodial_passphrase_file: None,
         };
+        // Validators run by a custodian organisation keep its (demo) encryption key in an
+        // encrypted keystore: custodial mode, so the organisation's members can read through
+        // organisation grants and break-glass.
+        let mut config = config;
+        let validator = &genesis.validators[index as usize - 1];
+        if let Some(operator) = validator.operator
+            && let Some(party) = dev::DEMO_PARTIES
+                .iter()
+                .find(|party| dev::party_id(party.name) == operator)
+            && party.roles.contains(&medchain_types::Role::Custodian)
+        {
+            let passphrase = hex::encode(random_seed()?);
+            let passphrase_file = format!("v{index}.passphrase");
+            let keystore_file = format!("v{index}.custodial.json");
+            write_private(&dir.join(&passphrase_file), &passphrase)?;
+            medchain_client::keys::keystore::write(
+                &dir.join(&keystore_file),
+                &operator,
+                &dev::encryption_secret(party.name),
+                &passphrase,
+            )?;
+            config.custodial_keystore = Some(PathBuf::from(keystore_file));
+            config.custodial_passphrase_file = Some(PathBuf::from(passphrase_file));
+        }
         let path = dir.join(format!("v{index}.toml"));
         config.save(&path)?;
         configs.push(path);
     }
     Ok(configs)
+}
+
+/// Writes a file only its owner can read.
+fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+        .open(path)
+        .and_then(|mut file| file.write_all(text.as_bytes()))
+        .with_context(|| format!("cannot write {}", path.display()))
 }

@@ -250,3 +250,205 @@ mod tests {
         let _ = std::fs::remove_dir_all(dir);
     }
 }
+
+/// The custodial keystore: an organisation's X25519 encryption secret, encrypted under a
+/// passphrase, that its node keeps to re-wrap data keys for the organisation's own members
+/// (organisation grants, authorship, break-glass). It is a labelled, opt-in mode: a
+/// self-custody organisation runs its node without one.
+///
+/// Encryption: Argon2id (64 MiB, 3 passes, 1 lane) derives a 256-bit key from the passphrase
+/// and a random salt; ChaCha20-Poly1305 seals the secret, with the format, the party id and
+/// the KDF parameters as associated data.
+pub mod keystore {
+    use super::{KeyError, random_seed};
+    use medchain_types::PartyId;
+    use serde::{Deserialize, Serialize};
+    use std::path::Path;
+
+    /// The file format's name.
+    pub const FORMAT: &str = "medchain-custodial-keystore-v1";
+    /// Shortest passphrase accepted.
+    pub const PASSPHRASE_CHARS_MIN: usize = 12;
+    const MEMORY_KIB: u32 = 64 * 1024;
+    const PASSES: u32 = 3;
+
+    #[derive(Serialize, Deserialize)]
+    struct File {
+        format: String,
+        label: String,
+        custodial: bool,
+        party_id: PartyId,
+        kdf: String,
+        memory_kib: u32,
+        passes: u32,
+        lanes: u32,
+        salt: String,
+        nonce: String,
+        ciphertext: String,
+    }
+
+    fn invalid(path: &Path, reason: impl Into<String>) -> KeyError {
+        KeyError::Invalid {
+            path: path.display().to_string(),
+            reason: reason.into(),
+        }
+    }
+
+    fn derive(
+        path: &Path,
+        passphrase: &str,
+        salt: &[u8],
+        memory_kib: u32,
+        passes: u32,
+        lanes: u32,
+    ) -> Result<[u8; 32], KeyError> {
+        let params = argon2::Params::new(memory_kib, passes, lanes, Some(32))
+            .map_err(|err| invalid(path, format!("bad KDF parameters: {err}")))?;
+        let argon =
+            argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+        let mut key = [0u8; 32];
+        argon
+            .hash_password_into(passphrase.as_bytes(), salt, &mut key)
+            .map_err(|err| invalid(path, format!("key derivation failed: {err}")))?;
+        Ok(key)
+    }
+
+    fn aad(party: &PartyId, memory_kib: u32, passes: u32, lanes: u32) -> Vec<u8> {
+        let mut out = FORMAT.as_bytes().to_vec();
+        out.extend_from_slice(&party.0);
+        out.extend_from_slice(&memory_kib.to_be_bytes());
+        out.extend_from_slice(&passes.to_be_bytes());
+        out.extend_from_slice(&lanes.to_be_bytes());
+        out
+    }
+
+    /// Writes `secret` (the X25519 secret of `party`) to `path`, encrypted under `passphrase`.
+    pub fn write(
+        path: &Path,
+        party: &PartyId,
+        secret: &[u8; 32],
+        passphrase: &str,
+    ) -> Result<(), KeyError> {
+        use chacha20poly1305::{
+            ChaCha20Poly1305, KeyInit,
+            aead::{Aead, Payload},
+        };
+        if passphrase.chars().count() < PASSPHRASE_CHARS_MIN {
+            return Err(invalid(
+                path,
+                format!("the passphrase must have at least {PASSPHRASE_CHARS_MIN} characters"),
+            ));
+        }
+        let salt = random_seed()?;
+        let nonce_bytes = random_seed()?;
+        let nonce = &nonce_bytes[..12];
+        let key = derive(path, passphrase, &salt, MEMORY_KIB, PASSES, 1)?;
+        let cipher = ChaCha20Poly1305::new(&key.into());
+        let sealed = cipher
+            .encrypt(
+                nonce.try_into().map_err(|_| invalid(path, "nonce"))?,
+                Payload {
+                    msg: secret,
+                    aad: &aad(party, MEMORY_KIB, PASSES, 1),
+                },
+            )
+            .map_err(|_| invalid(path, "encryption failed"))?;
+        let file = File {
+            format: FORMAT.into(),
+            label: "CUSTODIAL: the node holds this organisation's encryption key and uses it to re-wrap record keys for the organisation's own members".into(),
+            custodial: true,
+            party_id: *party,
+            kdf: "argon2id".into(),
+            memory_kib: MEMORY_KIB,
+            passes: PASSES,
+            lanes: 1,
+            salt: hex::encode(salt),
+            nonce: hex::encode(nonce),
+            ciphertext: hex::encode(sealed),
+        };
+        let text =
+            serde_json::to_string_pretty(&file).map_err(|err| invalid(path, err.to_string()))?;
+        super::write_secret_file(path, &text)
+    }
+
+    /// Reads a keystore: the party it belongs to and its secret.
+    pub fn read(path: &Path, passphrase: &str) -> Result<(PartyId, [u8; 32]), KeyError> {
+        use chacha20poly1305::{
+            ChaCha20Poly1305, KeyInit,
+            aead::{Aead, Payload},
+        };
+        let text = std::fs::read_to_string(path).map_err(|source| KeyError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let file: File =
+            serde_json::from_str(&text).map_err(|err| invalid(path, err.to_string()))?;
+        if file.format != FORMAT || file.kdf != "argon2id" {
+            return Err(invalid(path, format!("not a {FORMAT} file")));
+        }
+        if file.memory_kib < 8 * 1024
+            || file.passes == 0
+            || file.lanes == 0
+            || file.memory_kib > 4 * 1024 * 1024
+        {
+            return Err(invalid(path, "KDF parameters out of range"));
+        }
+        let bytes = |field: &str, text: &str| {
+            hex::decode(text).map_err(|_| invalid(path, format!("{field} is not hex")))
+        };
+        let salt = bytes("salt", &file.salt)?;
+        let nonce = bytes("nonce", &file.nonce)?;
+        let sealed = bytes("ciphertext", &file.ciphertext)?;
+        if nonce.len() != 12 {
+            return Err(invalid(path, "nonce is not 12 bytes"));
+        }
+        let key = derive(
+            path,
+            passphrase,
+            &salt,
+            file.memory_kib,
+            file.passes,
+            file.lanes,
+        )?;
+        let cipher = ChaCha20Poly1305::new(&key.into());
+        let secret = cipher
+            .decrypt(
+                nonce
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| invalid(path, "nonce"))?,
+                Payload {
+                    msg: &sealed,
+                    aad: &aad(&file.party_id, file.memory_kib, file.passes, file.lanes),
+                },
+            )
+            .map_err(|_| invalid(path, "wrong passphrase, or the file was altered"))?;
+        let secret: [u8; 32] = secret
+            .try_into()
+            .map_err(|_| invalid(path, "the secret is not 32 bytes"))?;
+        Ok((file.party_id, secret))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn keystores_open_only_with_their_passphrase_and_unaltered() {
+            let dir =
+                std::env::temp_dir().join(format!("medchain-keystore-{}", std::process::id()));
+            let path = dir.join("org.keystore.json");
+            let party = medchain_types::PartyId([7; 32]);
+            super::write(&path, &party, &[9; 32], "correct horse battery").expect("writes");
+            assert_eq!(
+                super::read(&path, "correct horse battery").expect("opens"),
+                (party, [9; 32])
+            );
+            assert!(super::read(&path, "wrong horse battery").is_err());
+            let text = std::fs::read_to_string(&path).expect("reads");
+            let altered = text.replace(&party.to_hex(), &medchain_types::PartyId([8; 32]).to_hex());
+            std::fs::write(&path, altered).expect("writes");
+            assert!(super::read(&path, "correct horse battery").is_err());
+            assert!(super::write(&path, &party, &[9; 32], "short").is_err());
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+}

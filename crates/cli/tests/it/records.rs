@@ -447,16 +447,91 @@ async fn four_validators_replicate_records_between_custodians() {
             .starts_with("403 access_denied grant_revoked"),
         "{err}"
     );
+    // Break-glass: a licensed emergency physician of the hospital reads through the
+    // hospital's node, which re-wraps the key from the hospital's custodial key.
+    let board = PartyKeys::dev("licensing-board");
+    let physician =
+        medchain_types::credential::CredentialType::new("physician_licence").expect("valid");
+    crate::govern(
+        at_hospital,
+        medchain_types::GovernanceAction::AccreditIssuer {
+            issuer: board.party_id,
+            credential_types: vec![physician.clone()],
+            jurisdictions: vec![
+                medchain_types::credential::Jurisdiction::new("US").expect("valid"),
+            ],
+        },
+    )
+    .await;
+    crate::govern(
+        at_hospital,
+        medchain_types::GovernanceAction::SetCredentialRequirement {
+            action: "break_glass".into(),
+            requirement: Some(medchain_types::tx::CredentialRequirement {
+                credential_type: physician.clone(),
+                jurisdiction: None,
+            }),
+        },
+    )
+    .await;
+    let er = practitioner(at_hospital, "hospital").await;
+    let now = at_hospital.status().await.expect("status").latest.time_ms;
+    submit_ok(
+        at_hospital,
+        &board,
+        TxBody::IssueCredential {
+            subject: er.party_id,
+            credential_type: physician,
+            jurisdiction: medchain_types::credential::Jurisdiction::new("US-CA").expect("valid"),
+            number_commitment: medchain_types::credential::number_commitment(&[3; 32], "ER-1"),
+            specialty: Some("emergency medicine".into()),
+            valid_from_ms: now,
+            valid_until_ms: now + 86_400_000,
+        },
+    )
+    .await;
+    let salt = medchain_types::Hash32([77; 32]);
+    submit_ok(
+        at_hospital,
+        &er,
+        TxBody::Record(medchain_types::records::RecordOp::BreakGlass {
+            salt,
+            patient: patient.party_id,
+            justification: "unresponsive on arrival, no grant on file".into(),
+            duration_ms: 3_600_000,
+        }),
+    )
+    .await;
+    let glass =
+        medchain_types::records::BreakGlassId::derive(&er.party_id, &patient.party_id, &salt);
+    let emergency = read_when_replicated(
+        at_hospital,
+        &er,
+        &id,
+        AccessBasis::BreakGlass(glass),
+        Purpose::EmergencyTreatment,
+        hospital,
+    )
+    .await
+    .expect("break-glass read through the organisation's key");
+    assert_eq!(emergency.content, content.as_bytes());
+
     // A third node, once it has the block holding the denial.
-    let height = at_clinic.status().await.expect("status").latest.height;
+    let height = at_hospital.status().await.expect("status").latest.height;
     processes::wait_for_height(&clients[2], height, Duration::from_secs(60)).await;
     let year = 365 * 86_400_000;
     let report = records::disclosures(&clients[2], &patient.party_id, now - year, now + year)
         .await
         .expect("the report, from a third node");
-    assert_eq!(report.disclosures.len(), 1, "{report:?}");
+    assert_eq!(report.disclosures.len(), 2, "{report:?}");
     assert_eq!(report.disclosures[0].recipient, grantee.party_id);
     assert_eq!(report.disclosures[0].custodian, clinic);
+    assert!(!report.disclosures[0].break_glass);
+    assert_eq!(report.disclosures[1].recipient, er.party_id);
+    assert!(
+        report.disclosures[1].break_glass,
+        "flagged for the patient's review"
+    );
     assert_eq!(report.denied.len(), 1);
     assert_eq!(report.denied[0].code, "grant_revoked");
     assert!(report.to_html().contains("grant_revoked"));
