@@ -136,7 +136,7 @@ pub fn write_testnet(
         // encrypted keystore: custodial mode, so the organisation's members can read through
         // organisation grants and break-glass.
         let mut config = config;
-        let validator = &genesis.validators[index as usize - 1];
+        let validator = &genesis.validators[index - 1];
         if let Some(operator) = validator.operator
             && let Some(party) = dev::DEMO_PARTIES
                 .iter()
