@@ -3,6 +3,7 @@
 mod backend;
 mod bench;
 mod bench_creds;
+mod bench_records;
 mod commands;
 mod config;
 mod records_cmd;
@@ -65,6 +66,8 @@ enum Command {
     /// Benchmark credential issuance, revocation and verification with proofs at growing
     /// registry sizes (dev chain).
     BenchCreds(bench_creds::BenchCredsArgs),
+    /// Benchmark audited record reads (4 KiB) and consent grants.
+    BenchRecords(bench_records::BenchRecordsArgs),
 }
 
 #[derive(Args)]
@@ -276,6 +279,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => commands::verify(args),
         Command::Bench(args) => commands::block_on(bench::run(args)),
         Command::BenchCreds(args) => commands::block_on(bench_creds::run(args)),
+        Command::BenchRecords(args) => commands::block_on(bench_records::run(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

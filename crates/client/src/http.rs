@@ -6,6 +6,9 @@ use medchain_types::{
 };
 use serde::de::DeserializeOwned;
 
+/// HTTP methods, for [`Client::signed`].
+pub use reqwest::Method;
+
 /// Errors talking to a node.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {

@@ -547,8 +547,9 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
             TxBody::Record(RecordOp::Access { version, .. }) => *version,
             _ => 0,
         };
+        let verified = self.verify(tx.clone())?;
         let granted = matches!(
-            self.dry_run(&tx).await?,
+            self.dry_run_verified(&verified).await?,
             Ok(medchain_types::Outcome::Applied)
         );
         if granted
@@ -611,7 +612,7 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
                 ));
             }
         }
-        let hash = self.submit(tx).await?;
+        let hash = self.admit(verified).await?;
         let mut finalized = self.subscribe();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         let status = loop {

@@ -209,7 +209,7 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
         results
     }
 
-    fn verify(&self, tx: SignedTransaction) -> Result<VerifiedTransaction, Problem> {
+    pub(crate) fn verify(&self, tx: SignedTransaction) -> Result<VerifiedTransaction, Problem> {
         VerifiedTransaction::verify(tx, &self.genesis.chain_id).map_err(|err| {
             let code = match err {
                 medchain_types::StatelessError::TooLarge { .. } => "too_large",
@@ -224,7 +224,7 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
     }
 
     /// The stateful checks and admission to the mempool of a verified transaction.
-    async fn admit(&self, verified: VerifiedTransaction) -> Result<TxHash, Problem> {
+    pub(crate) async fn admit(&self, verified: VerifiedTransaction) -> Result<TxHash, Problem> {
         let hash = verified.hash();
         let transaction = verified.transaction();
         if self.read_raw(&keys::receipt(&hash)).await?.is_some() {
@@ -322,6 +322,14 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
         tx: &SignedTransaction,
     ) -> Result<Result<medchain_types::Outcome, TxError>, Problem> {
         let verified = self.verify(tx.clone())?;
+        self.dry_run_verified(&verified).await
+    }
+
+    /// [`Self::dry_run`] for a transaction whose signature is already verified.
+    pub(crate) async fn dry_run_verified(
+        &self,
+        verified: &VerifiedTransaction,
+    ) -> Result<Result<medchain_types::Outcome, TxError>, Problem> {
         let tip = self.tip();
         let env = BlockEnv {
             chain_id: self.genesis.chain_id.clone(),
@@ -333,7 +341,7 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
         let view = GuardView(&*state);
         let mut executor = BlockExecutor::new(&view, env);
         Ok(executor
-            .apply(&verified)
+            .apply(verified)
             .await
             .map(|outcome| outcome.receipt.outcome))
     }
@@ -348,9 +356,19 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
                 .map_err(|err| internal(format!("stored receipt is corrupt: {err}")))?;
             let mut events = Vec::with_capacity(receipt.event_count as usize);
             let log = self.databases.1.read().await;
-            for location in
-                receipt.first_event..receipt.first_event + u64::from(receipt.event_count)
-            {
+            let end = receipt.first_event + u64::from(receipt.event_count);
+            if end > *log.bounds().end {
+                // The state and the event log are applied one after the other: the receipt is
+                // visible a moment before its events. Until both are, it is not committed here.
+                return Ok(TxStatusResponse {
+                    hash,
+                    status: TxState::Pending,
+                    receipt: None,
+                    events: Vec::new(),
+                    rejection: None,
+                });
+            }
+            for location in receipt.first_event..end {
                 let blob = log
                     .get(Location::new(location))
                     .await
