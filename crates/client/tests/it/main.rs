@@ -1,3 +1,4 @@
 //! Integration tests of the client SDK against outside implementations.
 
+mod httpsig_oracle;
 mod vc_oracle;

@@ -1,0 +1,157 @@
+//! medchain's RFC 9421 signatures checked against an implementation that is not ours: the
+//! `http-message-signatures` package (PyPI; versions pinned in
+//! `tests/httpsig-oracle/requirements.txt`), installed by this test into a virtual environment
+//! in the target directory. Both directions: a request medchain signs verifies there, and a
+//! request it signs verifies with medchain's verifier (and is refused once altered).
+
+use medchain_types::{Keypair, PartyId, httpsig};
+use serde_json::{Value, json};
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+    sync::OnceLock,
+};
+
+/// The oracle's Python, with its packages installed (once per target dir and requirements).
+fn python() -> &'static Path {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON.get_or_init(|| {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/httpsig-oracle");
+        let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("httpsig-oracle-venv");
+        let requirements = std::fs::read(source.join("requirements.txt")).expect("requirements");
+        let stamp = venv.join("requirements.installed");
+        let python = venv.join("bin").join("python");
+        if std::fs::read(&stamp).ok().as_ref() != Some(&requirements) || !python.exists() {
+            let status = Command::new("python3")
+                .args(["-m", "venv", "--clear"])
+                .arg(&venv)
+                .status()
+                .expect("python3 must be installed to run the RFC 9421 interoperability test");
+            assert!(status.success(), "cannot create a virtual environment");
+            let status = Command::new(&python)
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "-r",
+                ])
+                .arg(source.join("requirements.txt"))
+                .status()
+                .expect("pip runs");
+            assert!(
+                status.success(),
+                "pip install failed (the PyPI registry must be reachable)"
+            );
+            std::fs::write(&stamp, requirements).expect("stamp");
+        }
+        python
+    })
+}
+
+fn oracle(mode: &str, spec: &Value) -> Result<Value, String> {
+    let file = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("httpsig-{mode}-{}.json", std::process::id()));
+    std::fs::write(&file, serde_json::to_vec(spec).expect("json")).expect("write");
+    let output = Command::new(python())
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/httpsig-oracle/oracle.py"))
+        .arg(mode)
+        .arg(&file)
+        .output()
+        .expect("python runs");
+    if output.status.success() {
+        Ok(serde_json::from_slice(&output.stdout).expect("the oracle prints JSON"))
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+}
+
+fn request<'a>(path: &'a str, query: Option<&'a str>) -> httpsig::Request<'a> {
+    httpsig::Request {
+        method: "POST",
+        authority: "127.0.0.1:8080",
+        path,
+        query,
+        headers: Vec::new(),
+    }
+}
+
+#[test]
+fn medchain_signed_requests_verify_with_an_outside_implementation() {
+    let key = Keypair::from_seed([21; 32]);
+    let party = PartyId::derive(&key.public_key());
+    let body = br#"{"transaction":"synthetic"}"#;
+    for (path, query) in [
+        ("/v1/records/ab/read", None),
+        ("/v1/blobs", Some("x=1&y=2")),
+    ] {
+        let fields = httpsig::sign(
+            &key,
+            &party,
+            &request(path, query),
+            body,
+            1_795_000_000,
+            "00112233445566778899aabb",
+        );
+        let url = match query {
+            Some(query) => format!("http://127.0.0.1:8080{path}?{query}"),
+            None => format!("http://127.0.0.1:8080{path}"),
+        };
+        let mut spec = json!({
+            "method": "POST",
+            "url": url,
+            "headers": {
+                "Signature-Input": fields.signature_input,
+                "Signature": fields.signature,
+                "Content-Digest": fields.content_digest.clone().expect("a body has a digest"),
+            },
+            "body_hex": hex::encode(body),
+            "public_key_hex": key.public_key().to_hex(),
+        });
+        let verified = oracle("verify", &spec).expect("the outside implementation verifies it");
+        assert_eq!(verified["verified"], true);
+        // Altered: another path, another body.
+        spec["url"] = json!("http://127.0.0.1:8080/v1/records/ac/read");
+        assert!(oracle("verify", &spec).is_err(), "an altered path verified");
+        spec["url"] = json!(url);
+        spec["body_hex"] = json!(hex::encode(b"other"));
+        assert!(oracle("verify", &spec).is_err(), "an altered body verified");
+    }
+}
+
+#[test]
+fn requests_signed_by_an_outside_implementation_verify_with_ours() {
+    let key = Keypair::from_seed([22; 32]);
+    let party = PartyId::derive(&key.public_key());
+    let body = b"sealed record bytes";
+    let created = 1_795_000_000u64;
+    let spec = json!({
+        "method": "POST",
+        "url": "http://127.0.0.1:8080/v1/blobs",
+        "body_hex": hex::encode(body),
+        "seed_hex": hex::encode(key.seed()),
+        "keyid": party.to_hex(),
+        "created": created,
+        "expires": created + 300,
+        "nonce": "0123456789abcdef0123",
+    });
+    let headers = oracle("sign", &spec).expect("the outside implementation signs");
+    let mut request = request("/v1/blobs", None);
+    for name in ["Signature-Input", "Signature", "Content-Digest"] {
+        request.headers.push((
+            name.to_ascii_lowercase(),
+            headers[name].as_str().expect("a header").to_string(),
+        ));
+    }
+    let policy = httpsig::Policy {
+        now: created + 10,
+        skew_secs: 30,
+    };
+    let verified = httpsig::verify(&request, body, &policy, |p| {
+        (*p == party).then(|| key.public_key())
+    })
+    .unwrap_or_else(|err| panic!("our verifier refuses an outside signature ({err}): {headers}"));
+    assert_eq!(verified.party, party);
+    assert!(httpsig::verify(&request, b"altered", &policy, |_| Some(key.public_key())).is_err());
+}
