@@ -659,3 +659,222 @@ fn erasure_is_final_and_a_legal_hold_blocks_it() {
         "record_erased"
     );
 }
+
+/// Who may do what, operation by operation: the outcome, and what the chain records of it
+/// (an event for what succeeds; nothing, not even a used nonce, for what is refused).
+#[test]
+fn the_operation_matrix_over_every_role() {
+    let mut chain = Chain::dev();
+    let author = register_practitioner(&mut chain, "hospital", 120);
+    let id = create_record(&mut chain, &author, 1);
+    let writer = register_practitioner(&mut chain, "clinic", 121);
+    let expired = register_practitioner(&mut chain, "clinic", 122);
+    let revoked = register_practitioner(&mut chain, "clinic", 123);
+    let other_org = register_practitioner(&mut chain, "clinic", 124);
+    let write_grant = |chain: &mut Chain, salt: u8, grantee: PartyId, valid_for_ms: u64| {
+        let now = chain.time_ms;
+        record_op(
+            chain,
+            &demo("patient-1"),
+            RecordOp::Grant {
+                salt: Hash32([salt; 32]),
+                grantee,
+                scope: Scope::ResourceTypes(vec![observation()]),
+                read: true,
+                write: true,
+                purpose: Purpose::Treatment,
+                valid_from_ms: now,
+                valid_until_ms: now + valid_for_ms,
+                condition: None,
+            },
+        )
+        .expect("granted");
+        GrantId::derive(&party_id("patient-1"), &Hash32([salt; 32]))
+    };
+    let g_writer = write_grant(&mut chain, 1, id_of(&writer), 3_600_000);
+    let g_expired = write_grant(&mut chain, 2, id_of(&expired), 1_500);
+    let g_revoked = write_grant(&mut chain, 3, id_of(&revoked), 3_600_000);
+    record_op(
+        &mut chain,
+        &demo("patient-1"),
+        RecordOp::Revoke { grant: g_revoked },
+    )
+    .expect("revoked");
+    chain.block(&[]);
+
+    struct Who {
+        name: &'static str,
+        key: Keypair,
+        grant: Option<GrantId>,
+    }
+    let roles = [
+        Who {
+            name: "patient",
+            key: demo("patient-1"),
+            grant: None,
+        },
+        Who {
+            name: "author",
+            key: author.clone(),
+            grant: None,
+        },
+        Who {
+            name: "grantee",
+            key: writer.clone(),
+            grant: Some(g_writer),
+        },
+        Who {
+            name: "expired grantee",
+            key: expired.clone(),
+            grant: Some(g_expired),
+        },
+        Who {
+            name: "revoked grantee",
+            key: revoked.clone(),
+            grant: Some(g_revoked),
+        },
+        Who {
+            name: "other patient",
+            key: demo("patient-2"),
+            grant: None,
+        },
+        Who {
+            name: "other organisation",
+            key: other_org.clone(),
+            grant: None,
+        },
+        Who {
+            name: "regulator",
+            key: demo("regulator"),
+            grant: None,
+        },
+    ];
+    // Each operation: who may do it.
+    let may_write = ["patient", "author", "grantee"];
+    // A grant is always of the signer's own records: any patient may make one, no one else.
+    let may_grant = ["patient", "other patient"];
+    // Revoking patient-1's grant, and erasing patient-1's record: patient-1 only.
+    let may_revoke_or_erase = ["patient"];
+    let may_hold = ["regulator"];
+    let mut version = 1;
+    for who in &roles {
+        let signer = id_of(&who.key);
+        let before = chain.state.entries().clone();
+        // Write a new version.
+        let mut op = put_op(id, None, "patient-1", version + 1);
+        if let RecordOp::Put { grant, .. } = &mut op {
+            *grant = who.grant;
+        }
+        let outcome = record_op(&mut chain, &who.key, op);
+        if may_write.contains(&who.name) {
+            let outcome = outcome.unwrap_or_else(|err| panic!("{} writes: {err}", who.name));
+            version += 1;
+            assert!(outcome.events.contains(&Event::RecordWritten {
+                record: id,
+                version,
+                patient: party_id("patient-1"),
+                author: signer,
+            }));
+        } else {
+            assert!(outcome.is_err(), "{} wrote", who.name);
+            assert_eq!(
+                chain.state.entries(),
+                &before,
+                "{}: a refused write leaves nothing",
+                who.name
+            );
+        }
+        // Grant and revoke.
+        let before = chain.state.entries().clone();
+        let now = chain.time_ms;
+        let outcome = record_op(
+            &mut chain,
+            &who.key,
+            RecordOp::Grant {
+                salt: Hash32([0x40; 32]),
+                grantee: party_id("clinic"),
+                scope: Scope::All,
+                read: true,
+                write: false,
+                purpose: Purpose::Research,
+                valid_from_ms: now,
+                valid_until_ms: now + 60_000,
+                condition: None,
+            },
+        );
+        if may_grant.contains(&who.name) {
+            let outcome = outcome.unwrap_or_else(|err| panic!("{} grants: {err}", who.name));
+            assert!(matches!(
+                outcome.events.as_slice(),
+                [Event::AccessGranted { .. }]
+            ));
+            let grant = GrantId::derive(&signer, &Hash32([0x40; 32]));
+            let outcome = record_op(&mut chain, &who.key, RecordOp::Revoke { grant })
+                .expect("the patient revokes");
+            assert!(matches!(
+                outcome.events.as_slice(),
+                [Event::GrantRevoked { .. }]
+            ));
+        } else {
+            assert!(outcome.is_err(), "{} granted", who.name);
+            assert_eq!(chain.state.entries(), &before);
+            assert!(
+                record_op(&mut chain, &who.key, RecordOp::Revoke { grant: g_writer }).is_err(),
+                "{} revoked the patient's grant",
+                who.name
+            );
+        }
+        // Legal hold.
+        let before = chain.state.entries().clone();
+        let hold = RecordOp::LegalHold {
+            record: id,
+            hold: true,
+            reason: "court order 7".into(),
+        };
+        match record_op(&mut chain, &who.key, hold) {
+            Ok(outcome) => {
+                assert!(may_hold.contains(&who.name), "{} held", who.name);
+                assert!(matches!(
+                    outcome.events.as_slice(),
+                    [Event::LegalHoldSet { hold: true, .. }]
+                ));
+                record_op(
+                    &mut chain,
+                    &who.key,
+                    RecordOp::LegalHold {
+                        record: id,
+                        hold: false,
+                        reason: "order lifted".into(),
+                    },
+                )
+                .expect("lifted");
+            }
+            Err(_) => {
+                assert!(!may_hold.contains(&who.name), "{} could not hold", who.name);
+                assert_eq!(chain.state.entries(), &before);
+            }
+        }
+    }
+    // Erasure, last: only the patient.
+    for who in roles.iter().rev() {
+        let before = chain.state.entries().clone();
+        let outcome = record_op(
+            &mut chain,
+            &who.key,
+            RecordOp::Erase {
+                record: id,
+                reason: "request".into(),
+            },
+        );
+        if may_revoke_or_erase.contains(&who.name) {
+            let outcome = outcome.expect("the patient erases");
+            assert!(matches!(
+                outcome.events.as_slice(),
+                [Event::RecordErased { .. }]
+            ));
+        } else {
+            assert!(outcome.is_err(), "{} erased", who.name);
+            assert_eq!(chain.state.entries(), &before);
+        }
+    }
+}
