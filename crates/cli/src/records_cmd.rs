@@ -179,6 +179,9 @@ pub enum AccessCommand {
         patient: PartyId,
         #[arg(long, default_value_t = 0)]
         from: u64,
+        /// Check every entry's proof offline against this genesis file.
+        #[arg(long)]
+        genesis: Option<PathBuf>,
         #[command(flatten)]
         node: NodeUrl,
     },
@@ -501,10 +504,28 @@ pub async fn access_command(command: AccessCommand) -> anyhow::Result<()> {
         AccessCommand::Log {
             patient,
             from,
+            genesis,
             node,
         } => {
             let client = Client::new(&node.url);
-            print_json(&records::access_log(&client, &patient, from).await?)
+            match genesis {
+                None => print_json(&records::access_log(&client, &patient, from).await?),
+                Some(path) => {
+                    let genesis = crate::setup::load_genesis(&path)?;
+                    let entries =
+                        records::access_log_proven(&client, &genesis, &patient, from).await?;
+                    eprintln!(
+                        "{} entries, each proven against a finalized block (checked offline)",
+                        entries.len()
+                    );
+                    print_json(
+                        &entries
+                            .into_iter()
+                            .map(|(entry, height)| serde_json::json!({ "entry": entry, "proven_at_height": height }))
+                            .collect::<Vec<_>>(),
+                    )
+                }
+            }
         }
         AccessCommand::Report {
             patient,

@@ -741,3 +741,43 @@ state key <code>list/access/{patient}/n</code>, which any node serves with a pro
         )
     }
 }
+
+/// A patient's access log from entry `from`, each entry checked offline against `genesis`:
+/// its state proof, the finalized header it is proven against, and that header's certificate.
+pub async fn access_log_proven(
+    client: &Client,
+    genesis: &medchain_types::Genesis,
+    patient: &PartyId,
+    from: u64,
+) -> Result<Vec<(medchain_types::records::AccessEntry, u64)>, RecordsError> {
+    let count_answer = client
+        .state(&format!("list/access/{patient}"), true)
+        .await?;
+    let proven = crate::verify::verify_state(genesis, &count_answer).map_err(|err| {
+        RecordsError::Mismatch(format!("the log's length does not verify: {err}"))
+    })?;
+    let count = match proven.value {
+        Some(bytes) => u64::from_be_bytes(
+            bytes
+                .try_into()
+                .map_err(|_| RecordsError::Mismatch("a list count is 8 bytes".into()))?,
+        ),
+        None => 0,
+    };
+    let mut out = Vec::new();
+    for seq in from..count {
+        let answer = client
+            .state(&format!("list/access/{patient}/{seq}"), true)
+            .await?;
+        let proven = crate::verify::verify_state(genesis, &answer).map_err(|err| {
+            RecordsError::Mismatch(format!("access entry {seq} does not verify: {err}"))
+        })?;
+        let bytes = proven
+            .value
+            .ok_or_else(|| RecordsError::Mismatch(format!("access entry {seq} is missing")))?;
+        let entry = medchain_types::records::AccessEntry::decode(bytes)
+            .map_err(|err| RecordsError::Mismatch(err.to_string()))?;
+        out.push((entry, proven.height));
+    }
+    Ok(out)
+}

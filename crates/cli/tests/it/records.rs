@@ -272,6 +272,20 @@ async fn records_are_written_shared_read_denied_revoked_and_erased() {
     .map(|(who, ok)| (who.to_string(), *ok))
     .collect();
     assert_eq!(summary, expected);
+    // Every entry is provable: checked offline against the genesis.
+    let genesis: medchain_types::Genesis =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("genesis.json")).expect("genesis"))
+            .expect("json");
+    let proven = records::access_log_proven(&client, &genesis, &patient.party_id, 0)
+        .await
+        .expect("every entry's proof verifies");
+    assert_eq!(
+        proven
+            .into_iter()
+            .map(|(entry, _)| entry)
+            .collect::<Vec<_>>(),
+        log
+    );
 
     // Erasure: the custodian deletes the content and keys; reads are denied.
     records::submit(
