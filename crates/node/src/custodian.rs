@@ -548,10 +548,11 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
             _ => 0,
         };
         let verified = self.verify(tx.clone())?;
-        let granted = matches!(
-            self.dry_run_verified(&verified).await?,
-            Ok(medchain_types::Outcome::Applied)
-        );
+        let outcome = self.dry_run_verified(&verified).await?;
+        let granted = matches!(outcome, Ok(medchain_types::Outcome::Applied));
+        // A transaction the dry run refused outright is admitted the usual way, which answers
+        // the refusal at once.
+        let prechecked = outcome.is_ok();
         if granted
             && let Some(current) = self.decoded::<Record>(&record_key(&record)).await?
             && current.erased.is_none()
@@ -612,7 +613,8 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
                 ));
             }
         }
-        let hash = self.admit(verified).await?;
+        // Run against finalized state just above: admit it without running it again.
+        let hash = self.admit_with(verified, !prechecked).await?;
         let mut finalized = self.subscribe();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         let status = loop {

@@ -225,6 +225,16 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
 
     /// The stateful checks and admission to the mempool of a verified transaction.
     pub(crate) async fn admit(&self, verified: VerifiedTransaction) -> Result<TxHash, Problem> {
+        self.admit_with(verified, true).await
+    }
+
+    /// [`Self::admit`]; `dry_run` false skips running the transaction against finalized state,
+    /// for a caller that just did (the custodian's read path).
+    pub(crate) async fn admit_with(
+        &self,
+        verified: VerifiedTransaction,
+        dry_run: bool,
+    ) -> Result<TxHash, Problem> {
         let hash = verified.hash();
         let transaction = verified.transaction();
         if self.read_raw(&keys::receipt(&hash)).await?.is_some() {
@@ -273,7 +283,7 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
                 ),
             ));
         }
-        if transaction.nonce == party.nonce {
+        if dry_run && transaction.nonce == party.nonce {
             // The transaction is next in line: run it against finalized state now, so that a
             // refusal (a missing role, a reused key, a closed proposal, ...) is answered at
             // once rather than discovered in a block. Nothing is written.
