@@ -84,12 +84,46 @@ pub struct ChainView {
     committed: std::sync::atomic::AtomicU64,
     /// Blocks finalized since this node started.
     blocks: std::sync::atomic::AtomicU64,
+    /// Callers waiting for a transaction to be in a finalized block.
+    waiters: Mutex<std::collections::HashMap<TxHash, Vec<tokio::sync::oneshot::Sender<()>>>>,
 }
 
 /// How many recent state roots to remember.
 const ROOTS_REMEMBERED: usize = 4_096;
 
 impl ChainView {
+    /// Resolves once a finalized block holds `hash` (committed or denied). A transaction
+    /// rejected instead never resolves it: callers also time out and look at its status.
+    pub fn wait_for(&self, hash: TxHash) -> tokio::sync::oneshot::Receiver<()> {
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        self.waiters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(hash)
+            .or_default()
+            .push(sender);
+        receiver
+    }
+
+    fn notify(&self, transactions: &[SignedTransaction]) {
+        let mut waiters = self.waiters.lock().unwrap_or_else(|p| p.into_inner());
+        if waiters.is_empty() {
+            return;
+        }
+        for tx in transactions {
+            if let Some(senders) = waiters.remove(&tx.hash()) {
+                for sender in senders {
+                    let _ = sender.send(());
+                }
+            }
+        }
+        // Waiters whose receivers are gone (timed out) are dropped.
+        waiters.retain(|_, senders| {
+            senders.retain(|sender| !sender.is_closed());
+            !senders.is_empty()
+        });
+    }
+
     fn new(genesis: &Block) -> Self {
         let (finalized, _) = tokio::sync::watch::channel(0);
         Self {
@@ -99,6 +133,7 @@ impl ChainView {
                 header: genesis.header.clone(),
             }),
             roots: Mutex::new(BTreeMap::new()),
+            waiters: Mutex::new(std::collections::HashMap::new()),
             finalized,
             committed: std::sync::atomic::AtomicU64::new(0),
             blocks: std::sync::atomic::AtomicU64::new(0),
@@ -714,6 +749,7 @@ impl<E: Spawner + StorageContext + Clock> Application<E> for App {
             }
         }
         self.view.finalized.send_replace(block.header.height);
+        self.view.notify(&block.transactions);
         self.view.committed.fetch_add(
             block.transactions.len() as u64,
             std::sync::atomic::Ordering::Relaxed,

@@ -614,26 +614,33 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
             }
         }
         // Run against finalized state just above: admit it without running it again.
+        // Wait for the block that holds it: one wake-up per read, not one per block per read.
+        let mut in_block = self.handles.view.wait_for(verified.hash());
         let hash = self.admit_with(verified, !prechecked).await?;
         let mut finalized = self.subscribe();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        let mut notified = false;
         let status = loop {
+            if !notified {
+                // A rejected transaction is never in a block: look at its status every second.
+                notified = tokio::time::timeout(Duration::from_secs(1), &mut in_block)
+                    .await
+                    .is_ok();
+            }
             let status = self.tx_status(hash).await?;
             if !matches!(status.status, TxState::Pending | TxState::Unknown) {
                 break status;
             }
-            if tokio::time::timeout_at(
-                deadline,
-                tokio::time::timeout(Duration::from_millis(100), finalized.changed()),
-            )
-            .await
-            .is_err()
-            {
+            if tokio::time::Instant::now() >= deadline {
                 return Err(Problem::new(
                     504,
                     "not_yet_committed",
                     format!("access transaction {hash} is not in a block yet; retry the read"),
                 ));
+            }
+            if notified {
+                // In a block, but its state or events are not readable yet.
+                let _ = tokio::time::timeout(Duration::from_millis(20), finalized.changed()).await;
             }
         };
         let (version, seq) = match status.status {
