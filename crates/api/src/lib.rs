@@ -15,6 +15,9 @@
 //!                                      signed: store a data key wrapped for a party
 //! POST /v1/records/{id}/read           signed: an audited read; the body is the reader's
 //!                                      access transaction
+//! GET  /v1/records/{id}                a record and its versions, as anchored
+//! GET  /v1/patients/{id}/{list}        a page of a patient's records, grants, access log
+//!                                      or break-glass declarations
 //! GET  /v1/openapi.json, /v1/docs      the OpenAPI document, and a page that renders it
 //! GET  /healthz, /readyz, /metrics     liveness, readiness, Prometheus text
 //! ```

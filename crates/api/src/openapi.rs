@@ -177,6 +177,24 @@ pub fn openapi() -> Value {
                     "504": { "$ref": "#/components/responses/Problem" }
                 }))
             }},
+            "/v1/records/{id}": { "get": {
+                "summary": "A record and every version, as anchored (never content)",
+                "operationId": "recordHistory",
+                "parameters": [ { "name": "id", "in": "path", "required": true, "schema": hex("Record id") } ],
+                "responses": with_problems(json!({ "200": { "description": "The record and its versions", "content": { "application/json": { "schema": { "type": "object" } } } } }))
+            }},
+            "/v1/patients/{id}/{list}": { "get": {
+                "summary": "A page of a patient's records, grants, access log or break-glass declarations",
+                "operationId": "patientList",
+                "description": "`list` is `records`, `grants`, `access-log` or `break-glass`. Each item names its state key (`list/<name>/<patient>/<seq>`), which `/v1/state/{key}?proof=true` serves with a proof. The access log holds every read of the patient's records, granted or denied, with reader, basis, purpose, custodian, time and transaction.",
+                "parameters": [
+                    { "name": "id", "in": "path", "required": true, "schema": hex("Patient party id") },
+                    { "name": "list", "in": "path", "required": true, "schema": { "type": "string", "enum": ["records", "grants", "access-log", "break-glass"] } },
+                    { "name": "from", "in": "query", "schema": { "type": "integer", "minimum": 0 } },
+                    { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 1000 } }
+                ],
+                "responses": with_problems(json!({ "200": { "description": "A page", "content": { "application/json": { "schema": { "type": "object" } } } } }))
+            }},
             "/v1/openapi.json": { "get": { "summary": "This document", "operationId": "openapi", "responses": { "200": { "description": "OpenAPI document" } } } },
             "/v1/docs": { "get": { "summary": "A page that renders this document", "operationId": "docs", "responses": { "200": { "description": "HTML" } } } },
             "/healthz": { "get": { "summary": "Liveness", "operationId": "healthz", "responses": { "200": { "description": "ok" } } } },
@@ -264,6 +282,8 @@ mod tests {
             "/v1/blobs",
             "/v1/records/{id}/versions/{version}/keys/{recipient}",
             "/v1/records/{id}/read",
+            "/v1/records/{id}",
+            "/v1/patients/{id}/{list}",
             "/v1/openapi.json",
             "/v1/docs",
             "/healthz",

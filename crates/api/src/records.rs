@@ -209,3 +209,34 @@ pub(crate) async fn read<B: Backend>(
     })?;
     Ok(Json(backend.read_record(reader, record, tx).await?))
 }
+
+#[derive(serde::Deserialize)]
+pub(crate) struct Page {
+    #[serde(default)]
+    from: u64,
+    limit: Option<u64>,
+}
+
+/// `GET /v1/patients/{id}/{records|grants|access-log|break-glass}?from=&limit=`: public, like
+/// the state it pages through (pseudonymous ids, hashes and policies; never content).
+pub(crate) async fn patient_list<B: Backend>(
+    State(backend): State<B>,
+    Path((id, list)): Path<(String, String)>,
+    axum::extract::Query(page): axum::extract::Query<Page>,
+) -> HttpResult<Json<serde_json::Value>> {
+    let patient = PartyId::from_hex(&id)
+        .map_err(|err| ProblemResponse(Problem::new(400, "invalid_party_id", err.to_string())))?;
+    Ok(Json(
+        backend
+            .patient_list(list, patient, page.from, page.limit.unwrap_or(100))
+            .await?,
+    ))
+}
+
+/// `GET /v1/records/{id}`: a record and every version, as anchored.
+pub(crate) async fn history<B: Backend>(
+    State(backend): State<B>,
+    Path(id): Path<String>,
+) -> HttpResult<Json<serde_json::Value>> {
+    Ok(Json(backend.record_history(parse_record(&id)?).await?))
+}

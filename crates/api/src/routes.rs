@@ -71,6 +71,19 @@ pub trait Backend: Clone + Send + Sync + 'static {
         recipient: PartyId,
         wrapped: Vec<u8>,
     ) -> impl Future<Output = Result<(), Problem>> + Send;
+    /// A page of a patient's records, grants, access log or break-glass declarations.
+    fn patient_list(
+        &self,
+        kind: String,
+        patient: PartyId,
+        from: u64,
+        limit: u64,
+    ) -> impl Future<Output = Result<serde_json::Value, Problem>> + Send;
+    /// A record and its versions.
+    fn record_history(
+        &self,
+        record: medchain_types::records::RecordId,
+    ) -> impl Future<Output = Result<serde_json::Value, Problem>> + Send;
     /// Runs an audited read (custodians only).
     fn read_record(
         &self,
@@ -127,6 +140,11 @@ pub fn router<B: Backend>(backend: B) -> Router {
             axum::routing::put(crate::records::put_key::<B>),
         )
         .route("/v1/records/{id}/read", post(crate::records::read::<B>))
+        .route("/v1/records/{id}", get(crate::records::history::<B>))
+        .route(
+            "/v1/patients/{id}/{list}",
+            get(crate::records::patient_list::<B>),
+        )
         .route("/v1/openapi.json", get(openapi_document))
         .route("/v1/docs", get(docs))
         .route("/healthz", get(healthz))

@@ -153,4 +153,21 @@ impl medchain_api::Backend for NodeBackend {
     ) -> Result<medchain_types::api::RecordReadResponse, Problem> {
         self.service.read_record(reader, record, tx).await
     }
+
+    async fn patient_list(
+        &self,
+        kind: String,
+        patient: medchain_types::PartyId,
+        from: u64,
+        limit: u64,
+    ) -> Result<serde_json::Value, Problem> {
+        self.service.patient_list(&kind, patient, from, limit).await
+    }
+
+    async fn record_history(
+        &self,
+        record: medchain_types::records::RecordId,
+    ) -> Result<serde_json::Value, Problem> {
+        self.service.record_history(record).await
+    }
 }

@@ -1022,3 +1022,131 @@ pub async fn run<E: Spawner + StorageContext + Clock>(service: NodeService<E>) {
         }
     }
 }
+
+/// Longest page of a patient's lists.
+pub const PAGE_MAX: u64 = 1_000;
+
+impl<E: Spawner + StorageContext + Clock> NodeService<E> {
+    async fn list_page(
+        &self,
+        list: &str,
+        owner: &PartyId,
+        from: u64,
+        limit: u64,
+    ) -> Result<(u64, Vec<Vec<u8>>), Problem> {
+        let count = match self
+            .read_raw(&medchain_state::lists::count_key(list, &owner.0))
+            .await?
+        {
+            Some(bytes) => u64::from_be_bytes(
+                bytes
+                    .try_into()
+                    .map_err(|_| internal("a list count is corrupt"))?,
+            ),
+            None => 0,
+        };
+        let mut items = Vec::new();
+        for seq in from..count.min(from.saturating_add(limit.min(PAGE_MAX))) {
+            let item = self
+                .read_raw(&medchain_state::lists::item_key(list, &owner.0, seq))
+                .await?
+                .ok_or_else(|| internal(format!("list {list} item {seq} is missing")))?;
+            items.push(item);
+        }
+        Ok((count, items))
+    }
+
+    /// `GET /v1/patients/{id}/{records|grants|access-log|break-glass}`: a page of a patient's
+    /// list, decoded. Each item is also a state key (`list/<name>/<patient>/<seq>`) that
+    /// `/v1/state` serves with a proof.
+    pub async fn patient_list(
+        &self,
+        kind: &str,
+        patient: PartyId,
+        from: u64,
+        limit: u64,
+    ) -> Result<serde_json::Value, Problem> {
+        use medchain_state::lists::names;
+        let list = match kind {
+            "records" => names::RECORDS,
+            "grants" => names::GRANTS,
+            "access-log" => names::ACCESS,
+            "break-glass" => names::BREAK_GLASS,
+            other => {
+                return Err(Problem::new(
+                    404,
+                    "not_found",
+                    format!(
+                        "no patient list {other:?}; records, grants, access-log or break-glass"
+                    ),
+                ));
+            }
+        };
+        let (count, items) = self.list_page(list, &patient, from, limit).await?;
+        let mut out = Vec::with_capacity(items.len());
+        for (offset, item) in items.into_iter().enumerate() {
+            let seq = from + offset as u64;
+            let value = match list {
+                names::ACCESS => serde_json::to_value(
+                    medchain_types::records::AccessEntry::decode(item)
+                        .map_err(|err| internal(err.to_string()))?,
+                ),
+                names::RECORDS => {
+                    let id =
+                        RecordId::from_slice(&item).map_err(|err| internal(err.to_string()))?;
+                    serde_json::to_value(self.decoded::<Record>(&record_key(&id)).await?)
+                }
+                names::GRANTS => {
+                    let id = medchain_types::records::GrantId::from_slice(&item)
+                        .map_err(|err| internal(err.to_string()))?;
+                    serde_json::to_value(
+                        self.decoded::<medchain_types::records::Grant>(
+                            &medchain_state::records::grant_key(&id),
+                        )
+                        .await?,
+                    )
+                }
+                _ => {
+                    let id = medchain_types::records::BreakGlassId::from_slice(&item)
+                        .map_err(|err| internal(err.to_string()))?;
+                    serde_json::to_value(
+                        self.decoded::<medchain_types::records::BreakGlass>(
+                            &medchain_state::records::break_glass_key(&id),
+                        )
+                        .await?,
+                    )
+                }
+            }
+            .map_err(|err| internal(err.to_string()))?;
+            out.push(serde_json::json!({
+                "seq": seq,
+                "key": format!("list/{list}/{patient}/{seq}"),
+                "item": value,
+            }));
+        }
+        Ok(serde_json::json!({
+            "patient": patient,
+            "list": kind,
+            "count": count,
+            "from": from,
+            "items": out,
+        }))
+    }
+
+    /// `GET /v1/records/{id}`: a record and every version, as anchored.
+    pub async fn record_history(&self, id: RecordId) -> Result<serde_json::Value, Problem> {
+        let record = self
+            .decoded::<Record>(&record_key(&id))
+            .await?
+            .ok_or_else(|| Problem::new(404, "unknown_record", format!("no record {id}")))?;
+        let mut versions = Vec::new();
+        for version in 1..=record.latest.version {
+            versions.push(
+                self.decoded::<RecordVersion>(&version_key(&id, version))
+                    .await?
+                    .ok_or_else(|| internal(format!("version {version} of {id} is missing")))?,
+            );
+        }
+        Ok(serde_json::json!({ "record": record, "versions": versions }))
+    }
+}

@@ -286,6 +286,43 @@ async fn records_are_written_shared_read_denied_revoked_and_erased() {
             .collect::<Vec<_>>(),
         log
     );
+    // The same log, and the record's history, from the /v1 patient and record endpoints.
+    let page: serde_json::Value = reqwest::get(format!(
+        "{}/v1/patients/{}/access-log?from=2&limit=3",
+        client.base(),
+        patient.party_id
+    ))
+    .await
+    .expect("answers")
+    .json()
+    .await
+    .expect("json");
+    assert_eq!(page["count"], log.len() as u64);
+    let items = page["items"].as_array().expect("items");
+    assert_eq!(items.len(), 3);
+    assert_eq!(items[0]["seq"], 2);
+    assert_eq!(
+        items[0]["item"]["reader"],
+        serde_json::to_value(log[2].reader).expect("json")
+    );
+    let grants: serde_json::Value = reqwest::get(format!(
+        "{}/v1/patients/{}/grants",
+        client.base(),
+        patient.party_id
+    ))
+    .await
+    .expect("answers")
+    .json()
+    .await
+    .expect("json");
+    assert_eq!(grants["count"], 2);
+    let history: serde_json::Value = reqwest::get(format!("{}/v1/records/{id}", client.base()))
+        .await
+        .expect("answers")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(history["versions"].as_array().expect("versions").len(), 1);
 
     // Erasure: the custodian deletes the content and keys; reads are denied.
     records::submit(
