@@ -566,54 +566,35 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
                 .decoded::<RecordVersion>(&version_key(&record, version))
                 .await?
                 && anchored.custodians.contains(&custodian.operator)
-                && !custodian.store.contains(&anchored.ciphertext_hash)
-            {
-                custodian.wait_for(
-                    record,
-                    version,
-                    anchored.ciphertext_hash,
-                    self.peers_of(&anchored.custodians, custodian.operator),
-                );
-                return Err(Problem::new(
-                    503,
-                    "content_not_here_yet",
-                    format!(
-                        "this custodian does not hold version {version} of {record} yet; retry shortly"
-                    ),
-                ));
-            }
-        }
-        if granted
-            && let Some(current) = self.decoded::<Record>(&record_key(&record)).await?
-            && current.erased.is_none()
-        {
-            let version = if wanted == 0 {
-                current.latest.version
-            } else {
-                wanted
-            };
-            if let Some(anchored) = self
-                .decoded::<RecordVersion>(&version_key(&record, version))
-                .await?
-                && anchored.custodians.contains(&custodian.operator)
-                && !self
-                    .has_key_for(&custodian, &record, version, &reader, basis)
-                    .await?
             {
                 let peers = self.peers_of(&anchored.custodians, custodian.operator);
-                self.handles
-                    .replica
-                    .send(peers, crate::replica::Replica::Request { record, version });
-                return Err(Problem::new(
-                    409,
-                    "no_key_for_reader",
-                    format!(
-                        "no data key of version {version} is wrapped for {reader} here; the patient shares it when granting (asked the other custodians; retry shortly)"
-                    ),
-                ));
+                if !custodian.store.contains(&anchored.ciphertext_hash) {
+                    custodian.wait_for(record, version, anchored.ciphertext_hash, peers);
+                    return Err(Problem::new(
+                        503,
+                        "content_not_here_yet",
+                        format!(
+                            "this custodian does not hold version {version} of {record} yet; retry shortly"
+                        ),
+                    ));
+                }
+                if !self
+                    .has_key_for(&custodian, &record, version, &reader, basis)
+                    .await?
+                {
+                    self.handles
+                        .replica
+                        .send(peers, crate::replica::Replica::Request { record, version });
+                    return Err(Problem::new(
+                        409,
+                        "no_key_for_reader",
+                        format!(
+                            "no data key of version {version} is wrapped for {reader} here; the patient shares it when granting (asked the other custodians; retry shortly)"
+                        ),
+                    ));
+                }
             }
         }
-        // Run against finalized state just above: admit it without running it again.
         // Wait for the block that holds it: one wake-up per read, not one per block per read.
         let mut in_block = self.handles.view.wait_for(verified.hash());
         let hash = self.admit_with(verified, !prechecked).await?;

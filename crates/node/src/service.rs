@@ -287,17 +287,7 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
             // The transaction is next in line: run it against finalized state now, so that a
             // refusal (a missing role, a reused key, a closed proposal, ...) is answered at
             // once rather than discovered in a block. Nothing is written.
-            let tip = self.tip();
-            let env = BlockEnv {
-                chain_id: self.genesis.chain_id.clone(),
-                height: tip.height + 1,
-                time_ms: tip.header.time_ms + 1,
-                event_base: 0,
-            };
-            let state = self.databases.0.read().await;
-            let view = GuardView(&*state);
-            let mut executor = BlockExecutor::new(&view, env);
-            if let Err(err) = executor.apply(&verified).await {
+            if let Err(err) = self.dry_run_verified(&verified).await? {
                 return Err(Problem::new(
                     tx_error_status(&err),
                     err.code(),

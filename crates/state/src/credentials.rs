@@ -326,13 +326,10 @@ pub async fn require<R: StateRead>(
     action: &'static str,
     party: &PartyId,
 ) -> Result<(), TxError> {
-    let Some(requirement) = ctx
-        .get_decoded::<CredentialRequirement>(&requirement_key(action))
-        .await?
-    else {
-        return Ok(());
-    };
-    satisfies(ctx, action, party, &requirement).await
+    match requirement_of(ctx, action).await? {
+        Some(requirement) => satisfies(ctx, action, party, &requirement).await,
+        None => Ok(()),
+    }
 }
 
 /// Like [`require`], but an action governance has not configured is refused: for actions that
@@ -342,10 +339,7 @@ pub async fn require_configured<R: StateRead>(
     action: &'static str,
     party: &PartyId,
 ) -> Result<(), TxError> {
-    let Some(requirement) = ctx
-        .get_decoded::<CredentialRequirement>(&requirement_key(action))
-        .await?
-    else {
+    let Some(requirement) = requirement_of(ctx, action).await? else {
         return Err(TxError::Refused {
             code: "not_configured",
             reason: format!(
@@ -354,6 +348,15 @@ pub async fn require_configured<R: StateRead>(
         });
     };
     satisfies(ctx, action, party, &requirement).await
+}
+
+async fn requirement_of<R: StateRead>(
+    ctx: &TxContext<'_, '_, R>,
+    action: &str,
+) -> Result<Option<CredentialRequirement>, TxError> {
+    Ok(ctx
+        .get_decoded::<CredentialRequirement>(&requirement_key(action))
+        .await?)
 }
 
 /// Whether `party` holds a credential meeting `requirement` that is valid at this block's
