@@ -553,6 +553,9 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
         // A transaction the dry run refused outright is admitted the usual way, which answers
         // the refusal at once.
         let prechecked = outcome.is_ok();
+        // What the pre-check found (the version, its anchor and the reader's key), served
+        // after the commit if the committed read is for that same version.
+        let mut prepared: Option<(u32, RecordVersion, Vec<u8>)> = None;
         if granted
             && let Some(current) = self.decoded::<Record>(&record_key(&record)).await?
             && current.erased.is_none()
@@ -567,9 +570,13 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
                 .await?
                 && anchored.custodians.contains(&custodian.operator)
             {
-                let peers = self.peers_of(&anchored.custodians, custodian.operator);
                 if !custodian.store.contains(&anchored.ciphertext_hash) {
-                    custodian.wait_for(record, version, anchored.ciphertext_hash, peers);
+                    custodian.wait_for(
+                        record,
+                        version,
+                        anchored.ciphertext_hash,
+                        self.peers_of(&anchored.custodians, custodian.operator),
+                    );
                     return Err(Problem::new(
                         503,
                         "content_not_here_yet",
@@ -578,20 +585,26 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
                         ),
                     ));
                 }
-                if !self
-                    .has_key_for(&custodian, &record, version, &reader, basis)
-                    .await?
+                match self
+                    .key_for(&custodian, &record, version, &reader, basis)
+                    .await
                 {
-                    self.handles
-                        .replica
-                        .send(peers, crate::replica::Replica::Request { record, version });
-                    return Err(Problem::new(
-                        409,
-                        "no_key_for_reader",
-                        format!(
-                            "no data key of version {version} is wrapped for {reader} here; the patient shares it when granting (asked the other custodians; retry shortly)"
-                        ),
-                    ));
+                    Ok(key) => prepared = Some((version, anchored, key)),
+                    Err(problem) if problem.code == "no_key_for_reader" => {
+                        self.handles.replica.send(
+                            self.peers_of(&anchored.custodians, custodian.operator),
+                            crate::replica::Replica::Request { record, version },
+                        );
+                        return Err(Problem::new(
+                            409,
+                            "no_key_for_reader",
+                            format!(
+                                "{}; asked the other custodians, retry shortly",
+                                problem.detail
+                            ),
+                        ));
+                    }
+                    Err(problem) => return Err(problem),
                 }
             }
         }
@@ -667,7 +680,16 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
                 ));
             }
         };
-        let (_, anchored) = self.record_version(&record, version).await?;
+        let (anchored, wrapped_key) = match prepared {
+            Some((checked, anchored, key)) if checked == version => (anchored, key),
+            _ => {
+                let (_, anchored) = self.record_version(&record, version).await?;
+                let key = self
+                    .key_for(&custodian, &record, version, &reader, basis)
+                    .await?;
+                (anchored, key)
+            }
+        };
         let store = custodian.store.clone();
         let content_hash = anchored.ciphertext_hash;
         let ciphertext = blocking(move || store.get(&content_hash))
@@ -679,9 +701,6 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
                     format!("this custodian does not hold version {version} of {record} yet"),
                 )
             })?;
-        let wrapped_key = self
-            .key_for(&custodian, &record, version, &reader, basis)
-            .await?;
         use base64::Engine as _;
         Ok(RecordReadResponse {
             record,
@@ -693,40 +712,6 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
             access_seq: seq,
             access_tx: hash,
         })
-    }
-
-    /// Whether [`Self::key_for`] would find a key for the reader.
-    async fn has_key_for(
-        &self,
-        custodian: &Custodian,
-        record: &RecordId,
-        version: u32,
-        reader: &PartyId,
-        basis: AccessBasis,
-    ) -> Result<bool, Problem> {
-        let store = custodian.store.clone();
-        let (r, who) = (*record, *reader);
-        if blocking(move || store.get_key(&r, version, &who))
-            .await?
-            .is_some()
-        {
-            return Ok(true);
-        }
-        let Some(reader_party) = self.party(reader).await? else {
-            return Ok(false);
-        };
-        let through_organisation = matches!(
-            basis,
-            AccessBasis::Grant(_) | AccessBasis::Author | AccessBasis::BreakGlass(_)
-        ) && reader_party.organisation == Some(custodian.operator);
-        if !through_organisation || custodian.organisation_secret.is_none() {
-            return Ok(false);
-        }
-        let store = custodian.store.clone();
-        let (r, operator) = (*record, custodian.operator);
-        Ok(blocking(move || store.get_key(&r, version, &operator))
-            .await?
-            .is_some())
     }
 
     /// The reader's wrapped key: shared with them directly, or re-wrapped from the operator

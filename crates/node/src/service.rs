@@ -315,17 +315,8 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
         Ok(hash)
     }
 
-    /// Runs a transaction against finalized state without keeping anything: its outcome if
-    /// it were in the next block, or why it would be refused.
-    pub async fn dry_run(
-        &self,
-        tx: &SignedTransaction,
-    ) -> Result<Result<medchain_types::Outcome, TxError>, Problem> {
-        let verified = self.verify(tx.clone())?;
-        self.dry_run_verified(&verified).await
-    }
-
-    /// [`Self::dry_run`] for a transaction whose signature is already verified.
+    /// Runs a verified transaction against finalized state without keeping anything: its
+    /// outcome if it were in the next block, or why it would be refused.
     pub(crate) async fn dry_run_verified(
         &self,
         verified: &VerifiedTransaction,
