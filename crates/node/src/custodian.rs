@@ -871,6 +871,11 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
     }
 }
 
+/// Most replicas held while their anchor is not visible here yet.
+const WAITING_MAX: usize = 4_096;
+/// Most content bytes held that way.
+const WAITING_BYTES_MAX: usize = 256 * 1024 * 1024;
+
 /// Follows finalized blocks for the custodian: applies their record events (see
 /// [`NodeService::custodian_catch_up`]), keeps the cursor on disk, and sweeps expired pending
 /// uploads. Returns when the node stops.
@@ -976,7 +981,13 @@ pub async fn run<E: Spawner + StorageContext + Clock>(service: NodeService<E>) {
                     match service.accept_replica(from.clone(), replica.clone()).await {
                         Ok(true) => {}
                         Ok(false) => {
-                            if waiting.len() < 4_096 {
+                            // Bounded by count and by bytes: a peer cannot make this node
+                            // hold unanchored content without limit.
+                            let held: usize =
+                                waiting.iter().map(|(_, _, r)| r.content_bytes()).sum();
+                            if waiting.len() < WAITING_MAX
+                                && held + replica.content_bytes() <= WAITING_BYTES_MAX
+                            {
                                 waiting.push((std::time::Instant::now(), from, replica));
                             }
                         }

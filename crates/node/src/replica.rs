@@ -15,6 +15,9 @@ use commonware_runtime::Spawner;
 use futures::{StreamExt, channel::mpsc};
 use medchain_types::{PartyId, Signature, limits::RECORD_CIPHERTEXT_BYTES_MAX, records::RecordId};
 
+/// Most replicas queued in each direction.
+pub const QUEUE_MAX: usize = 32;
+
 /// Largest replication message on the wire.
 pub const MESSAGE_BYTES_MAX: usize = RECORD_CIPHERTEXT_BYTES_MAX + 1_024;
 
@@ -88,6 +91,16 @@ impl EncodeSize for Replica {
     }
 }
 
+impl Replica {
+    /// Bytes of content it carries (what it costs to hold it).
+    pub fn content_bytes(&self) -> usize {
+        match self {
+            Replica::Content { bytes, .. } => bytes.len(),
+            _ => 0,
+        }
+    }
+}
+
 impl Read for Replica {
     type Cfg = ();
     fn read_cfg(buf: &mut impl commonware_codec::Buf, _: &()) -> Result<Self, Error> {
@@ -157,8 +170,10 @@ where
     S: Sender<PublicKey = ed25519::PublicKey> + 'static,
     R: Receiver<PublicKey = ed25519::PublicKey> + 'static,
 {
-    let (outbox, mut queued) = mpsc::channel::<(Vec<ed25519::PublicKey>, Replica)>(1_024);
-    let (mut delivered, inbox) = mpsc::channel(1_024);
+    // Replicas carry up to 16 MiB of content each: the queues are short, so that what waits
+    // in memory stays bounded (a full queue drops; the receiver asks again for what it lacks).
+    let (outbox, mut queued) = mpsc::channel::<(Vec<ed25519::PublicKey>, Replica)>(QUEUE_MAX);
+    let (mut delivered, inbox) = mpsc::channel(QUEUE_MAX);
     context.child("replica_out").spawn(move |_| async move {
         while let Some((to, replica)) = queued.next().await {
             let message = replica.encode();
