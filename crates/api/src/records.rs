@@ -28,24 +28,33 @@ pub const NONCES_MAX: usize = 2_000_000;
 /// Nonces of signatures still within their lifetime, so that none is accepted twice.
 #[derive(Debug, Default)]
 pub struct ReplayCache {
-    seen: Mutex<HashMap<(PartyId, String), u64>>,
+    seen: Mutex<Nonces>,
+}
+
+#[derive(Debug, Default)]
+struct Nonces {
+    expiries: HashMap<(PartyId, String), u64>,
+    /// When expired nonces were last dropped (Unix seconds).
+    pruned: u64,
 }
 
 impl ReplayCache {
-    /// Records a nonce; false if it was already seen (a replay) or the cache is full.
+    /// Records a nonce; refuses one already seen (a replay), or any when the cache is full.
     fn admit(&self, party: PartyId, nonce: String, expires: u64, now: u64) -> Result<(), Problem> {
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        if seen.len() >= NONCES_MAX / 2 {
-            seen.retain(|_, expiry| *expiry > now);
+        // Dropping expired nonces walks the whole map: at most once a second, not per request.
+        if seen.expiries.len() >= NONCES_MAX / 2 && seen.pruned < now {
+            seen.expiries.retain(|_, expiry| *expiry > now);
+            seen.pruned = now;
         }
-        if seen.len() >= NONCES_MAX {
+        if seen.expiries.len() >= NONCES_MAX {
             return Err(Problem::new(
                 503,
                 "busy",
                 "too many signed requests in flight; retry shortly",
             ));
         }
-        if seen.insert((party, nonce), expires).is_some() {
+        if seen.expiries.insert((party, nonce), expires).is_some() {
             return Err(Problem::new(
                 401,
                 "replayed",
