@@ -554,22 +554,29 @@ pub struct DisclosureReport {
     pub own_reads: u64,
 }
 
-async fn label_of(client: &Client, id: &PartyId) -> String {
-    match party(client, id).await {
+/// A party's public label (or, for a party without one, its kind and organisation), read
+/// once per report.
+async fn label_of(
+    client: &Client,
+    labels: &mut std::collections::HashMap<PartyId, String>,
+    id: &PartyId,
+) -> String {
+    if let Some(label) = labels.get(id) {
+        return label.clone();
+    }
+    let label = match party(client, id).await {
         Ok(party) if !party.label.is_empty() => party.label,
         Ok(party) => match party.organisation {
-            Some(org) => match party_label_only(client, &org).await {
-                Some(label) => format!("{:?} of {label}", party.kind).to_lowercase(),
-                None => format!("{:?}", party.kind).to_lowercase(),
+            Some(org) => match self::party(client, &org).await {
+                Ok(org) => format!("{:?} of {}", party.kind, org.label).to_lowercase(),
+                Err(_) => format!("{:?}", party.kind).to_lowercase(),
             },
             None => format!("{:?}", party.kind).to_lowercase(),
         },
         Err(_) => "unknown party".into(),
-    }
-}
-
-async fn party_label_only(client: &Client, id: &PartyId) -> Option<String> {
-    party(client, id).await.ok().map(|party| party.label)
+    };
+    labels.insert(*id, label.clone());
+    label
 }
 
 /// Builds the accounting of disclosures of `patient` for `[from_ms, to_ms)`.
@@ -592,6 +599,7 @@ pub async fn disclosures(
         own_reads: 0,
     };
     let mut types = std::collections::HashMap::new();
+    let mut labels = std::collections::HashMap::new();
     for entry in log
         .into_iter()
         .filter(|entry| entry.time_ms >= from_ms && entry.time_ms < to_ms)
@@ -602,7 +610,7 @@ pub async fn disclosures(
                     seq: entry.seq,
                     time: crate::vc::rfc3339(entry.time_ms),
                     reader: entry.reader,
-                    reader_label: label_of(client, &entry.reader).await,
+                    reader_label: label_of(client, &mut labels, &entry.reader).await,
                     record: entry.record,
                     purpose: entry.purpose,
                     code: code.clone(),
@@ -635,7 +643,7 @@ pub async fn disclosures(
                     time: crate::vc::rfc3339(entry.time_ms),
                     time_ms: entry.time_ms,
                     recipient: entry.reader,
-                    recipient_label: label_of(client, &entry.reader).await,
+                    recipient_label: label_of(client, &mut labels, &entry.reader).await,
                     record: entry.record,
                     version: entry.version,
                     resource_type,
