@@ -76,7 +76,11 @@ fn parse_roles(text: &str) -> anyhow::Result<Roles> {
     Ok(Roles::new(roles))
 }
 
-async fn send(node: &NodeUrl, signer: &Signer, body: TxBody) -> anyhow::Result<TxStatusResponse> {
+pub(crate) async fn send(
+    node: &NodeUrl,
+    signer: &Signer,
+    body: TxBody,
+) -> anyhow::Result<TxStatusResponse> {
     let keys = load_signer(&signer.signer)?;
     let client = Client::new(&node.url);
     let status = client.status().await?;

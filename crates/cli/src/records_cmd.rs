@@ -1,6 +1,6 @@
 //! `medchain records ...`, `medchain consent ...` and `medchain access ...`.
 
-use crate::commands::{NodeUrl, load_signer, print_json};
+use crate::commands::{NodeUrl, Signer, load_signer, print_json, send};
 use anyhow::{Context as _, bail};
 use clap::Subcommand;
 use medchain_client::{
@@ -92,8 +92,8 @@ pub enum RecordsCommand {
         record: RecordId,
         #[arg(long)]
         reason: String,
-        #[arg(long = "as")]
-        signer: String,
+        #[command(flatten)]
+        signer: Signer,
         #[command(flatten)]
         node: NodeUrl,
     },
@@ -107,16 +107,16 @@ pub enum RecordsCommand {
         justification: String,
         #[arg(long, default_value_t = 60)]
         minutes: u64,
-        #[arg(long = "as")]
-        signer: String,
+        #[command(flatten)]
+        signer: Signer,
         #[command(flatten)]
         node: NodeUrl,
     },
     /// Mark a break-glass declaration reviewed (as the patient).
     Review {
         id: BreakGlassId,
-        #[arg(long = "as")]
-        signer: String,
+        #[command(flatten)]
+        signer: Signer,
         #[command(flatten)]
         node: NodeUrl,
     },
@@ -156,8 +156,8 @@ pub enum ConsentCommand {
     /// Revoke a grant (as the patient), at once.
     Revoke {
         grant: GrantId,
-        #[arg(long = "as")]
-        signer: String,
+        #[command(flatten)]
+        signer: Signer,
         #[command(flatten)]
         node: NodeUrl,
     },
@@ -248,13 +248,6 @@ async fn node_party(client: &Client) -> anyhow::Result<PartyId> {
         .await?
         .node_party
         .context("this node names no organisation; give --custodian")
-}
-
-async fn op(client: &Client, signer: &str, op: RecordOp) -> anyhow::Result<()> {
-    let keys = load_signer(signer)?;
-    let chain = client.status().await?.chain_id;
-    let answer = records::submit(client, &chain, &keys, TxBody::Record(op)).await?;
-    print_json(&answer)
 }
 
 pub async fn records_command(command: RecordsCommand) -> anyhow::Result<()> {
@@ -371,12 +364,13 @@ pub async fn records_command(command: RecordsCommand) -> anyhow::Result<()> {
             signer,
             node,
         } => {
-            op(
-                &Client::new(&node.url),
+            send(
+                &node,
                 &signer,
-                RecordOp::Erase { record, reason },
+                TxBody::Record(RecordOp::Erase { record, reason }),
             )
-            .await
+            .await?;
+            Ok(())
         }
         RecordsCommand::BreakGlass {
             patient,
@@ -385,18 +379,19 @@ pub async fn records_command(command: RecordsCommand) -> anyhow::Result<()> {
             signer,
             node,
         } => {
-            let salt = medchain_envelope_salt()?;
-            let keys = load_signer(&signer)?;
-            let id = BreakGlassId::derive(&keys.party_id, &patient, &medchain_types::Hash32(salt));
-            op(
-                &Client::new(&node.url),
+            let salt = medchain_types::Hash32(records::random_salt()?);
+            let keys = load_signer(&signer.signer)?;
+            let id = BreakGlassId::derive(&keys.party_id, &patient, &salt);
+            send(
+                &node,
                 &signer,
-                RecordOp::BreakGlass {
-                    salt: medchain_types::Hash32(salt),
+                TxBody::Record(RecordOp::BreakGlass {
+                    salt,
                     patient,
                     justification,
-                    duration_ms: minutes * 60_000,
-                },
+                    // Out-of-range durations are refused by the transaction's shape check.
+                    duration_ms: minutes.saturating_mul(60_000),
+                }),
             )
             .await?;
             eprintln!(
@@ -405,12 +400,13 @@ pub async fn records_command(command: RecordsCommand) -> anyhow::Result<()> {
             Ok(())
         }
         RecordsCommand::Review { id, signer, node } => {
-            op(
-                &Client::new(&node.url),
+            send(
+                &node,
                 &signer,
-                RecordOp::ReviewBreakGlass { id },
+                TxBody::Record(RecordOp::ReviewBreakGlass { id }),
             )
-            .await
+            .await?;
+            Ok(())
         }
     }
 }
@@ -473,7 +469,10 @@ pub async fn consent_command(command: ConsentCommand) -> anyhow::Result<()> {
             grant,
             signer,
             node,
-        } => op(&Client::new(&node.url), &signer, RecordOp::Revoke { grant }).await,
+        } => {
+            send(&node, &signer, TxBody::Record(RecordOp::Revoke { grant })).await?;
+            Ok(())
+        }
         ConsentCommand::List { patient, node } => {
             let client = Client::new(&node.url);
             let count = client
@@ -563,8 +562,4 @@ pub async fn access_command(command: AccessCommand) -> anyhow::Result<()> {
             }
         }
     }
-}
-
-fn medchain_envelope_salt() -> anyhow::Result<[u8; 32]> {
-    medchain_client::records::random_salt().map_err(|err| anyhow::anyhow!("{err}"))
 }
