@@ -3,7 +3,8 @@
 //! pinned in `tests/vc-oracle/package-lock.json`), run with the machine's Node.js.
 //!
 //! Both directions are checked: VCs we export verify there, and are refused there after any
-//! field is changed; a VC that library signs verifies with our verifier.
+//! field is changed; a VC that library signs verifies with our verifier. The same tampering is
+//! first checked against our own verifier.
 
 use medchain_client::{keys::PartyKeys, vc};
 use medchain_types::{
@@ -152,6 +153,25 @@ fn tamper(vc: &Value, path: &[String]) -> Value {
         _ => Value::String("x".into()),
     };
     tampered
+}
+
+#[test]
+fn exported_vcs_verify_and_any_tampering_is_caught() {
+    let (credential, board) = sample();
+    let chain = ChainId::new("medchain-dev").expect("valid");
+    let exported = vc::export(&credential, &chain, &board, 1_795_000_000_000).expect("exports");
+    let verified = vc::verify(&exported).expect("verifies");
+    assert_eq!(verified.credential, credential.id);
+    assert_eq!(verified.issuer_key, board.public_key());
+    let mut paths = Vec::new();
+    leaves(&exported, Vec::new(), &mut paths);
+    assert!(paths.len() > 15);
+    for path in paths {
+        assert!(
+            vc::verify(&tamper(&exported, &path)).is_err(),
+            "tampering with {path:?} went unnoticed"
+        );
+    }
 }
 
 #[test]
