@@ -444,45 +444,16 @@ pub struct Record {
     pub legal_hold: bool,
 }
 
-impl Write for Record {
-    fn write(&self, buf: &mut impl BufMut) {
-        self.id.write(buf);
-        self.patient.write(buf);
-        self.organisation.write(buf);
-        self.resource_type.write(buf);
-        self.category.write(buf);
-        self.latest.write(buf);
-        self.erased.write(buf);
-        self.legal_hold.write(buf);
-    }
-}
-impl EncodeSize for Record {
-    fn encode_size(&self) -> usize {
-        self.id.encode_size()
-            + self.patient.encode_size()
-            + self.organisation.encode_size()
-            + self.resource_type.encode_size()
-            + self.category.encode_size()
-            + self.latest.encode_size()
-            + self.erased.encode_size()
-            + self.legal_hold.encode_size()
-    }
-}
-impl Read for Record {
-    type Cfg = ();
-    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, Error> {
-        Ok(Self {
-            id: RecordId::read(buf)?,
-            patient: PartyId::read(buf)?,
-            organisation: PartyId::read(buf)?,
-            resource_type: ResourceType::read(buf)?,
-            category: Option::<Category>::read(buf)?,
-            latest: RecordVersion::read(buf)?,
-            erased: Option::<Erasure>::read(buf)?,
-            legal_hold: bool::read(buf)?,
-        })
-    }
-}
+struct_codec!(Record {
+    id: v,
+    patient: v,
+    organisation: v,
+    resource_type: v,
+    category: v,
+    latest: v,
+    erased: v,
+    legal_hold: v,
+});
 
 /// A patient's consent: who may do what with which records, why, and until when.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -506,53 +477,20 @@ pub struct Grant {
     pub revoked_ms: Option<u64>,
 }
 
-impl Write for Grant {
-    fn write(&self, buf: &mut impl BufMut) {
-        self.id.write(buf);
-        self.patient.write(buf);
-        self.grantee.write(buf);
-        self.scope.write(buf);
-        self.read.write(buf);
-        self.write.write(buf);
-        self.purpose.write(buf);
-        self.valid_from_ms.write(buf);
-        self.valid_until_ms.write(buf);
-        self.condition.write(buf);
-        self.granted_ms.write(buf);
-        self.revoked_ms.write(buf);
-    }
-}
-impl EncodeSize for Grant {
-    fn encode_size(&self) -> usize {
-        32 * 3
-            + self.scope.encode_size()
-            + 2
-            + 1
-            + 16
-            + self.condition.encode_size()
-            + 8
-            + self.revoked_ms.encode_size()
-    }
-}
-impl Read for Grant {
-    type Cfg = ();
-    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, Error> {
-        Ok(Self {
-            id: GrantId::read(buf)?,
-            patient: PartyId::read(buf)?,
-            grantee: PartyId::read(buf)?,
-            scope: Scope::read(buf)?,
-            read: bool::read(buf)?,
-            write: bool::read(buf)?,
-            purpose: Purpose::read(buf)?,
-            valid_from_ms: u64::read(buf)?,
-            valid_until_ms: u64::read(buf)?,
-            condition: Option::<CredentialRequirement>::read(buf)?,
-            granted_ms: u64::read(buf)?,
-            revoked_ms: Option::<u64>::read(buf)?,
-        })
-    }
-}
+struct_codec!(Grant {
+    id: v,
+    patient: v,
+    grantee: v,
+    scope: v,
+    read: v,
+    write: v,
+    purpose: v,
+    valid_from_ms: v,
+    valid_until_ms: v,
+    condition: v,
+    granted_ms: v,
+    revoked_ms: v,
+});
 
 impl Grant {
     /// Whether the grant is in force at `now_ms` (not yet expired, already valid, not revoked).
@@ -1180,6 +1118,24 @@ mod tests {
             from_ms: 1,
             until_ms: 2,
             reviewed_ms: None,
+        });
+        round_trip(Grant {
+            id: GrantId([1; 32]),
+            patient: PartyId([2; 32]),
+            grantee: PartyId([3; 32]),
+            scope: Scope::Categories(vec![Category::new("imaging").expect("valid")]),
+            read: true,
+            write: false,
+            purpose: Purpose::Treatment,
+            valid_from_ms: 1,
+            valid_until_ms: 2,
+            condition: Some(CredentialRequirement {
+                credential_type: crate::credential::CredentialType::new("physician_licence")
+                    .expect("valid"),
+                jurisdiction: None,
+            }),
+            granted_ms: 1,
+            revoked_ms: Some(2),
         });
         for purpose in Purpose::ALL {
             round_trip(purpose);

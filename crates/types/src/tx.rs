@@ -81,26 +81,10 @@ pub struct CredentialRequirement {
     pub jurisdiction: Option<Jurisdiction>,
 }
 
-impl Write for CredentialRequirement {
-    fn write(&self, buf: &mut impl BufMut) {
-        self.credential_type.write(buf);
-        self.jurisdiction.write(buf);
-    }
-}
-impl EncodeSize for CredentialRequirement {
-    fn encode_size(&self) -> usize {
-        self.credential_type.encode_size() + self.jurisdiction.encode_size()
-    }
-}
-impl Read for CredentialRequirement {
-    type Cfg = ();
-    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, Error> {
-        Ok(CredentialRequirement {
-            credential_type: CredentialType::read(buf)?,
-            jurisdiction: Option::<Jurisdiction>::read(buf)?,
-        })
-    }
-}
+crate::codec::struct_codec!(CredentialRequirement {
+    credential_type: v,
+    jurisdiction: v,
+});
 
 /// Largest gated action name, in bytes.
 pub const ACTION_NAME_BYTES_MAX: usize = 48;
@@ -539,26 +523,10 @@ pub struct SignedTransaction {
     pub signature: Signature,
 }
 
-impl Write for SignedTransaction {
-    fn write(&self, buf: &mut impl BufMut) {
-        self.transaction.write(buf);
-        self.signature.write(buf);
-    }
-}
-impl EncodeSize for SignedTransaction {
-    fn encode_size(&self) -> usize {
-        self.transaction.encode_size() + self.signature.encode_size()
-    }
-}
-impl Read for SignedTransaction {
-    type Cfg = ();
-    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, Error> {
-        Ok(SignedTransaction {
-            transaction: Transaction::read(buf)?,
-            signature: Signature::read(buf)?,
-        })
-    }
-}
+crate::codec::struct_codec!(SignedTransaction {
+    transaction: v,
+    signature: v,
+});
 
 /// Why a transaction failed the checks that need no state.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
