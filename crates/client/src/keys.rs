@@ -389,7 +389,7 @@ pub mod keystore {
         if file.memory_kib < 8 * 1024
             || file.passes == 0
             || file.lanes == 0
-            || file.memory_kib > 4 * 1024 * 1024
+            || file.memory_kib > 1024 * 1024
         {
             return Err(invalid(path, "KDF parameters out of range"));
         }
