@@ -28,6 +28,7 @@
 // The OpenAPI document is one large `json!` literal.
 #![recursion_limit = "512"]
 
+mod auth;
 mod openapi;
 mod records;
 mod routes;

@@ -177,6 +177,28 @@ pub fn openapi() -> Value {
                     "504": { "$ref": "#/components/responses/Problem" }
                 }))
             }},
+            "/v1/sessions": { "post": {
+                "summary": "Open a request-signing session on this node",
+                "operationId": "openSession",
+                "description": "Signed (RFC 9421) with the party's own Ed25519 key. Opens a session of `lifetime_secs` (60 to 3,600; default 900) and answers its id and its 32-byte secret wrapped for the party's encryption key (HPKE base mode as for record keys, `info` = `medchain/session-secret/v1 || session id`, associated data = the party id). Later requests to this node may then be signed with `alg=\"hmac-sha256\"` (RFC 9421 section 3.3.3) and `keyid` = the session id, which saves an Ed25519 signature and verification per request. The session ends when it expires, when the party ends it, when the party opens a 17th, or at once if the party's signing key changes. It authenticates requests to this node only; transactions stay signed with the party's key.",
+                "security": [ { "httpSignature": [] } ],
+                "requestBody": { "required": false, "content": { "application/json": { "schema": { "type": "object", "properties": { "lifetime_secs": { "type": "integer", "minimum": 60, "maximum": 3600 } }, "additionalProperties": false } } } },
+                "responses": with_problems(json!({
+                    "201": { "description": "Opened", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Session" } } } },
+                    "401": { "$ref": "#/components/responses/Problem" }
+                }))
+            }},
+            "/v1/sessions/{id}": { "delete": {
+                "summary": "End a request-signing session",
+                "operationId": "endSession",
+                "description": "Signed by the session's party, with its key or with the session itself.",
+                "security": [ { "httpSignature": [] } ],
+                "parameters": [ { "name": "id", "in": "path", "required": true, "schema": hex("Session id (32 hex digits)") } ],
+                "responses": with_problems(json!({
+                    "204": { "description": "Ended" },
+                    "401": { "$ref": "#/components/responses/Problem" }
+                }))
+            }},
             "/v1/records/{id}": { "get": {
                 "summary": "A record and every version, as anchored (never content)",
                 "operationId": "recordHistory",
@@ -203,12 +225,18 @@ pub fn openapi() -> Value {
         },
         "components": {
             "securitySchemes": {
-                "httpSignature": { "type": "apiKey", "in": "header", "name": "Signature", "description": "RFC 9421 HTTP Message Signatures with Ed25519: `Signature-Input: medchain=(\"@method\" \"@authority\" \"@path\" \"@query\" \"content-digest\");created=...;expires=...;nonce=\"...\";keyid=\"<party id>\";alg=\"ed25519\"` and `Signature: medchain=:<base64>:`, with `Content-Digest` (RFC 9530, sha-256) when there is a body. The key is the signer's current signing key on chain; a signature lives at most 5 minutes and its nonce is accepted once." }
+                "httpSignature": { "type": "apiKey", "in": "header", "name": "Signature", "description": "RFC 9421 HTTP Message Signatures with Ed25519: `Signature-Input: medchain=(\"@method\" \"@authority\" \"@path\" \"@query\" \"content-digest\");created=...;expires=...;nonce=\"...\";keyid=\"<party id>\";alg=\"ed25519\"` and `Signature: medchain=:<base64>:`, with `Content-Digest` (RFC 9530, sha-256) when there is a body. The key is the signer's current signing key on chain; a signature lives at most 5 minutes and its nonce is accepted once. Within a session opened with `POST /v1/sessions`, requests to the same node may instead carry `keyid=\"<session id>\";alg=\"hmac-sha256\"` and an HMAC-SHA256 under the session secret." }
             },
             "responses": {
                 "Problem": { "description": "An RFC 9457 problem", "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } } }
             },
             "schemas": {
+                "Session": { "type": "object", "required": ["session", "party", "expires_at", "wrapped_secret"], "properties": {
+                    "session": hex("Session id: the keyid of requests signed under it"),
+                    "party": hex("The party it was opened for"),
+                    "expires_at": { "type": "integer", "description": "Unix seconds" },
+                    "wrapped_secret": hex("80 bytes: the HPKE enc (32) and the sealed 32-byte secret (48)")
+                }},
                 "BlobUpload": { "type": "object", "required": ["hash", "bytes"], "properties": {
                     "hash": hex("SHA-256 of the content"), "bytes": { "type": "integer" } } },
                 "RecordRead": { "type": "object", "required": ["record", "version", "media_type", "ciphertext", "ciphertext_hash", "wrapped_key", "access_seq", "access_tx"], "properties": {
@@ -283,6 +311,8 @@ mod tests {
             "/v1/records/{id}/versions/{version}/keys/{recipient}",
             "/v1/records/{id}/read",
             "/v1/records/{id}",
+            "/v1/sessions",
+            "/v1/sessions/{id}",
             "/v1/patients/{id}/{list}",
             "/v1/openapi.json",
             "/v1/docs",

@@ -51,11 +51,11 @@ pub trait Backend: Clone + Send + Sync + 'static {
     fn ready(&self) -> bool;
     /// Finalized heights, as they happen.
     fn finalized(&self) -> tokio::sync::watch::Receiver<u64>;
-    /// A party's current signing key, from finalized state.
-    fn signing_key(
+    /// A party as in finalized state (its current keys).
+    fn party(
         &self,
         party: PartyId,
-    ) -> impl Future<Output = Result<Option<medchain_types::PublicKey>, Problem>> + Send;
+    ) -> impl Future<Output = Result<Option<medchain_types::identity::Party>, Problem>> + Send;
     /// Stores sealed content (custodians only).
     fn upload_blob(
         &self,
@@ -140,6 +140,11 @@ pub fn router<B: Backend>(backend: B) -> Router {
             axum::routing::put(crate::records::put_key::<B>),
         )
         .route("/v1/records/{id}/read", post(crate::records::read::<B>))
+        .route("/v1/sessions", post(crate::auth::open_session::<B>))
+        .route(
+            "/v1/sessions/{id}",
+            axum::routing::delete(crate::auth::end_session::<B>),
+        )
         .route("/v1/records/{id}", get(crate::records::history::<B>))
         .route(
             "/v1/patients/{id}/{list}",
@@ -154,7 +159,7 @@ pub fn router<B: Backend>(backend: B) -> Router {
         .layer(DefaultBodyLimit::max(crate::BODY_BYTES_MAX))
         .layer(axum::middleware::from_fn(refuse_oversized))
         .layer(axum::Extension(std::sync::Arc::new(
-            crate::records::ReplayCache::default(),
+            crate::auth::Auth::default(),
         )))
         .with_state(backend)
 }

@@ -117,11 +117,11 @@ impl medchain_api::Backend for NodeBackend {
         self.service.subscribe()
     }
 
-    async fn signing_key(
+    async fn party(
         &self,
         party: medchain_types::PartyId,
-    ) -> Result<Option<medchain_types::PublicKey>, Problem> {
-        Ok(self.service.party(&party).await?.map(|p| p.signing_key))
+    ) -> Result<Option<medchain_types::identity::Party>, Problem> {
+        self.service.party(&party).await
     }
 
     async fn upload_blob(

@@ -9,8 +9,10 @@
 //! 4. The patient shares the record's key with every reader.
 //! 5. Audited reads: `--reads` reads, `--concurrency` in flight, spread over the readers (each
 //!    with its own nonce sequence) and over the `--node` URLs. Each read is a signed access
-//!    transaction, posted with an RFC 9421 signature; the custodian commits it (consent check
-//!    and access-log entry in a block) and only then returns the ciphertext and the reader's
+//!    transaction, posted with an RFC 9421 signature: by default under a session each reader
+//!    opened on each node before the timed phase (HMAC-SHA256), with `--party-signatures` with
+//!    the reader's Ed25519 key on every request. The custodian commits it (consent check and
+//!    access-log entry in a block) and only then returns the ciphertext and the reader's
 //!    wrapped key. Reports reads/s (first request to last answer) and latency p50/p99. The
 //!    first answer is decrypted and checked against the chain.
 
@@ -19,6 +21,7 @@ use clap::Args;
 use futures::StreamExt as _;
 use medchain_client::{
     Client,
+    http::RequestSigner,
     keys::PartyKeys,
     records::{self, NewRecord},
 };
@@ -57,6 +60,9 @@ pub struct BenchRecordsArgs {
     /// Record size in bytes.
     #[arg(long, default_value_t = 4_096)]
     size: usize,
+    /// Sign every read request with the reader's Ed25519 key instead of a session.
+    #[arg(long)]
+    party_signatures: bool,
 }
 
 fn reader_keys(index: usize) -> PartyKeys {
@@ -268,6 +274,23 @@ pub async fn run(args: BenchRecordsArgs) -> anyhow::Result<()> {
         nonces.push(AtomicU64::new(client.next_nonce(&reader.party_id).await?));
     }
     let nonces = Arc::new(nonces);
+    // sessions[node][reader]
+    let mut sessions = Vec::new();
+    if !args.party_signatures {
+        for client in &clients {
+            let mut opened = Vec::with_capacity(readers.len());
+            for reader in &readers {
+                opened.push(
+                    client
+                        .open_session(reader, Some(3_600))
+                        .await
+                        .context("opening a request-signing session")?,
+                );
+            }
+            sessions.push(opened);
+        }
+    }
+    let sessions = Arc::new(sessions);
     let readers = Arc::new(readers);
     let grant_ids = Arc::new(grant_ids);
     let latencies = Arc::new(Mutex::new(Vec::with_capacity(args.reads)));
@@ -277,6 +300,7 @@ pub async fn run(args: BenchRecordsArgs) -> anyhow::Result<()> {
     futures::stream::iter(0..args.reads)
         .for_each_concurrent(args.concurrency, |i| {
             let (readers, nonces, grant_ids) = (readers.clone(), nonces.clone(), grant_ids.clone());
+            let sessions = sessions.clone();
             let (latencies, failures, checked) =
                 (latencies.clone(), failures.clone(), checked.clone());
             let node = i % clients.len();
@@ -307,9 +331,13 @@ pub async fn run(args: BenchRecordsArgs) -> anyhow::Result<()> {
                     }
                 };
                 let at = Instant::now();
+                let signer = match sessions.get(node) {
+                    Some(opened) => RequestSigner::Session(&opened[k]),
+                    None => RequestSigner::Party(reader),
+                };
                 let answer: Result<RecordReadResponse, _> = client
-                    .signed(
-                        reader,
+                    .signed_as(
+                        signer,
                         medchain_client::http::Method::POST,
                         &format!("/v1/records/{record}/read"),
                         "application/json",
@@ -347,6 +375,7 @@ pub async fn run(args: BenchRecordsArgs) -> anyhow::Result<()> {
         "audited_reads_per_second": latencies.len() as f64 / read_time.as_secs_f64(),
         "read_latency_ms": { "p50": percentile(&latencies, 0.5), "p99": percentile(&latencies, 0.99), "max": percentile(&latencies, 1.0) },
         "concurrency": args.concurrency,
+        "request_signatures": if args.party_signatures { "ed25519" } else { "session hmac-sha256" },
         "readers": readers.len(),
     });
     println!("{}", serde_json::to_string_pretty(&result)?);

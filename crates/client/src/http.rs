@@ -31,6 +31,48 @@ pub struct Client {
     http: reqwest::Client,
 }
 
+/// Who signs a request: a party with its key, or a session it opened on the node.
+#[derive(Clone, Copy)]
+pub enum RequestSigner<'a> {
+    Party(&'a crate::keys::PartyKeys),
+    Session(&'a Session),
+}
+
+/// A request-signing session opened on one node ([`Client::open_session`]). Its secret is
+/// wiped when it is dropped.
+pub struct Session {
+    /// The session id (the `keyid` of its signatures).
+    pub id: String,
+    pub party: medchain_types::PartyId,
+    /// When the node ends it (Unix seconds).
+    pub expires_at: u64,
+    secret: [u8; 32],
+}
+
+impl Session {
+    /// The session's HMAC-SHA256 secret, for signing requests with another RFC 9421
+    /// implementation ([`medchain_types::httpsig::sign_with`] does it here).
+    pub fn secret(&self) -> &[u8; 32] {
+        &self.secret
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.secret);
+    }
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Session({} of {}, until {})",
+            self.id, self.party, self.expires_at
+        )
+    }
+}
+
 impl Client {
     /// A client of the node at `base` (for example `http://127.0.0.1:8080`).
     pub fn new(base: impl Into<String>) -> Self {
@@ -243,6 +285,85 @@ impl Client {
         content_type: &str,
         body: Vec<u8>,
     ) -> Result<T, ClientError> {
+        self.signed_as(RequestSigner::Party(keys), method, path, content_type, body)
+            .await
+    }
+
+    /// Opens a request-signing session on this node (`POST /v1/sessions`, signed with the
+    /// party's key) and unwraps its secret. Requests signed with it
+    /// ([`RequestSigner::Session`]) cost an HMAC instead of an Ed25519 signature on both
+    /// sides. `lifetime_secs` is 60 to 3,600 (default 900).
+    pub async fn open_session(
+        &self,
+        keys: &crate::keys::PartyKeys,
+        lifetime_secs: Option<u64>,
+    ) -> Result<Session, ClientError> {
+        let body = serde_json::to_vec(&medchain_types::api::SessionRequest { lifetime_secs })
+            .expect("serializes");
+        let answer: medchain_types::api::SessionResponse = self
+            .signed(
+                keys,
+                reqwest::Method::POST,
+                "/v1/sessions",
+                "application/json",
+                body,
+            )
+            .await?;
+        let unexpected = |body: String| ClientError::Unexpected {
+            url: format!("{}/v1/sessions", self.base),
+            status: 201,
+            body,
+        };
+        if answer.party != keys.party_id {
+            return Err(unexpected(format!(
+                "the session was opened for {}, not {}",
+                answer.party, keys.party_id
+            )));
+        }
+        let wrapped = hex::decode(&answer.wrapped_secret)
+            .map_err(|err| unexpected(format!("wrapped_secret: {err}")))
+            .and_then(|bytes| {
+                medchain_envelope::WrappedKey::from_bytes(&bytes)
+                    .map_err(|err| unexpected(format!("wrapped_secret: {err}")))
+            })?;
+        let secret = medchain_envelope::unwrap_session_secret(
+            &keys.encryption_secret,
+            &keys.party_id,
+            &wrapped,
+            &answer.session,
+        )
+        .map_err(|err| unexpected(format!("the session secret does not open: {err}")))?;
+        Ok(Session {
+            id: answer.session,
+            party: answer.party,
+            expires_at: answer.expires_at,
+            secret,
+        })
+    }
+
+    /// Ends a session at once (`DELETE /v1/sessions/{id}`, signed under the session).
+    pub async fn end_session(&self, session: &Session) -> Result<(), ClientError> {
+        let path = format!("/v1/sessions/{}", session.id);
+        self.signed_as::<serde_json::Value>(
+            RequestSigner::Session(session),
+            reqwest::Method::DELETE,
+            &path,
+            "application/json",
+            Vec::new(),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Sends a request signed with RFC 9421 by `signer`: a party's key or a session.
+    pub async fn signed_as<T: DeserializeOwned>(
+        &self,
+        signer: RequestSigner<'_>,
+        method: reqwest::Method,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Result<T, ClientError> {
         let url = format!("{}{}", self.base, path);
         let parsed = reqwest::Url::parse(&url).map_err(|err| ClientError::Unexpected {
             url: url.clone(),
@@ -269,9 +390,18 @@ impl Client {
             status: 0,
             body: format!("no randomness for the nonce: {err}"),
         })?;
-        let fields = medchain_types::httpsig::sign(
-            &keys.signing,
-            &keys.party_id,
+        let signer = match signer {
+            RequestSigner::Party(keys) => medchain_types::httpsig::Signer::Party {
+                keypair: &keys.signing,
+                party: &keys.party_id,
+            },
+            RequestSigner::Session(session) => medchain_types::httpsig::Signer::Session {
+                id: &session.id,
+                secret: &session.secret,
+            },
+        };
+        let fields = medchain_types::httpsig::sign_with(
+            signer,
             &request,
             &body,
             created,

@@ -254,6 +254,25 @@ pub async fn read(
     purpose: Purpose,
     custodian: PartyId,
 ) -> Result<ReadRecord, RecordsError> {
+    read_with(
+        client, reader, None, record, version, basis, purpose, custodian,
+    )
+    .await
+}
+
+/// [`read`], with the request signed under `session` (opened by `reader` on this custodian)
+/// when there is one.
+#[allow(clippy::too_many_arguments)]
+pub async fn read_with(
+    client: &Client,
+    reader: &PartyKeys,
+    session: Option<&crate::http::Session>,
+    record: &RecordId,
+    version: u32,
+    basis: AccessBasis,
+    purpose: Purpose,
+    custodian: PartyId,
+) -> Result<ReadRecord, RecordsError> {
     let chain = client.status().await?.chain_id;
     let nonce = client.next_nonce(&reader.party_id).await?;
     let tx = reader.sign(
@@ -267,9 +286,13 @@ pub async fn read(
             custodian,
         }),
     );
+    let signer = match session {
+        Some(session) => crate::http::RequestSigner::Session(session),
+        None => crate::http::RequestSigner::Party(reader),
+    };
     let answer: RecordReadResponse = client
-        .signed(
-            reader,
+        .signed_as(
+            signer,
             reqwest::Method::POST,
             &format!("/v1/records/{record}/read"),
             "application/json",

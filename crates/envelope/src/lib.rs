@@ -107,7 +107,8 @@ impl TryRng for SeededRng {
 }
 impl TryCryptoRng for SeededRng {}
 
-fn random<const N: usize>() -> Result<[u8; N], EnvelopeError> {
+/// `N` bytes from the operating system's random source.
+pub fn random<const N: usize>() -> Result<[u8; N], EnvelopeError> {
     let mut bytes = [0u8; N];
     getrandom::fill(&mut bytes).map_err(|err| EnvelopeError::Random(err.to_string()))?;
     Ok(bytes)
@@ -291,6 +292,59 @@ pub fn wrap(
     key: &DataKey,
     binding: &Binding,
 ) -> Result<WrappedKey, EnvelopeError> {
+    wrap_secret(recipient_key, recipient, &key.0, &binding.info())
+}
+
+/// Unwraps a data key with the recipient's X25519 secret.
+pub fn unwrap(
+    secret: &[u8; 32],
+    recipient: &PartyId,
+    wrapped: &WrappedKey,
+    binding: &Binding,
+) -> Result<DataKey, EnvelopeError> {
+    unwrap_secret(secret, recipient, wrapped, &binding.info()).map(DataKey)
+}
+
+fn session_info(session: &str) -> Vec<u8> {
+    let mut info = b"medchain/session-secret/v1".to_vec();
+    info.extend_from_slice(session.as_bytes());
+    info
+}
+
+/// Wraps a request-signing session's secret for the party it was issued to, bound to the
+/// session id: only the party can use the session, even if the answer is observed.
+pub fn wrap_session_secret(
+    recipient_key: &EncryptionKey,
+    recipient: &PartyId,
+    secret: &[u8; 32],
+    session: &str,
+) -> Result<WrappedKey, EnvelopeError> {
+    wrap_secret(recipient_key, recipient, secret, &session_info(session))
+}
+
+/// Unwraps a session secret with the party's X25519 secret.
+pub fn unwrap_session_secret(
+    encryption_secret: &[u8; 32],
+    recipient: &PartyId,
+    wrapped: &WrappedKey,
+    session: &str,
+) -> Result<[u8; 32], EnvelopeError> {
+    unwrap_secret(
+        encryption_secret,
+        recipient,
+        wrapped,
+        &session_info(session),
+    )
+}
+
+/// HPKE base mode: seals 32 secret bytes for `recipient` under `info`, with the recipient's
+/// party id as associated data.
+fn wrap_secret(
+    recipient_key: &EncryptionKey,
+    recipient: &PartyId,
+    secret: &[u8; 32],
+    info: &[u8],
+) -> Result<WrappedKey, EnvelopeError> {
     let public =
         <X25519HkdfSha256 as hpke::Kem>::PublicKey::from_bytes(&recipient_key.0).map_err(|_| {
             EnvelopeError::Invalid {
@@ -302,8 +356,8 @@ pub fn wrap(
         hpke::single_shot_seal_with_rng::<HpkeChaCha, HkdfSha256, X25519HkdfSha256>(
             &OpModeS::Base,
             &public,
-            &binding.info(),
-            &key.0,
+            info,
+            secret,
             &recipient.0,
             &mut SeededRng::new()?,
         )
@@ -323,19 +377,16 @@ pub fn wrap(
     Ok(wrapped)
 }
 
-/// Unwraps a data key with the recipient's X25519 secret.
-pub fn unwrap(
-    secret: &[u8; 32],
+fn unwrap_secret(
+    encryption_secret: &[u8; 32],
     recipient: &PartyId,
     wrapped: &WrappedKey,
-    binding: &Binding,
-) -> Result<DataKey, EnvelopeError> {
-    let private =
-        <X25519HkdfSha256 as hpke::Kem>::PrivateKey::from_bytes(secret).map_err(|_| {
-            EnvelopeError::Invalid {
-                field: "encryption_secret",
-                reason: "not an X25519 secret key",
-            }
+    info: &[u8],
+) -> Result<[u8; 32], EnvelopeError> {
+    let private = <X25519HkdfSha256 as hpke::Kem>::PrivateKey::from_bytes(encryption_secret)
+        .map_err(|_| EnvelopeError::Invalid {
+            field: "encryption_secret",
+            reason: "not an X25519 secret key",
         })?;
     let enc = <X25519HkdfSha256 as hpke::Kem>::EncappedKey::from_bytes(&wrapped.enc)
         .map_err(|_| EnvelopeError::Unwrap)?;
@@ -343,17 +394,17 @@ pub fn unwrap(
         &OpModeR::Base,
         &private,
         &enc,
-        &binding.info(),
+        info,
         &wrapped.sealed,
         &recipient.0,
     )
     .map_err(|_| EnvelopeError::Unwrap)?;
-    let key: [u8; 32] = opened
+    let secret: [u8; 32] = opened
         .as_slice()
         .try_into()
         .map_err(|_| EnvelopeError::Unwrap)?;
     opened.zeroize();
-    Ok(DataKey(key))
+    Ok(secret)
 }
 
 /// The X25519 public key of a secret, as HPKE computes it.
@@ -474,6 +525,39 @@ mod tests {
         altered.sealed[0] ^= 1;
         assert_eq!(
             unwrap(&secret, &recipient, &altered, &binding()),
+            Err(EnvelopeError::Unwrap)
+        );
+    }
+
+    #[test]
+    fn session_secrets_open_only_for_their_party_and_session() {
+        let secret = [9u8; 32];
+        let party = PartyId([1; 32]);
+        let public = public_key(&secret).expect("public");
+        let session_secret = random::<32>().expect("random");
+        let session = "00112233445566778899aabbccddeeff";
+        let wrapped =
+            wrap_session_secret(&public, &party, &session_secret, session).expect("wraps");
+        assert_eq!(
+            unwrap_session_secret(&secret, &party, &wrapped, session).expect("unwraps"),
+            session_secret
+        );
+        assert_eq!(
+            unwrap_session_secret(
+                &secret,
+                &party,
+                &wrapped,
+                "ffeeddccbbaa99887766554433221100"
+            ),
+            Err(EnvelopeError::Unwrap)
+        );
+        assert_eq!(
+            unwrap_session_secret(&secret, &PartyId([2; 32]), &wrapped, session),
+            Err(EnvelopeError::Unwrap)
+        );
+        // A wrapped session secret is not a record key, whatever binding is tried.
+        assert_eq!(
+            unwrap(&secret, &party, &wrapped, &binding()),
             Err(EnvelopeError::Unwrap)
         );
     }

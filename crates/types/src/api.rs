@@ -220,6 +220,28 @@ pub struct CredentialCheckResponse {
     pub index: StateResponse,
 }
 
+/// `POST /v1/sessions`: what a party asks of a request-signing session.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionRequest {
+    /// How long the session lasts, in seconds (default 900, at most 3,600).
+    #[serde(default)]
+    pub lifetime_secs: Option<u64>,
+}
+
+/// `POST /v1/sessions`: a session opened on this node.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionResponse {
+    /// The session id: the `keyid` of requests signed under it (32 hex digits).
+    pub session: String,
+    pub party: crate::PartyId,
+    /// When it ends (Unix seconds), unless ended earlier.
+    pub expires_at: u64,
+    /// The 32-byte secret, wrapped for the party's encryption key (HPKE, hex): the node never
+    /// sends it in clear.
+    pub wrapped_secret: String,
+}
+
 /// `POST /v1/blobs`: sealed content stored, pending its anchor.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlobUploadResponse {

@@ -1,4 +1,5 @@
-//! HTTP Message Signatures (RFC 9421) with Ed25519, and `Content-Digest` (RFC 9530).
+//! HTTP Message Signatures (RFC 9421) with Ed25519 or session HMAC-SHA256, and
+//! `Content-Digest` (RFC 9530).
 //!
 //! This module builds and parses the pieces: the signature base from a request's components,
 //! the `Signature-Input` and `Signature` fields, and the content digest. What a medchain
@@ -7,14 +8,21 @@
 //!
 //! medchain's requests are signed under the label `medchain`, covering `@method`,
 //! `@authority`, `@path`, `@query` and, when there is a body, `content-digest`, with the
-//! parameters `created`, `expires` (at most five minutes later), `nonce`, `keyid` (the signer's
-//! party id in hex) and `alg="ed25519"`.
+//! parameters `created`, `expires` (at most five minutes later), `nonce`, `keyid` and `alg`:
+//! - `alg="ed25519"`: `keyid` is the signer's party id (hex), and the signature verifies with
+//!   the party's current key on chain;
+//! - `alg="hmac-sha256"` (RFC 9421 section 3.3.3): `keyid` is a session id (32 hex digits) that
+//!   the node issued to the party after an Ed25519-signed request, and the signature is an
+//!   HMAC-SHA256 under the session's 32-byte secret. A session saves the Ed25519 signing and
+//!   verification of every request; it is only as good as the node that issued it, which is
+//!   the node it authenticates the party to.
 
 use crate::{
     ids::PartyId,
     keys::{Keypair, PublicKey, Signature},
 };
 use base64::Engine as _;
+use hmac::{KeyInit as _, Mac as _};
 use sha2::{Digest as _, Sha256};
 
 /// The label medchain signs under.
@@ -23,6 +31,100 @@ pub const LABEL: &str = "medchain";
 pub const COMPONENTS: &[&str] = &["@method", "@authority", "@path", "@query"];
 /// How long a signature is valid, in seconds.
 pub const LIFETIME_SECS: u64 = 300;
+/// `alg` of a party's Ed25519 signature.
+pub const ALG_ED25519: &str = "ed25519";
+/// `alg` of a session's HMAC-SHA256 signature.
+pub const ALG_SESSION: &str = "hmac-sha256";
+/// Hex digits of a session id (16 random bytes).
+pub const SESSION_ID_HEX: usize = 32;
+
+/// Who a signature says signed it, from its `keyid` and `alg`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum KeyId {
+    /// A party, signing with its Ed25519 key.
+    Party(PartyId),
+    /// A session a node issued (lower-case hex), signing with HMAC-SHA256.
+    Session(String),
+}
+
+/// The key a signature is checked with.
+#[derive(Clone, PartialEq, Eq)]
+pub enum VerifyingKey {
+    /// The party's current Ed25519 key.
+    Ed25519(PublicKey),
+    /// The session's party and secret.
+    Session { party: PartyId, secret: [u8; 32] },
+}
+
+impl core::fmt::Debug for VerifyingKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Ed25519(key) => write!(f, "Ed25519({key})"),
+            Self::Session { party, .. } => write!(f, "Session({party})"),
+        }
+    }
+}
+
+/// How a client signs: with its party key, or with a session's secret.
+#[derive(Clone, Copy)]
+pub enum Signer<'a> {
+    Party {
+        keypair: &'a Keypair,
+        party: &'a PartyId,
+    },
+    Session {
+        id: &'a str,
+        secret: &'a [u8; 32],
+    },
+}
+
+/// HMAC-SHA256 of a signature base (RFC 9421 section 3.3.3).
+pub fn hmac_sha256(secret: &[u8], base: &[u8]) -> [u8; 32] {
+    let mut mac = hmac::Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(base);
+    mac.finalize().into_bytes().into()
+}
+
+fn hmac_matches(secret: &[u8], base: &[u8], tag: &[u8]) -> bool {
+    let mut mac = hmac::Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(base);
+    mac.verify_slice(tag).is_ok()
+}
+
+/// Who signed, by the signature's parameters: `alg="hmac-sha256"` names a session, anything
+/// else (`alg="ed25519"` or no `alg`) a party.
+pub fn key_id(params: &Params) -> Result<KeyId, HttpSigError> {
+    let keyid = params
+        .keyid
+        .as_deref()
+        .ok_or_else(|| malformed("Signature-Input", "keyid is required"))?;
+    match params.alg.as_deref() {
+        Some(ALG_SESSION) => {
+            if keyid.len() == SESSION_ID_HEX
+                && keyid
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            {
+                Ok(KeyId::Session(keyid.to_string()))
+            } else {
+                Err(malformed(
+                    "Signature-Input",
+                    "with alg=\"hmac-sha256\", keyid must be a session id (32 lower-case hex digits)",
+                ))
+            }
+        }
+        None | Some(ALG_ED25519) => PartyId::from_hex(keyid).map(KeyId::Party).map_err(|_| {
+            malformed(
+                "Signature-Input",
+                "keyid must be the signer's party id (hex)",
+            )
+        }),
+        Some(other) => Err(malformed(
+            "Signature-Input",
+            format!("alg must be ed25519 or hmac-sha256, not {other:?}"),
+        )),
+    }
+}
 
 /// Why a signature was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -275,18 +377,24 @@ pub fn parse_input(field: &str, label: &str) -> Result<Params, HttpSigError> {
     Ok(params)
 }
 
-/// Parses the `Signature` member under `label`: an Ed25519 signature as a byte sequence.
-pub fn parse_signature(field: &str, label: &str) -> Result<Signature, HttpSigError> {
+/// Parses the `Signature` member under `label`: a byte sequence.
+pub fn parse_signature_bytes(field: &str, label: &str) -> Result<Vec<u8>, HttpSigError> {
     const NAME: &str = "Signature";
     let value = member(NAME, field, label)?;
     let encoded = value
         .strip_prefix(':')
         .and_then(|v| v.strip_suffix(':'))
         .ok_or_else(|| malformed(NAME, "expected a byte sequence :...:"))?;
-    let bytes = base64::engine::general_purpose::STANDARD
+    base64::engine::general_purpose::STANDARD
         .decode(encoded)
-        .map_err(|_| malformed(NAME, "not base64"))?;
-    Signature::from_slice(&bytes).map_err(|_| malformed(NAME, "not a 64-byte Ed25519 signature"))
+        .map_err(|_| malformed(NAME, "not base64"))
+}
+
+/// Parses the `Signature` member under `label`: an Ed25519 signature as a byte sequence.
+pub fn parse_signature(field: &str, label: &str) -> Result<Signature, HttpSigError> {
+    let bytes = parse_signature_bytes(field, label)?;
+    Signature::from_slice(&bytes)
+        .map_err(|_| malformed("Signature", "not a 64-byte Ed25519 signature"))
 }
 
 /// The header fields a signed request carries.
@@ -298,11 +406,28 @@ pub struct SignedFields {
     pub content_digest: Option<String>,
 }
 
-/// Signs a request the way medchain clients do. `request.headers` need not hold the
-/// content digest: it is computed from `body` and covered when `body` is not empty.
+/// Signs a request with a party's Ed25519 key; see [`sign_with`].
 pub fn sign(
     keypair: &Keypair,
     party: &PartyId,
+    request: &Request<'_>,
+    body: &[u8],
+    created: u64,
+    nonce: &str,
+) -> SignedFields {
+    sign_with(
+        Signer::Party { keypair, party },
+        request,
+        body,
+        created,
+        nonce,
+    )
+}
+
+/// Signs a request the way medchain clients do. `request.headers` need not hold the
+/// content digest: it is computed from `body` and covered when `body` is not empty.
+pub fn sign_with(
+    signer: Signer<'_>,
     request: &Request<'_>,
     body: &[u8],
     created: u64,
@@ -320,14 +445,17 @@ pub fn sign(
             .headers
             .push(("content-digest".into(), digest.clone()));
     }
-    let keyid = party.to_hex();
+    let (keyid, alg) = match signer {
+        Signer::Party { party, .. } => (party.to_hex(), ALG_ED25519),
+        Signer::Session { id, .. } => (id.to_string(), ALG_SESSION),
+    };
     let serialized = Params::serialize(
         &components,
         Some(created),
         Some(created + LIFETIME_SECS),
         Some(nonce),
         Some(&keyid),
-        Some("ed25519"),
+        Some(alg),
     );
     let params = Params {
         components: components.iter().map(|c| c.to_string()).collect(),
@@ -335,16 +463,19 @@ pub fn sign(
         expires: Some(created + LIFETIME_SECS),
         nonce: Some(nonce.into()),
         keyid: Some(keyid),
-        alg: Some("ed25519".into()),
+        alg: Some(alg.into()),
         serialized: serialized.clone(),
     };
     let base = signature_base(&request, &params).expect("medchain's own components are present");
-    let signature = keypair.sign(b"", base.as_bytes());
+    let signature = match signer {
+        Signer::Party { keypair, .. } => keypair.sign(b"", base.as_bytes()).0.to_vec(),
+        Signer::Session { secret, .. } => hmac_sha256(secret, base.as_bytes()).to_vec(),
+    };
     SignedFields {
         signature_input: format!("{LABEL}={serialized}"),
         signature: format!(
             "{LABEL}=:{}:",
-            base64::engine::general_purpose::STANDARD.encode(signature.0)
+            base64::engine::general_purpose::STANDARD.encode(signature)
         ),
         content_digest,
     }
@@ -363,18 +494,21 @@ pub struct Policy {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Verified {
     pub party: PartyId,
+    /// The session it was signed under, if it was.
+    pub session: Option<String>,
     pub nonce: String,
     pub expires: u64,
 }
 
 /// Parses and checks a medchain request signature: the label, the covered components
 /// (including `content-digest`, checked against `body`, when there is a body), the time window,
-/// and the Ed25519 signature with `key_of(party)`, the signer's current key.
+/// and the signature with `key_of(keyid)`: the party's current Ed25519 key, or the session's
+/// party and secret.
 pub fn verify(
     request: &Request<'_>,
     body: &[u8],
     policy: &Policy,
-    key_of: impl FnOnce(&PartyId) -> Option<PublicKey>,
+    key_of: impl FnOnce(&KeyId) -> Option<VerifyingKey>,
 ) -> Result<Verified, HttpSigError> {
     let header = |name: &'static str| {
         request
@@ -385,7 +519,7 @@ pub fn verify(
             .ok_or(HttpSigError::Missing(name))
     };
     let params = parse_input(header("signature-input")?, LABEL)?;
-    let signature = parse_signature(header("signature")?, LABEL)?;
+    let signature = parse_signature_bytes(header("signature")?, LABEL)?;
     let mut required: Vec<&str> = COMPONENTS.to_vec();
     if !body.is_empty() {
         required.push("content-digest");
@@ -398,9 +532,7 @@ pub fn verify(
             return Err(HttpSigError::NotCovered(component.into()));
         }
     }
-    if params.alg.as_deref().is_some_and(|alg| alg != "ed25519") {
-        return Err(malformed("Signature-Input", "alg must be ed25519"));
-    }
+    let key_id = key_id(&params)?;
     let created = params
         .created
         .ok_or_else(|| malformed("Signature-Input", "created is required"))?;
@@ -434,23 +566,27 @@ pub fn verify(
                 "a nonce of 16 to 64 characters is required",
             )
         })?;
-    let party = params
-        .keyid
-        .as_deref()
-        .and_then(|keyid| PartyId::from_hex(keyid).ok())
-        .ok_or_else(|| {
-            malformed(
-                "Signature-Input",
-                "keyid must be the signer's party id (hex)",
-            )
-        })?;
     let base = signature_base(request, &params)?;
-    let key = key_of(&party).ok_or(HttpSigError::BadSignature)?;
-    if !key.verify(b"", base.as_bytes(), &signature) {
-        return Err(HttpSigError::BadSignature);
-    }
+    let (party, session) = match (key_of(&key_id).ok_or(HttpSigError::BadSignature)?, &key_id) {
+        (VerifyingKey::Ed25519(key), KeyId::Party(party)) => {
+            let signature = Signature::from_slice(&signature)
+                .map_err(|_| malformed("Signature", "not a 64-byte Ed25519 signature"))?;
+            if !key.verify(b"", base.as_bytes(), &signature) {
+                return Err(HttpSigError::BadSignature);
+            }
+            (*party, None)
+        }
+        (VerifyingKey::Session { party, secret }, KeyId::Session(id)) => {
+            if !hmac_matches(&secret, base.as_bytes(), &signature) {
+                return Err(HttpSigError::BadSignature);
+            }
+            (party, Some(id.clone()))
+        }
+        _ => return Err(HttpSigError::BadSignature),
+    };
     Ok(Verified {
         party,
+        session,
         nonce,
         expires,
     })
@@ -509,6 +645,146 @@ mod tests {
         assert!(key.public_key().verify(b"", base.as_bytes(), &expected));
     }
 
+    /// RFC 9421 appendix B.2.5: HMAC-SHA256 with appendix B.1.5's `test-shared-secret`.
+    #[test]
+    fn reproduces_rfc_9421_b_2_5() {
+        let secret = base64::engine::general_purpose::STANDARD
+            .decode("uzvJfB4u3N0Jy4T7NZ75MDVcr8zSTInedJtkgcu46YW4XByzNJjxBdtjUkdJPBtbmHhIDi6pcl8jsasjlTMtDQ==")
+            .expect("base64");
+        let field = "sig-b25=(\"date\" \"@authority\" \"content-type\");created=1618884473;keyid=\"test-shared-secret\"";
+        let params = parse_input(field, "sig-b25").expect("parses");
+        let base = signature_base(&rfc_request(), &params).expect("base");
+        assert_eq!(
+            base,
+            "\"date\": Tue, 20 Apr 2021 02:07:55 GMT\n\"@authority\": example.com\n\"content-type\": application/json\n\"@signature-params\": (\"date\" \"@authority\" \"content-type\");created=1618884473;keyid=\"test-shared-secret\""
+        );
+        let expected = parse_signature_bytes(
+            "sig-b25=:pxcQw6G3AjtMBQjwo8XzkZf/bws5LelbaMk5rGIGtE8=:",
+            "sig-b25",
+        )
+        .expect("parses");
+        assert_eq!(hmac_sha256(&secret, base.as_bytes()).to_vec(), expected);
+        assert!(hmac_matches(&secret, base.as_bytes(), &expected));
+        assert!(!hmac_matches(&secret[1..], base.as_bytes(), &expected));
+    }
+
+    #[test]
+    fn session_signatures_verify_and_every_change_is_refused() {
+        let party = PartyId::derive(&Keypair::from_seed([3; 32]).public_key());
+        let (id, secret) = ("0123456789abcdef0123456789abcdef", [7u8; 32]);
+        let body = b"{\"tx\":1}";
+        let request = Request {
+            method: "POST",
+            authority: "127.0.0.1:8080",
+            path: "/v1/records/ab/read",
+            query: None,
+            headers: vec![],
+        };
+        let fields = sign_with(
+            Signer::Session {
+                id,
+                secret: &secret,
+            },
+            &request,
+            body,
+            1_000,
+            "0123456789abcdef0123",
+        );
+        assert!(fields.signature_input.contains(";alg=\"hmac-sha256\""));
+        let mut request = request;
+        request
+            .headers
+            .push(("signature-input".into(), fields.signature_input));
+        request.headers.push(("signature".into(), fields.signature));
+        request.headers.push((
+            "content-digest".into(),
+            fields.content_digest.expect("body"),
+        ));
+        let policy = Policy {
+            now: 1_010,
+            skew_secs: 30,
+        };
+        let key_of = |k: &KeyId| {
+            (*k == KeyId::Session(id.into())).then_some(VerifyingKey::Session { party, secret })
+        };
+        let verified = verify(&request, body, &policy, key_of).expect("verifies");
+        assert_eq!(verified.party, party);
+        assert_eq!(verified.session.as_deref(), Some(id));
+        let mut altered = request.clone();
+        altered.path = "/v1/records/ac/read";
+        assert_eq!(
+            verify(&altered, body, &policy, key_of),
+            Err(HttpSigError::BadSignature)
+        );
+        let wrong_secret = |_: &KeyId| {
+            Some(VerifyingKey::Session {
+                party,
+                secret: [8; 32],
+            })
+        };
+        assert_eq!(
+            verify(&request, body, &policy, wrong_secret),
+            Err(HttpSigError::BadSignature)
+        );
+        // A session id cannot be answered with a party key, nor the other way round.
+        let party_key = |_: &KeyId| {
+            Some(VerifyingKey::Ed25519(
+                Keypair::from_seed([3; 32]).public_key(),
+            ))
+        };
+        assert_eq!(
+            verify(&request, body, &policy, party_key),
+            Err(HttpSigError::BadSignature)
+        );
+        let (signed_by_party, _, _) = signed(body, 1_000);
+        assert_eq!(
+            verify(&signed_by_party, body, &policy, wrong_secret),
+            Err(HttpSigError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn key_ids_name_a_party_or_a_well_formed_session() {
+        let params = |keyid: &str, alg: Option<&str>| Params {
+            components: vec![],
+            created: None,
+            expires: None,
+            nonce: None,
+            keyid: Some(keyid.into()),
+            alg: alg.map(Into::into),
+            serialized: String::new(),
+        };
+        let party = PartyId::derive(&Keypair::from_seed([3; 32]).public_key());
+        assert_eq!(
+            key_id(&params(&party.to_hex(), None)),
+            Ok(KeyId::Party(party))
+        );
+        assert_eq!(
+            key_id(&params(&party.to_hex(), Some("ed25519"))),
+            Ok(KeyId::Party(party))
+        );
+        let session = "00112233445566778899aabbccddeeff";
+        assert_eq!(
+            key_id(&params(session, Some("hmac-sha256"))),
+            Ok(KeyId::Session(session.into()))
+        );
+        for (keyid, alg) in [
+            (session, None),
+            ("00112233445566778899AABBCCDDEEFF", Some("hmac-sha256")),
+            ("0011", Some("hmac-sha256")),
+            (&party.to_hex(), Some("hmac-sha256")),
+            (&party.to_hex(), Some("rsa-pss-sha512")),
+        ] {
+            assert!(
+                matches!(
+                    key_id(&params(keyid, alg)),
+                    Err(HttpSigError::Malformed { .. })
+                ),
+                "{keyid} {alg:?}"
+            );
+        }
+    }
+
     /// RFC 9530's example digest of `{"hello": "world"}`.
     #[test]
     fn content_digest_matches_rfc_9530() {
@@ -555,9 +831,12 @@ mod tests {
             now: 1_010,
             skew_secs: 30,
         };
-        let key_of = |p: &PartyId| (*p == party).then(|| key.public_key());
+        let key_of = |id: &KeyId| {
+            (*id == KeyId::Party(party)).then(|| VerifyingKey::Ed25519(key.public_key()))
+        };
         let verified = verify(&request, body, &policy, key_of).expect("verifies");
         assert_eq!(verified.party, party);
+        assert_eq!(verified.session, None);
         // Another body, method, path, query or authority; another key; too late or too early.
         assert_eq!(
             verify(&request, b"other", &policy, key_of),
@@ -579,7 +858,9 @@ mod tests {
         }
         let other = Keypair::from_seed([4; 32]).public_key();
         assert_eq!(
-            verify(&request, body, &policy, |_| Some(other)),
+            verify(&request, body, &policy, |_| Some(VerifyingKey::Ed25519(
+                other
+            ))),
             Err(HttpSigError::BadSignature)
         );
         let late = Policy {

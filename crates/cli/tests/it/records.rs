@@ -36,6 +36,105 @@ async fn practitioner(client: &Client, organisation: &str) -> PartyKeys {
     keys
 }
 
+enum Signer<'a> {
+    Session(&'a medchain_client::http::Session),
+    Forged(&'a str),
+}
+
+/// A `DELETE` signed under a session (or a forged one), sent as is: (status, body).
+async fn signed_raw(client: &Client, signer: Signer<'_>, path: &str) -> (u16, String) {
+    send_signed(client, &sign_raw(client, signer, path)).await
+}
+
+fn sign_raw(
+    client: &Client,
+    signer: Signer<'_>,
+    path: &str,
+) -> (String, medchain_types::httpsig::SignedFields) {
+    use medchain_types::httpsig;
+    let authority = client.base().trim_start_matches("http://").to_string();
+    let request = httpsig::Request {
+        method: "DELETE",
+        authority: &authority,
+        path,
+        query: None,
+        headers: Vec::new(),
+    };
+    let created = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let nonce = hex::encode(medchain_envelope::random::<16>().expect("random"));
+    let forged = [0x11u8; 32];
+    let signer = match signer {
+        Signer::Session(session) => httpsig::Signer::Session {
+            id: &session.id,
+            secret: session.secret(),
+        },
+        Signer::Forged(id) => httpsig::Signer::Session {
+            id,
+            secret: &forged,
+        },
+    };
+    let fields = httpsig::sign_with(signer, &request, b"", created, &nonce);
+    (path.to_string(), fields)
+}
+
+async fn send_signed(
+    client: &Client,
+    (path, fields): &(String, medchain_types::httpsig::SignedFields),
+) -> (u16, String) {
+    let answer = reqwest::Client::new()
+        .delete(format!("{}{path}", client.base()))
+        .header("signature-input", &fields.signature_input)
+        .header("signature", &fields.signature)
+        .send()
+        .await
+        .expect("answers");
+    (
+        answer.status().as_u16(),
+        answer.text().await.expect("a body"),
+    )
+}
+
+/// A session is refused for a replay, for a forged secret, and for opening another session.
+async fn sessions_refuse_misuse(
+    client: &Client,
+    party: &PartyKeys,
+    session: &medchain_client::http::Session,
+) {
+    let unknown = "/v1/sessions/ffeeddccbbaa99887766554433221100";
+    let signed = sign_raw(client, Signer::Session(session), unknown);
+    let first = send_signed(client, &signed).await;
+    assert_eq!(
+        first.0, 404,
+        "authenticated, but no such session: {}",
+        first.1
+    );
+    let again = send_signed(client, &signed).await;
+    assert_eq!(again.0, 401, "{}", again.1);
+    assert!(again.1.contains("replayed"), "{}", again.1);
+    let forged = signed_raw(client, Signer::Forged(&session.id), unknown).await;
+    assert_eq!(forged.0, 401, "{}", forged.1);
+    assert!(forged.1.contains("bad_signature"), "{}", forged.1);
+    let nested: Result<serde_json::Value, _> = client
+        .signed_as(
+            medchain_client::http::RequestSigner::Session(session),
+            medchain_client::http::Method::POST,
+            "/v1/sessions",
+            "application/json",
+            Vec::new(),
+        )
+        .await;
+    match nested {
+        Err(ClientError::Problem(problem)) => {
+            assert_eq!(problem.code, "party_key_required", "{problem:?}")
+        }
+        other => panic!("a session opened another: {other:?}"),
+    }
+    assert_eq!(session.party, party.party_id);
+}
+
 fn denied_code(err: &RecordsError) -> Option<String> {
     match err {
         RecordsError::Client(ClientError::Problem(problem)) => Some(format!(
@@ -208,6 +307,60 @@ async fn records_are_written_shared_read_denied_revoked_and_erased() {
         .expect("answers");
     assert_eq!(unsigned.status(), 401);
 
+    // Sessions: the grantee opens one and reads under it (HMAC-SHA256 request signatures).
+    let session = client
+        .open_session(&grantee, Some(600))
+        .await
+        .expect("a session opens");
+    let in_session = records::read_with(
+        &client,
+        &grantee,
+        Some(&session),
+        &id,
+        0,
+        AccessBasis::Grant(grant),
+        Purpose::Treatment,
+        hospital,
+    )
+    .await
+    .expect("the grantee reads under its session");
+    assert_eq!(in_session.content, content.as_bytes());
+    sessions_refuse_misuse(&client, &grantee, &session).await;
+    client.end_session(&session).await.expect("ended");
+    let err = records::read_with(
+        &client,
+        &grantee,
+        Some(&session),
+        &id,
+        0,
+        AccessBasis::Grant(grant),
+        Purpose::Treatment,
+        hospital,
+    )
+    .await
+    .expect_err("an ended session");
+    let text = denied_code(&err).expect("a problem");
+    assert!(text.starts_with("401 unknown_session"), "{text}");
+    // A key rotation ends a party's sessions at once.
+    let rotating = practitioner(&client, "clinic").await;
+    let session = client
+        .open_session(&rotating, None)
+        .await
+        .expect("a session opens");
+    let rotated = PartyKeys::generate().expect("keys");
+    submit_ok(
+        &client,
+        &rotating,
+        TxBody::RotateKeys {
+            signing_key: rotated.public_key(),
+            encryption_key: rotated.encryption_key(),
+        },
+    )
+    .await;
+    let answer = signed_raw(&client, Signer::Session(&session), "/v1/sessions/00").await;
+    assert_eq!(answer.0, 401, "{}", answer.1);
+    assert!(answer.1.contains("session_ended"), "{}", answer.1);
+
     // Revoked: the grantee is denied at once.
     records::submit(
         &client,
@@ -266,6 +419,8 @@ async fn records_are_written_shared_read_denied_revoked_and_erased() {
         ("grantee", true),
         ("patient", true),
         ("colleague", true),
+        // Under a session; the read with the ended session was refused before any transaction.
+        ("grantee", true),
         ("grantee", false),
     ]
     .iter()

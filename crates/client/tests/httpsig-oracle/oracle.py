@@ -5,7 +5,7 @@ package (PyPI), versions pinned in requirements.txt.
     python oracle.py sign <request.json>     sign a request, print its headers as JSON
 
 request.json: {"method", "url", "headers": {..}, "body_hex", "public_key_hex" | "seed_hex",
-"nonce", "created", "expires"}.
+"nonce", "created", "expires"}, or with "alg": "hmac-sha256" and "secret_hex" (a session).
 """
 import base64
 import datetime
@@ -31,10 +31,18 @@ class Keys(HTTPSignatureKeyResolver):
         self.spec = spec
 
     def resolve_public_key(self, key_id):
+        if "secret_hex" in self.spec:
+            return bytes.fromhex(self.spec["secret_hex"])
         return Ed25519PublicKey.from_public_bytes(bytes.fromhex(self.spec["public_key_hex"]))
 
     def resolve_private_key(self, key_id):
+        if "secret_hex" in self.spec:
+            return bytes.fromhex(self.spec["secret_hex"])
         return Ed25519PrivateKey.from_private_bytes(bytes.fromhex(self.spec["seed_hex"]))
+
+
+def algorithm(spec):
+    return {"ed25519": algorithms.ED25519, "hmac-sha256": algorithms.HMAC_SHA256}[spec.get("alg", "ed25519")]
 
 
 def prepared(spec):
@@ -51,7 +59,7 @@ def main():
         if body:
             digest = "sha-256=:" + base64.b64encode(hashlib.sha256(body).digest()).decode() + ":"
             assert message.headers["Content-Digest"] == digest, "content digest mismatch"
-        verifier = HTTPMessageVerifier(signature_algorithm=algorithms.ED25519, key_resolver=Keys(spec))
+        verifier = HTTPMessageVerifier(signature_algorithm=algorithm(spec), key_resolver=Keys(spec))
         verifier.max_clock_skew = datetime.timedelta(days=36500)
         results = verifier.verify(message, max_age=datetime.timedelta(days=36500))
         print(json.dumps({"verified": True, "components": [str(c) for c in results[0].covered_components]}))
@@ -59,7 +67,7 @@ def main():
         if body:
             message.headers["Content-Digest"] = "sha-256=:" + base64.b64encode(hashlib.sha256(body).digest()).decode() + ":"
         covered = ["@method", "@authority", "@path", "@query"] + (["content-digest"] if body else [])
-        signer = HTTPMessageSigner(signature_algorithm=algorithms.ED25519, key_resolver=Keys(spec))
+        signer = HTTPMessageSigner(signature_algorithm=algorithm(spec), key_resolver=Keys(spec))
         signer.sign(
             message,
             key_id=spec["keyid"],

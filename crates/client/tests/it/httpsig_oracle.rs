@@ -51,8 +51,11 @@ fn python() -> &'static Path {
 }
 
 fn oracle(mode: &str, spec: &Value) -> Result<Value, String> {
+    // One file per call: the tests run in parallel in one process.
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let file = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("httpsig-{mode}-{}.json", std::process::id()));
+        .join(format!("httpsig-{mode}-{}-{call}.json", std::process::id()));
     std::fs::write(&file, serde_json::to_vec(spec).expect("json")).expect("write");
     let output = Command::new(python())
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/httpsig-oracle/oracle.py"))
@@ -60,6 +63,7 @@ fn oracle(mode: &str, spec: &Value) -> Result<Value, String> {
         .arg(&file)
         .output()
         .expect("python runs");
+    let _ = std::fs::remove_file(&file);
     if output.status.success() {
         Ok(serde_json::from_slice(&output.stdout).expect("the oracle prints JSON"))
     } else {
@@ -148,10 +152,93 @@ fn requests_signed_by_an_outside_implementation_verify_with_ours() {
         now: created + 10,
         skew_secs: 30,
     };
-    let verified = httpsig::verify(&request, body, &policy, |p| {
-        (*p == party).then(|| key.public_key())
-    })
-    .unwrap_or_else(|err| panic!("our verifier refuses an outside signature ({err}): {headers}"));
+    let key_of = |id: &httpsig::KeyId| {
+        (*id == httpsig::KeyId::Party(party))
+            .then(|| httpsig::VerifyingKey::Ed25519(key.public_key()))
+    };
+    let verified = httpsig::verify(&request, body, &policy, key_of).unwrap_or_else(|err| {
+        panic!("our verifier refuses an outside signature ({err}): {headers}")
+    });
     assert_eq!(verified.party, party);
-    assert!(httpsig::verify(&request, b"altered", &policy, |_| Some(key.public_key())).is_err());
+    assert!(httpsig::verify(&request, b"altered", &policy, key_of).is_err());
+}
+
+const SESSION: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
+const SESSION_SECRET: [u8; 32] = [0x5a; 32];
+
+#[test]
+fn session_signed_requests_verify_with_an_outside_implementation() {
+    let body = br#"{"transaction":"synthetic"}"#;
+    let path = "/v1/records/ab/read";
+    let fields = httpsig::sign_with(
+        httpsig::Signer::Session {
+            id: SESSION,
+            secret: &SESSION_SECRET,
+        },
+        &request(path, None),
+        body,
+        1_795_000_000,
+        "00112233445566778899aabb",
+    );
+    let mut spec = json!({
+        "method": "POST",
+        "url": format!("http://127.0.0.1:8080{path}"),
+        "headers": {
+            "Signature-Input": fields.signature_input,
+            "Signature": fields.signature,
+            "Content-Digest": fields.content_digest.clone().expect("a body has a digest"),
+        },
+        "body_hex": hex::encode(body),
+        "alg": "hmac-sha256",
+        "secret_hex": hex::encode(SESSION_SECRET),
+    });
+    let verified = oracle("verify", &spec).expect("the outside implementation verifies it");
+    assert_eq!(verified["verified"], true);
+    spec["secret_hex"] = json!(hex::encode([0x5b; 32]));
+    assert!(oracle("verify", &spec).is_err(), "another secret verified");
+    spec["secret_hex"] = json!(hex::encode(SESSION_SECRET));
+    spec["body_hex"] = json!(hex::encode(b"other"));
+    assert!(oracle("verify", &spec).is_err(), "an altered body verified");
+}
+
+#[test]
+fn session_requests_signed_by_an_outside_implementation_verify_with_ours() {
+    let party = PartyId::derive(&Keypair::from_seed([23; 32]).public_key());
+    let body = b"{\"lifetime_secs\":900}";
+    let created = 1_795_000_000u64;
+    let spec = json!({
+        "method": "POST",
+        "url": "http://127.0.0.1:8080/v1/records/ab/read",
+        "body_hex": hex::encode(body),
+        "alg": "hmac-sha256",
+        "secret_hex": hex::encode(SESSION_SECRET),
+        "keyid": SESSION,
+        "created": created,
+        "expires": created + 300,
+        "nonce": "0123456789abcdef0123",
+    });
+    let headers = oracle("sign", &spec).expect("the outside implementation signs");
+    let mut request = request("/v1/records/ab/read", None);
+    for name in ["Signature-Input", "Signature", "Content-Digest"] {
+        request.headers.push((
+            name.to_ascii_lowercase(),
+            headers[name].as_str().expect("a header").to_string(),
+        ));
+    }
+    let policy = httpsig::Policy {
+        now: created + 10,
+        skew_secs: 30,
+    };
+    let key_of = |id: &httpsig::KeyId| {
+        (*id == httpsig::KeyId::Session(SESSION.into())).then_some(httpsig::VerifyingKey::Session {
+            party,
+            secret: SESSION_SECRET,
+        })
+    };
+    let verified = httpsig::verify(&request, body, &policy, key_of).unwrap_or_else(|err| {
+        panic!("our verifier refuses an outside session signature ({err}): {headers}")
+    });
+    assert_eq!(verified.party, party);
+    assert_eq!(verified.session.as_deref(), Some(SESSION));
+    assert!(httpsig::verify(&request, b"altered", &policy, key_of).is_err());
 }
