@@ -205,6 +205,21 @@ pub fn openapi() -> Value {
                 "parameters": [ { "name": "id", "in": "path", "required": true, "schema": hex("Record id") } ],
                 "responses": with_problems(json!({ "200": { "description": "The record and its versions", "content": { "application/json": { "schema": { "type": "object" } } } } }))
             }},
+            "/v1/patients/{id}/disclosures": { "get": {
+                "summary": "The accounting of disclosures of a patient for a period",
+                "operationId": "disclosures",
+                "description": "Built from the patient's access log on chain for `[from, to)`: every granted read by someone other than the patient (who, their public label, record and resource type, purpose with its HL7 PurposeOfUse code, grant or break-glass, custodian, transaction), break-glass reads flagged for review, every denied attempt with its reason, and the count of the patient's own reads. Each line names its access-log position `n`: `/v1/state/list/access/<patient>/n?proof=true` proves it. `format=html` answers a readable page. A period holding more than 20,000 log entries is refused (422).",
+                "parameters": [
+                    { "name": "id", "in": "path", "required": true, "schema": hex("Patient party id") },
+                    { "name": "from", "in": "query", "required": true, "schema": { "type": "string", "description": "A date (2026-01-31, UTC midnight) or an RFC 3339 time" } },
+                    { "name": "to", "in": "query", "required": true, "schema": { "type": "string", "description": "A date or an RFC 3339 time (excluded)" } },
+                    { "name": "format", "in": "query", "schema": { "type": "string", "enum": ["json", "html"] } }
+                ],
+                "responses": with_problems(json!({
+                    "200": { "description": "The report", "content": { "application/json": { "schema": { "type": "object" } }, "text/html": { "schema": { "type": "string" } } } },
+                    "422": { "$ref": "#/components/responses/Problem" }
+                }))
+            }},
             "/v1/patients/{id}/{list}": { "get": {
                 "summary": "A page of a patient's records, grants, access log or break-glass declarations",
                 "operationId": "patientList",
@@ -313,6 +328,7 @@ mod tests {
             "/v1/records/{id}",
             "/v1/sessions",
             "/v1/sessions/{id}",
+            "/v1/patients/{id}/disclosures",
             "/v1/patients/{id}/{list}",
             "/v1/openapi.json",
             "/v1/docs",

@@ -118,6 +118,54 @@ pub(crate) async fn patient_list<B: Backend>(
     ))
 }
 
+#[derive(serde::Deserialize)]
+pub(crate) struct Period {
+    from: String,
+    to: String,
+    format: Option<String>,
+}
+
+fn instant(name: &str, text: &str) -> Result<u64, ProblemResponse> {
+    medchain_types::time::parse_date(text)
+        .or_else(|| medchain_types::time::parse_rfc3339(text))
+        .ok_or_else(|| {
+            ProblemResponse(Problem::new(
+                400,
+                "invalid_period",
+                format!("{name} must be a date (2026-01-31) or an RFC 3339 time (2026-01-31T08:00:00Z), not {text:?}"),
+            ))
+        })
+}
+
+/// `GET /v1/patients/{id}/disclosures?from=&to=&format=json|html`: the accounting of
+/// disclosures for `[from, to)`; public, like the access log it is built from.
+pub(crate) async fn disclosures<B: Backend>(
+    State(backend): State<B>,
+    Path(id): Path<String>,
+    axum::extract::Query(period): axum::extract::Query<Period>,
+) -> HttpResult<Response> {
+    let patient = PartyId::from_hex(&id)
+        .map_err(|err| ProblemResponse(Problem::new(400, "invalid_party_id", err.to_string())))?;
+    let (from_ms, to_ms) = (instant("from", &period.from)?, instant("to", &period.to)?);
+    let html = match period.format.as_deref() {
+        None | Some("json") => false,
+        Some("html") => true,
+        Some(other) => {
+            return Err(ProblemResponse(Problem::new(
+                400,
+                "invalid_format",
+                format!("format is json or html, not {other:?}"),
+            )));
+        }
+    };
+    let report = backend.disclosures(patient, from_ms, to_ms).await?;
+    Ok(if html {
+        axum::response::Html(report.to_html()).into_response()
+    } else {
+        Json(report).into_response()
+    })
+}
+
 /// `GET /v1/records/{id}`: a record and every version, as anchored.
 pub(crate) async fn history<B: Backend>(
     State(backend): State<B>,

@@ -79,6 +79,13 @@ pub trait Backend: Clone + Send + Sync + 'static {
         from: u64,
         limit: u64,
     ) -> impl Future<Output = Result<serde_json::Value, Problem>> + Send;
+    /// The accounting of disclosures of a patient for `[from_ms, to_ms)`.
+    fn disclosures(
+        &self,
+        patient: PartyId,
+        from_ms: u64,
+        to_ms: u64,
+    ) -> impl Future<Output = Result<medchain_types::disclosures::DisclosureReport, Problem>> + Send;
     /// A record and its versions.
     fn record_history(
         &self,
@@ -146,6 +153,10 @@ pub fn router<B: Backend>(backend: B) -> Router {
             axum::routing::delete(crate::auth::end_session::<B>),
         )
         .route("/v1/records/{id}", get(crate::records::history::<B>))
+        .route(
+            "/v1/patients/{id}/disclosures",
+            get(crate::records::disclosures::<B>),
+        )
         .route(
             "/v1/patients/{id}/{list}",
             get(crate::records::patient_list::<B>),

@@ -164,6 +164,15 @@ impl medchain_api::Backend for NodeBackend {
         self.service.patient_list(&kind, patient, from, limit).await
     }
 
+    async fn disclosures(
+        &self,
+        patient: medchain_types::PartyId,
+        from_ms: u64,
+        to_ms: u64,
+    ) -> Result<medchain_types::disclosures::DisclosureReport, Problem> {
+        self.service.disclosures(patient, from_ms, to_ms).await
+    }
+
     async fn record_history(
         &self,
         record: medchain_types::records::RecordId,

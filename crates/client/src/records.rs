@@ -521,256 +521,49 @@ pub async fn access_log(
     Ok(out)
 }
 
-/// One line of an accounting of disclosures.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Disclosure {
-    /// Position in the patient's access log (its proof is `list/access/<patient>/<seq>`).
-    pub seq: u64,
-    /// When, RFC 3339 (UTC).
-    pub time: String,
-    pub time_ms: u64,
-    /// Who received it: party id, and the public label of the reader or its organisation.
-    pub recipient: PartyId,
-    pub recipient_label: String,
-    pub record: RecordId,
-    pub version: u32,
-    /// What kind of record (never its content).
-    pub resource_type: String,
-    pub purpose: Purpose,
-    /// The HL7 v3 PurposeOfUse code.
-    pub purpose_code: String,
-    /// Under what: `grant <id>`, `break-glass <id>`, `authorship`.
-    pub basis: String,
-    /// Emergency access, for the patient's review.
-    pub break_glass: bool,
-    /// The custodian that released it.
-    pub custodian: PartyId,
-    pub tx: medchain_types::TxHash,
-}
+pub use medchain_types::disclosures::{DeniedAttempt, Disclosure, DisclosureReport};
 
-/// A denied attempt, listed beside the disclosures.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct DeniedAttempt {
-    pub seq: u64,
-    pub time: String,
-    pub reader: PartyId,
-    pub reader_label: String,
-    pub record: RecordId,
-    pub purpose: Purpose,
-    pub code: String,
-    pub reason: String,
-}
-
-/// An accounting of disclosures for a period: every granted read by someone other than the
-/// patient, and every denied attempt, taken from the patient's access log on chain.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct DisclosureReport {
-    pub patient: PartyId,
-    pub chain_id: String,
-    pub from: String,
-    pub to: String,
-    /// Finalized height the log was read at.
-    pub as_of_height: u64,
-    pub disclosures: Vec<Disclosure>,
-    pub denied: Vec<DeniedAttempt>,
-    /// How many reads by the patient themselves the period holds (not disclosures).
-    pub own_reads: u64,
-}
-
-/// A party's public label (or, for a party without one, its kind and organisation), read
-/// once per report.
-async fn label_of(
-    client: &Client,
-    labels: &mut std::collections::HashMap<PartyId, String>,
-    id: &PartyId,
-) -> String {
-    if let Some(label) = labels.get(id) {
-        return label.clone();
-    }
-    let label = match party(client, id).await {
-        Ok(party) if !party.label.is_empty() => party.label,
-        Ok(party) => match party.organisation {
-            Some(org) => match self::party(client, &org).await {
-                Ok(org) => format!("{:?} of {}", party.kind, org.label).to_lowercase(),
-                Err(_) => format!("{:?}", party.kind).to_lowercase(),
-            },
-            None => format!("{:?}", party.kind).to_lowercase(),
-        },
-        Err(_) => "unknown party".into(),
-    };
-    labels.insert(*id, label.clone());
-    label
-}
-
-/// Builds the accounting of disclosures of `patient` for `[from_ms, to_ms)`.
+/// Builds the accounting of disclosures of `patient` for `[from_ms, to_ms)` from the node's
+/// public state (the node also serves it: `GET /v1/patients/{id}/disclosures`).
 pub async fn disclosures(
     client: &Client,
     patient: &PartyId,
     from_ms: u64,
     to_ms: u64,
 ) -> Result<DisclosureReport, RecordsError> {
+    use medchain_types::disclosures as report;
     let status = client.status().await?;
     let log = access_log(client, patient, 0).await?;
-    let mut report = DisclosureReport {
+    let period = report::Period {
         patient: *patient,
         chain_id: status.chain_id.to_string(),
-        from: crate::vc::rfc3339(from_ms),
-        to: crate::vc::rfc3339(to_ms),
+        from_ms,
+        to_ms,
         as_of_height: status.latest.height,
-        disclosures: Vec::new(),
-        denied: Vec::new(),
-        own_reads: 0,
     };
-    let mut types = std::collections::HashMap::new();
+    let (parties, records) = report::lookups(&period, &log);
+    let mut organisations = std::collections::HashMap::new();
     let mut labels = std::collections::HashMap::new();
-    for entry in log
-        .into_iter()
-        .filter(|entry| entry.time_ms >= from_ms && entry.time_ms < to_ms)
-    {
-        match &entry.outcome {
-            medchain_types::records::AccessOutcome::Denied { code, reason } => {
-                report.denied.push(DeniedAttempt {
-                    seq: entry.seq,
-                    time: crate::vc::rfc3339(entry.time_ms),
-                    reader: entry.reader,
-                    reader_label: label_of(client, &mut labels, &entry.reader).await,
-                    record: entry.record,
-                    purpose: entry.purpose,
-                    code: code.clone(),
-                    reason: reason.clone(),
-                });
+    for id in parties {
+        let found = party(client, &id).await.ok();
+        let organisation = match found.as_ref().and_then(|p| p.organisation) {
+            Some(org) if found.as_ref().is_some_and(|p| p.label.is_empty()) => {
+                if let std::collections::hash_map::Entry::Vacant(slot) = organisations.entry(org) {
+                    slot.insert(party(client, &org).await.ok());
+                }
+                organisations.get(&org).cloned().flatten()
             }
-            medchain_types::records::AccessOutcome::Granted if entry.reader == *patient => {
-                report.own_reads += 1;
-            }
-            medchain_types::records::AccessOutcome::Granted => {
-                let resource_type = match types.get(&entry.record) {
-                    Some(kind) => String::clone(kind),
-                    None => {
-                        let kind = record_on_chain(client, &entry.record)
-                            .await
-                            .map(|r| r.resource_type.to_string())
-                            .unwrap_or_else(|_| "unknown".into());
-                        types.insert(entry.record, kind.clone());
-                        kind
-                    }
-                };
-                let (basis, break_glass) = match entry.basis {
-                    AccessBasis::Grant(id) => (format!("grant {id}"), false),
-                    AccessBasis::BreakGlass(id) => (format!("break-glass {id}"), true),
-                    AccessBasis::Author => ("authorship".into(), false),
-                    AccessBasis::Patient => ("patient".into(), false),
-                };
-                report.disclosures.push(Disclosure {
-                    seq: entry.seq,
-                    time: crate::vc::rfc3339(entry.time_ms),
-                    time_ms: entry.time_ms,
-                    recipient: entry.reader,
-                    recipient_label: label_of(client, &mut labels, &entry.reader).await,
-                    record: entry.record,
-                    version: entry.version,
-                    resource_type,
-                    purpose: entry.purpose,
-                    purpose_code: entry.purpose.hl7_code().into(),
-                    basis,
-                    break_glass,
-                    custodian: entry.custodian,
-                    tx: entry.tx,
-                });
-            }
+            _ => None,
+        };
+        labels.insert(id, report::label(found.as_ref(), organisation.as_ref()));
+    }
+    let mut types = std::collections::HashMap::new();
+    for id in records {
+        if let Ok(record) = record_on_chain(client, &id).await {
+            types.insert(id, record.resource_type.to_string());
         }
     }
-    Ok(report)
-}
-
-fn escape(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '&' => "&amp;".to_string(),
-            '<' => "&lt;".to_string(),
-            '>' => "&gt;".to_string(),
-            '"' => "&quot;".to_string(),
-            '\'' => "&#39;".to_string(),
-            c => c.to_string(),
-        })
-        .collect()
-}
-
-impl DisclosureReport {
-    /// A readable, self-contained HTML page.
-    pub fn to_html(&self) -> String {
-        let mut rows = String::new();
-        for d in &self.disclosures {
-            rows.push_str(&format!(
-                "<tr{}><td>{}</td><td>{}<br><code>{}</code></td><td>{} v{}<br><code>{}</code></td><td>{} ({})</td><td>{}{}</td><td><code>#{}</code></td></tr>\n",
-                if d.break_glass { " class=\"glass\"" } else { "" },
-                escape(&d.time),
-                escape(&d.recipient_label),
-                d.recipient,
-                escape(&d.resource_type),
-                d.version,
-                d.record,
-                escape(d.purpose.name()),
-                escape(&d.purpose_code),
-                escape(&d.basis),
-                if d.break_glass { " <strong>(emergency access: please review)</strong>" } else { "" },
-                d.seq,
-            ));
-        }
-        if self.disclosures.is_empty() {
-            rows.push_str("<tr><td colspan=\"6\">No disclosures in this period.</td></tr>\n");
-        }
-        let mut denied = String::new();
-        for d in &self.denied {
-            denied.push_str(&format!(
-                "<tr><td>{}</td><td>{}<br><code>{}</code></td><td><code>{}</code></td><td>{}</td><td>{}: {}</td><td><code>#{}</code></td></tr>\n",
-                escape(&d.time),
-                escape(&d.reader_label),
-                d.reader,
-                d.record,
-                escape(d.purpose.name()),
-                escape(&d.code),
-                escape(&d.reason),
-                d.seq,
-            ));
-        }
-        if self.denied.is_empty() {
-            denied.push_str("<tr><td colspan=\"6\">No denied attempts in this period.</td></tr>\n");
-        }
-        format!(
-            r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Accounting of disclosures</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #1b1b1b; }}
-table {{ border-collapse: collapse; width: 100%; margin-bottom: 2rem; }}
-th, td {{ border: 1px solid #ccc; padding: .4rem .6rem; text-align: left; vertical-align: top; }}
-th {{ background: #f2f2f2; }}
-tr.glass td {{ background: #fff4e5; }}
-code {{ font-size: .75rem; color: #555; word-break: break-all; }}
-</style></head><body>
-<h1>Accounting of disclosures</h1>
-<p>Patient <code>{patient}</code> on chain <code>{chain}</code>, from {from} to {to}, as of block {height}.
-Every line is an entry of the patient's access log on chain; its number (<code>#n</code>) is the
-state key <code>list/access/{patient}/n</code>, which any node serves with a proof.</p>
-<h2>Disclosures ({count})</h2>
-<table><tr><th>When (UTC)</th><th>To</th><th>Record</th><th>Purpose</th><th>Basis</th><th>Entry</th></tr>
-{rows}</table>
-<h2>Denied attempts ({denied_count})</h2>
-<table><tr><th>When (UTC)</th><th>Who</th><th>Record</th><th>Purpose</th><th>Why denied</th><th>Entry</th></tr>
-{denied}</table>
-<p>Your own reads in this period: {own}.</p>
-</body></html>
-"#,
-            patient = self.patient,
-            chain = escape(&self.chain_id),
-            from = escape(&self.from),
-            to = escape(&self.to),
-            height = self.as_of_height,
-            count = self.disclosures.len(),
-            denied_count = self.denied.len(),
-            own = self.own_reads,
-        )
-    }
+    Ok(report::build(&period, &log, &labels, &types))
 }
 
 /// A patient's access log from entry `from`, each entry checked offline against `genesis`:

@@ -1002,6 +1002,8 @@ pub async fn run<E: Spawner + StorageContext + Clock>(service: NodeService<E>) {
 
 /// Longest page of a patient's lists.
 pub const PAGE_MAX: u64 = 1_000;
+/// Most access-log entries one accounting of disclosures covers.
+pub const REPORT_ENTRIES_MAX: u64 = 20_000;
 
 impl<E: Spawner + StorageContext + Clock> NodeService<E> {
     async fn list_page(
@@ -1031,6 +1033,89 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
             items.push(item);
         }
         Ok((count, items))
+    }
+
+    /// `GET /v1/patients/{id}/disclosures?from=&to=`: the accounting of disclosures of
+    /// `patient` for `[from_ms, to_ms)`, built from finalized public state. Block times only
+    /// increase, and so do the access log's, so the period's first entry is found by binary
+    /// search; a period holding more than [`REPORT_ENTRIES_MAX`] entries is refused.
+    pub async fn disclosures(
+        &self,
+        patient: PartyId,
+        from_ms: u64,
+        to_ms: u64,
+    ) -> Result<medchain_types::disclosures::DisclosureReport, Problem> {
+        use medchain_state::lists::{item_key, names};
+        use medchain_types::{disclosures as report, records::AccessEntry};
+        if to_ms <= from_ms {
+            return Err(Problem::new(
+                400,
+                "invalid_period",
+                "the period must end after it starts",
+            ));
+        }
+        let as_of_height = self.tip().height;
+        let (count, _) = self.list_page(names::ACCESS, &patient, 0, 0).await?;
+        let entry = |seq: u64| async move {
+            let bytes = self
+                .read_raw(&item_key(names::ACCESS, &patient.0, seq))
+                .await?
+                .ok_or_else(|| internal(format!("access log item {seq} is missing")))?;
+            AccessEntry::decode(bytes).map_err(|err| internal(err.to_string()))
+        };
+        let (mut low, mut high) = (0, count);
+        while low < high {
+            let middle = low + (high - low) / 2;
+            if entry(middle).await?.time_ms < from_ms {
+                low = middle + 1;
+            } else {
+                high = middle;
+            }
+        }
+        let mut entries = Vec::new();
+        for seq in low..count {
+            let next = entry(seq).await?;
+            if next.time_ms >= to_ms {
+                break;
+            }
+            if entries.len() as u64 == REPORT_ENTRIES_MAX {
+                return Err(Problem::new(
+                    422,
+                    "period_too_large",
+                    format!(
+                        "the period holds more than {REPORT_ENTRIES_MAX} access-log entries; ask for a shorter one"
+                    ),
+                ));
+            }
+            entries.push(next);
+        }
+        let period = report::Period {
+            patient,
+            chain_id: self.genesis().chain_id.to_string(),
+            from_ms,
+            to_ms,
+            as_of_height,
+        };
+        let (parties, records) = report::lookups(&period, &entries);
+        let mut labels = std::collections::HashMap::new();
+        for id in parties {
+            let party = self.party(&id).await?;
+            let organisation = match party.as_ref() {
+                Some(p) if p.label.is_empty() => match p.organisation {
+                    Some(org) => self.party(&org).await?,
+                    None => None,
+                },
+                _ => None,
+            };
+            labels.insert(id, report::label(party.as_ref(), organisation.as_ref()));
+        }
+        let mut types = std::collections::HashMap::new();
+        for id in records {
+            if let Some(record) = self.decoded::<Record>(&record_key(&id)).await? {
+                types.insert(id, record.resource_type.to_string());
+            }
+        }
+        Ok(report::build(&period, &entries, &labels, &types))
     }
 
     /// `GET /v1/patients/{id}/{records|grants|access-log|break-glass}`: a page of a patient's

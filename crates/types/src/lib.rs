@@ -11,6 +11,7 @@ pub mod bytes32;
 pub mod codec;
 pub mod credential;
 pub mod dev;
+pub mod disclosures;
 pub mod error;
 pub mod event;
 pub mod genesis;
@@ -21,6 +22,7 @@ pub mod ids;
 pub mod keys;
 pub mod limits;
 pub mod records;
+pub mod time;
 pub mod tx;
 
 pub use block::{Header, OpRange, block_digest};

@@ -741,4 +741,65 @@ async fn four_validators_replicate_records_between_custodians() {
     assert_eq!(report.denied.len(), 1);
     assert_eq!(report.denied[0].code, "grant_revoked");
     assert!(report.to_html().contains("grant_revoked"));
+
+    // The node builds the same report (GET /v1/patients/{id}/disclosures), as JSON and HTML.
+    let (from, to) = (
+        medchain_types::time::rfc3339(now - year),
+        medchain_types::time::rfc3339(now + year),
+    );
+    let base = format!(
+        "{}/v1/patients/{}/disclosures",
+        clients[2].base(),
+        patient.party_id
+    );
+    let http = reqwest::Client::new();
+    let served: records::DisclosureReport = http
+        .get(format!("{base}?from={from}&to={to}"))
+        .send()
+        .await
+        .expect("answers")
+        .json()
+        .await
+        .expect("a report");
+    assert_eq!(served.disclosures, report.disclosures);
+    assert_eq!(served.denied, report.denied);
+    assert_eq!(served.own_reads, report.own_reads);
+    let page = http
+        .get(format!("{base}?from={from}&to={to}&format=html"))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(
+        page.headers()["content-type"].to_str().expect("ascii"),
+        "text/html; charset=utf-8"
+    );
+    assert!(
+        page.text()
+            .await
+            .expect("html")
+            .contains("emergency access")
+    );
+    // A period that starts after it ends, and a malformed date, are refused by name.
+    for (from, to, code) in [
+        ("2026-02-01", "2026-01-01", "invalid_period"),
+        ("2026-13-01", "2027-01-01", "invalid_period"),
+    ] {
+        let answer = http
+            .get(format!("{base}?from={from}&to={to}"))
+            .send()
+            .await
+            .expect("answers");
+        assert_eq!(answer.status(), 400);
+        assert!(answer.text().await.expect("body").contains(code));
+    }
+    // Only the period's entries: none before the record was written.
+    let before: records::DisclosureReport = http
+        .get(format!("{base}?from=2000-01-01&to=2001-01-01"))
+        .send()
+        .await
+        .expect("answers")
+        .json()
+        .await
+        .expect("a report");
+    assert!(before.disclosures.is_empty() && before.denied.is_empty());
 }
