@@ -354,6 +354,20 @@ pub enum GovCommand {
         #[command(flatten)]
         node: NodeUrl,
     },
+    /// Propose letting custodians erase records they hold once the latest version is --days
+    /// old (unless a legal hold is in force), or with --off, letting only patients erase.
+    ProposeErasureRetention {
+        #[arg(long, required_unless_present = "off")]
+        days: Option<u32>,
+        #[arg(long, conflicts_with = "days")]
+        off: bool,
+        #[arg(long, default_value_t = 168)]
+        ttl_hours: u64,
+        #[command(flatten)]
+        signer: Signer,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
     /// Propose replacing the keys of a member whose key was lost or compromised (as the
     /// member's organisation, or a governor); the new key file's party id is set to the member.
     ProposeRecoverKeys {
@@ -499,6 +513,26 @@ pub async fn gov(command: GovCommand) -> anyhow::Result<()> {
             let action = GovernanceAction::SetCredentialRequirement {
                 action,
                 requirement,
+            };
+            send(
+                &node,
+                &signer,
+                TxBody::Propose {
+                    action,
+                    ttl_ms: hours(ttl_hours),
+                },
+            )
+            .await?;
+        }
+        GovCommand::ProposeErasureRetention {
+            days,
+            off,
+            ttl_hours,
+            signer,
+            node,
+        } => {
+            let action = GovernanceAction::SetErasureRetention {
+                days: if off { None } else { days },
             };
             send(
                 &node,

@@ -315,7 +315,8 @@ async fn precheck<R: StateRead>(
                 });
             }
         }
-        GovernanceAction::SetCredentialRequirement { .. } => {}
+        GovernanceAction::SetCredentialRequirement { .. }
+        | GovernanceAction::SetErasureRetention { .. } => {}
         GovernanceAction::RecoverKeys {
             party, signing_key, ..
         } => {
@@ -438,6 +439,13 @@ async fn execute<R: StateRead>(
             )
             .await?;
         }
+        GovernanceAction::SetErasureRetention { days } => match days {
+            Some(days) => ctx.put(
+                keys::ERASURE_RETENTION.to_vec(),
+                days.to_be_bytes().to_vec(),
+            ),
+            None => ctx.delete(keys::ERASURE_RETENTION.to_vec()),
+        },
     }
     ctx.put_encoded(keys::GOVERNANCE_CONFIG.to_vec(), &config);
     Ok(())

@@ -31,6 +31,9 @@ pub const GENESIS: &[u8] = b"c/genesis";
 pub const HEAD: &[u8] = b"c/head";
 /// The governance configuration.
 pub const GOVERNANCE_CONFIG: &[u8] = b"g/config";
+/// The erasure retention period custodians may erase after (days, `u32`), when governance set
+/// one.
+pub const ERASURE_RETENTION: &[u8] = b"g/erasure-retention";
 
 fn join(prefix: &[u8], parts: &[&[u8]]) -> Vec<u8> {
     let mut key = prefix.to_vec();
@@ -103,6 +106,7 @@ pub fn describe(key: &[u8]) -> String {
         _ if key == GENESIS => "genesis".into(),
         _ if key == HEAD => "head".into(),
         _ if key == GOVERNANCE_CONFIG => "governance".into(),
+        _ if key == ERASURE_RETENTION => "erasure-retention".into(),
         _ if key.starts_with(b"g/proposal/") && key.len() == 19 => {
             let mut id = [0u8; 8];
             id.copy_from_slice(&key[11..]);
@@ -148,6 +152,7 @@ pub fn parse(text: &str) -> Result<Vec<u8>, ParseError> {
         "genesis" if rest.is_empty() => GENESIS.to_vec(),
         "head" if rest.is_empty() => HEAD.to_vec(),
         "governance" if rest.is_empty() => GOVERNANCE_CONFIG.to_vec(),
+        "erasure-retention" if rest.is_empty() => ERASURE_RETENTION.to_vec(),
         "party" => party(&rest.parse()?),
         "key" => signing_key(&rest.parse()?),
         "receipt" => receipt(&rest.parse()?),
@@ -243,6 +248,7 @@ mod tests {
             GENESIS.to_vec(),
             HEAD.to_vec(),
             GOVERNANCE_CONFIG.to_vec(),
+            ERASURE_RETENTION.to_vec(),
             b"zz".to_vec(),
         ] {
             assert_eq!(parse(&describe(&key)).expect("parses"), key);

@@ -25,7 +25,9 @@
 //!   valid at read time. Declarations are listed for the patient, who marks them reviewed.
 //! - **Erasure.** The patient erases a record: it is marked erased (final), custodians delete
 //!   its ciphertext and wrapped keys, and every later read is denied. Anchors and proofs stay.
-//!   A regulator's legal hold blocks erasure until lifted.
+//!   A custodian organisation of the latest version may erase it too, once governance has set
+//!   a retention period (`set_erasure_retention`) and the version is that old. A regulator's
+//!   legal hold blocks erasure, by anyone, until lifted.
 //!
 //! Keys: `r/<record>` the record (latest version), `rv/<record>/<version>` each version,
 //! `ra/<record>/<party>` who authored a version, `gr/<grant>` grants, `bg/<id>` break-glass
@@ -804,17 +806,14 @@ async fn erase<R: StateRead>(
         .get_decoded::<Record>(&record_key(id))
         .await?
         .ok_or_else(|| refused("unknown_record", format!("unknown record {id}")))?;
-    if record.patient != signer {
-        return Err(refused(
-            "not_patient",
-            format!("only the patient erases record {id}"),
-        ));
-    }
     if record.erased.is_some() {
         return Err(refused(
             "record_erased",
             format!("record {id} is already erased"),
         ));
+    }
+    if record.patient != signer {
+        custodian_may_erase(ctx, signer, &record).await?;
     }
     if record.legal_hold {
         return Err(refused(
@@ -835,6 +834,48 @@ async fn erase<R: StateRead>(
         patient: record.patient,
         by: signer,
     });
+    Ok(())
+}
+
+/// The custodian erasure rule: an organisation that holds the record's latest version may erase
+/// it once governance has set a retention period and the version is at least that old. (A
+/// legal hold, checked by the caller, blocks this as it blocks the patient.)
+async fn custodian_may_erase<R: StateRead>(
+    ctx: &TxContext<'_, '_, R>,
+    signer: PartyId,
+    record: &Record,
+) -> Result<(), TxError> {
+    let id = record.id;
+    if !record.latest.custodians.contains(&signer) {
+        return Err(refused(
+            "not_patient",
+            format!(
+                "only the patient, or a custodian of its latest version under the retention rule, erases record {id}"
+            ),
+        ));
+    }
+    let Some(days) = ctx
+        .get(crate::keys::ERASURE_RETENTION)
+        .await?
+        .and_then(|bytes| <[u8; 4]>::try_from(bytes.as_slice()).ok())
+        .map(u32::from_be_bytes)
+    else {
+        return Err(refused(
+            "custodian_erasure_off",
+            "governance has set no retention period, so only the patient erases",
+        ));
+    };
+    let retention_ms = u64::from(days) * 86_400_000;
+    let due_ms = record.latest.written_ms.saturating_add(retention_ms);
+    if ctx.env().time_ms < due_ms {
+        return Err(refused(
+            "retention_not_elapsed",
+            format!(
+                "record {id} must be kept {days} days after its latest version (written at {} ms); a custodian may erase it from {due_ms} ms",
+                record.latest.written_ms
+            ),
+        ));
+    }
     Ok(())
 }
 

@@ -71,7 +71,14 @@ pub enum GovernanceAction {
         signing_key: PublicKey,
         encryption_key: EncryptionKey,
     },
+    /// Let custodians erase records they hold once the latest version is `days` old (a
+    /// retention period), unless a legal hold is in force; `None` (the default) lets only
+    /// patients erase.
+    SetErasureRetention { days: Option<u32> },
 }
+
+/// The longest erasure retention period governance may set, in days (100 years).
+pub const ERASURE_RETENTION_DAYS_MAX: u32 = 36_500;
 
 /// A credential a gated action requires of the party taking it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,6 +106,7 @@ impl GovernanceAction {
             GovernanceAction::AccreditIssuer { .. } => "accredit_issuer",
             GovernanceAction::SetCredentialRequirement { .. } => "set_credential_requirement",
             GovernanceAction::RecoverKeys { .. } => "recover_keys",
+            GovernanceAction::SetErasureRetention { .. } => "set_erasure_retention",
         }
     }
 }
@@ -155,6 +163,10 @@ impl Write for GovernanceAction {
                 signing_key.write(buf);
                 encryption_key.write(buf);
             }
+            GovernanceAction::SetErasureRetention { days } => {
+                6u8.write(buf);
+                days.write(buf);
+            }
         }
     }
 }
@@ -188,6 +200,7 @@ impl EncodeSize for GovernanceAction {
                 requirement,
             } => str_size(action) + requirement.encode_size(),
             GovernanceAction::RecoverKeys { .. } => 32 + 32 + 32,
+            GovernanceAction::SetErasureRetention { days } => days.encode_size(),
         }
     }
 }
@@ -221,6 +234,9 @@ impl Read for GovernanceAction {
                 party: PartyId::read(buf)?,
                 signing_key: PublicKey::read(buf)?,
                 encryption_key: EncryptionKey::read(buf)?,
+            }),
+            6 => Ok(GovernanceAction::SetErasureRetention {
+                days: Option::<u32>::read(buf)?,
             }),
             other => Err(Error::InvalidEnum(other)),
         }
@@ -595,6 +611,17 @@ impl SignedTransaction {
                         check_label(label)?;
                     }
                     GovernanceAction::RecoverKeys { signing_key, .. } => signing_key.validate()?,
+                    GovernanceAction::SetErasureRetention { days: Some(days) }
+                        if *days == 0 || *days > ERASURE_RETENTION_DAYS_MAX =>
+                    {
+                        return Err(ParseError::Invalid {
+                            what: "days",
+                            reason: format!(
+                                "a retention period is 1 to {ERASURE_RETENTION_DAYS_MAX} days, found {days}"
+                            ),
+                        }
+                        .into());
+                    }
                     GovernanceAction::SetCredentialRequirement { action, .. }
                         if action.is_empty()
                             || action.len() > ACTION_NAME_BYTES_MAX
@@ -742,5 +769,28 @@ impl VerifiedTransaction {
     /// Unwraps.
     pub fn into_signed(self) -> SignedTransaction {
         self.signed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn governance_actions_round_trip() {
+        for action in [
+            GovernanceAction::SetThreshold { threshold: 2 },
+            GovernanceAction::SetErasureRetention { days: Some(3_650) },
+            GovernanceAction::SetErasureRetention { days: None },
+        ] {
+            let bytes = action.encode();
+            assert_eq!(bytes.len(), action.encode_size());
+            assert_eq!(GovernanceAction::decode(bytes).expect("decodes"), action);
+            let json = serde_json::to_string(&action).expect("json");
+            assert_eq!(
+                serde_json::from_str::<GovernanceAction>(&json).expect("parses"),
+                action
+            );
+        }
     }
 }

@@ -660,6 +660,86 @@ fn erasure_is_final_and_a_legal_hold_blocks_it() {
     );
 }
 
+#[test]
+fn custodians_erase_under_the_retention_rule_unless_held() {
+    let mut chain = Chain::dev();
+    let author = register_practitioner(&mut chain, "hospital", 120);
+    let id = create_record(&mut chain, &author, 1);
+    let erase = RecordOp::Erase {
+        record: id,
+        reason: "retention period over".into(),
+    };
+    let code_of = |result: Result<TxOutcome, TxError>| result.expect_err("refused").code();
+    // Off until governance sets a retention period.
+    assert_eq!(
+        code_of(record_op(&mut chain, &demo("hospital"), erase.clone())),
+        "custodian_erasure_off"
+    );
+    // The retention period must be 1 to 36,500 days.
+    let zero = chain.tx(
+        &demo("hospital"),
+        TxBody::Propose {
+            action: GovernanceAction::SetErasureRetention { days: Some(0) },
+            ttl_ms: 60_000,
+        },
+    );
+    assert!(zero.check_stateless(&Chain::chain_id()).is_err());
+    govern(
+        &mut chain,
+        GovernanceAction::SetErasureRetention { days: Some(30) },
+    );
+    // Not a custodian of the record: the clinic, and the author (a practitioner, not the
+    // organisation).
+    for outsider in [demo("clinic"), author.clone()] {
+        assert_eq!(
+            code_of(record_op(&mut chain, &outsider, erase.clone())),
+            "not_patient"
+        );
+    }
+    let err = record_op(&mut chain, &demo("hospital"), erase.clone()).expect_err("too early");
+    assert_eq!(err.code(), "retention_not_elapsed", "{err}");
+    chain.time_ms += 30 * 86_400_000;
+    // A legal hold blocks the custodian as it blocks the patient.
+    let hold = |hold: bool| RecordOp::LegalHold {
+        record: id,
+        hold,
+        reason: "litigation hold, case 12".into(),
+    };
+    record_op(&mut chain, &demo("regulator"), hold(true)).expect("held");
+    assert_eq!(
+        code_of(record_op(&mut chain, &demo("hospital"), erase.clone())),
+        "legal_hold"
+    );
+    record_op(&mut chain, &demo("regulator"), hold(false)).expect("released");
+    let outcome = record_op(&mut chain, &demo("hospital"), erase.clone()).expect("erased");
+    assert!(outcome.events.contains(&Event::RecordErased {
+        record: id,
+        patient: party_id("patient-1"),
+        by: party_id("hospital"),
+    }));
+    let erased = stored(&chain, &id).erased.expect("erased");
+    assert_eq!(erased.by, party_id("hospital"));
+    assert_eq!(erased.reason, "retention period over");
+    // Governance turns the rule off again: a newer record stays the patient's to erase.
+    govern(
+        &mut chain,
+        GovernanceAction::SetErasureRetention { days: None },
+    );
+    let newer = create_record(&mut chain, &author, 2);
+    chain.time_ms += 31 * 86_400_000;
+    assert_eq!(
+        code_of(record_op(
+            &mut chain,
+            &demo("hospital"),
+            RecordOp::Erase {
+                record: newer,
+                reason: "retention period over".into(),
+            }
+        )),
+        "custodian_erasure_off"
+    );
+}
+
 /// Who may do what, operation by operation: the outcome, and what the chain records of it
 /// (an event for what succeeds; nothing, not even a used nonce, for what is refused).
 #[test]
