@@ -39,8 +39,11 @@ pub struct Custodian {
     /// Where the event cursor is kept.
     pub cursor_path: PathBuf,
     /// Versions anchored here whose content has not arrived: asked for from the other
-    /// custodians until it does.
+    /// custodians, with growing pauses, until it does or the record is erased. Kept on disk
+    /// (beside the cursor) so that a restart does not forget them.
     pub missing: std::sync::Mutex<std::collections::HashMap<(RecordId, u32), Missing>>,
+    /// Whether `missing` changed since it was last saved.
+    missing_changed: std::sync::atomic::AtomicBool,
 }
 
 /// A version whose content this custodian waits for.
@@ -48,8 +51,15 @@ pub struct Custodian {
 pub struct Missing {
     pub hash: medchain_types::Hash32,
     pub peers: Vec<commonware_cryptography::ed25519::PublicKey>,
-    pub since: std::time::Instant,
     pub asked: Option<std::time::Instant>,
+    /// How many times it was asked for.
+    pub attempts: u32,
+}
+
+/// The pause before asking again for content after `attempts` requests: 2 s, doubling, at
+/// most 5 minutes.
+pub fn retry_after(attempts: u32) -> Duration {
+    Duration::from_secs(2u64.saturating_mul(1 << attempts.min(16)).min(300))
 }
 
 impl Custodian {
@@ -66,6 +76,61 @@ impl Custodian {
             organisation_secret,
             cursor_path,
             missing: Default::default(),
+            missing_changed: Default::default(),
+        }
+    }
+
+    fn missing_path(&self) -> PathBuf {
+        self.cursor_path.with_file_name("custodian-missing")
+    }
+
+    /// The saved missing versions: `(record, version)` pairs.
+    fn load_missing(&self) -> Vec<(RecordId, u32)> {
+        let Ok(text) = std::fs::read_to_string(self.missing_path()) else {
+            return Vec::new();
+        };
+        text.lines()
+            .filter_map(|line| {
+                let (record, version) = line.split_once(' ')?;
+                Some((RecordId::from_hex(record).ok()?, version.parse().ok()?))
+            })
+            .collect()
+    }
+
+    /// Saves the missing versions if they changed (temp file, then rename).
+    fn save_missing(&self) {
+        if !self
+            .missing_changed
+            .swap(false, std::sync::atomic::Ordering::Relaxed)
+        {
+            return;
+        }
+        let text: String = self
+            .missing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys()
+            .map(|(record, version)| format!("{record} {version}\n"))
+            .collect();
+        let path = self.missing_path();
+        let tmp = path.with_extension("tmp");
+        if std::fs::write(&tmp, text)
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .is_err()
+        {
+            tracing::warn!("cannot save the custodian's missing versions");
+            self.missing_changed
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    fn forget_record(&self, record: &RecordId) {
+        let mut missing = self.missing.lock().unwrap_or_else(|p| p.into_inner());
+        let before = missing.len();
+        missing.retain(|(id, _), _| id != record);
+        if missing.len() != before {
+            self.missing_changed
+                .store(true, std::sync::atomic::Ordering::Relaxed);
         }
     }
 
@@ -83,11 +148,15 @@ impl Custodian {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .entry((record, version))
-            .or_insert(Missing {
-                hash,
-                peers,
-                since: std::time::Instant::now(),
-                asked: None,
+            .or_insert_with(|| {
+                self.missing_changed
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+                Missing {
+                    hash,
+                    peers,
+                    asked: None,
+                    attempts: 0,
+                }
             });
     }
 }
@@ -839,6 +908,7 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
                         }
                     }
                     Event::RecordErased { record, .. } => {
+                        custodian.forget_record(&record);
                         let latest = self
                             .decoded::<Record>(&record_key(&record))
                             .await?
@@ -893,6 +963,27 @@ pub async fn run<E: Spawner + StorageContext + Clock>(service: NodeService<E>) {
         .ok()
         .and_then(|text| text.trim().parse::<u64>().ok())
         .unwrap_or(0);
+    // Versions still missing when the node stopped: ask for them again.
+    for (record, version) in custodian.load_missing() {
+        let erased = matches!(
+            service.decoded::<Record>(&record_key(&record)).await,
+            Ok(Some(stored)) if stored.erased.is_some()
+        );
+        if let (false, Ok(Some(anchored))) = (
+            erased,
+            service
+                .decoded::<RecordVersion>(&version_key(&record, version))
+                .await,
+        ) && !custodian.store.contains(&anchored.ciphertext_hash)
+        {
+            custodian.wait_for(
+                record,
+                version,
+                anchored.ciphertext_hash,
+                service.peers_of(&anchored.custodians, custodian.operator),
+            );
+        }
+    }
     let mut finalized = service.subscribe();
     let mut last_sweep = std::time::Instant::now();
     // Replicas that arrived before this node saw their anchor, with when they arrived.
@@ -935,18 +1026,19 @@ pub async fn run<E: Spawner + StorageContext + Clock>(service: NodeService<E>) {
         // Ask the other custodians for content that has not arrived.
         {
             let mut missing = custodian.missing.lock().unwrap_or_else(|p| p.into_inner());
+            let before = missing.len();
             missing.retain(|(record, version), wanted| {
                 if custodian.store.contains(&wanted.hash) {
                     return false;
                 }
-                if wanted.since.elapsed() > Duration::from_secs(600) {
-                    tracing::warn!(%record, version, "content never arrived from the other custodians");
-                    return false;
-                }
                 if wanted
                     .asked
-                    .is_none_or(|asked| asked.elapsed() > Duration::from_secs(2))
+                    .is_none_or(|asked| asked.elapsed() > retry_after(wanted.attempts))
                 {
+                    if wanted.attempts == 8 {
+                        tracing::warn!(%record, version, "content still missing after 8 requests; asking every 5 minutes");
+                    }
+                    wanted.attempts = wanted.attempts.saturating_add(1);
                     wanted.asked = Some(std::time::Instant::now());
                     service.handles.replica.send(
                         wanted.peers.clone(),
@@ -958,7 +1050,13 @@ pub async fn run<E: Spawner + StorageContext + Clock>(service: NodeService<E>) {
                 }
                 true
             });
+            if missing.len() != before {
+                custodian
+                    .missing_changed
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+            }
         }
+        custodian.save_missing();
         if last_sweep.elapsed() > Duration::from_secs(60) {
             last_sweep = std::time::Instant::now();
             let store = custodian.store.clone();
@@ -1210,5 +1308,80 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
             );
         }
         Ok(serde_json::json!({ "record": record, "versions": versions }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::blobs::BlobLimits;
+
+    #[test]
+    fn requests_for_missing_content_back_off_to_five_minutes() {
+        let pauses: Vec<u64> = (0..12).map(|n| retry_after(n).as_secs()).collect();
+        assert_eq!(pauses, [2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300, 300]);
+        assert_eq!(retry_after(u32::MAX).as_secs(), 300);
+    }
+
+    #[test]
+    fn missing_versions_survive_a_restart_and_an_erasure_forgets_them() {
+        let root = std::env::temp_dir().join(format!("medchain-missing-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).expect("dir");
+        let limits = BlobLimits {
+            blob_bytes_max: 100,
+            total_bytes_max: 1_000,
+            uploader_bytes_max: 1_000,
+            pending_ttl_ms: 1_000,
+        };
+        let open = || {
+            Custodian::new(
+                Arc::new(BlobStore::open(root.join("blobs"), limits.clone()).expect("opens")),
+                PartyId([1; 32]),
+                None,
+                root.join("custodian-cursor"),
+            )
+        };
+        let peer = {
+            use commonware_codec::DecodeExt as _;
+            use commonware_cryptography::Signer as _;
+            commonware_cryptography::ed25519::PrivateKey::decode([7u8; 32].as_slice().to_vec())
+                .expect("a seed")
+                .public_key()
+        };
+        let custodian = open();
+        custodian.wait_for(
+            RecordId([2; 32]),
+            1,
+            medchain_types::Hash32([3; 32]),
+            vec![peer.clone()],
+        );
+        custodian.wait_for(
+            RecordId([2; 32]),
+            2,
+            medchain_types::Hash32([4; 32]),
+            vec![peer.clone()],
+        );
+        custodian.wait_for(
+            RecordId([5; 32]),
+            1,
+            medchain_types::Hash32([6; 32]),
+            vec![peer],
+        );
+        custodian.save_missing();
+        let mut loaded = open().load_missing();
+        loaded.sort();
+        assert_eq!(
+            loaded,
+            [
+                (RecordId([2; 32]), 1),
+                (RecordId([2; 32]), 2),
+                (RecordId([5; 32]), 1)
+            ]
+        );
+        custodian.forget_record(&RecordId([2; 32]));
+        custodian.save_missing();
+        assert_eq!(open().load_missing(), [(RecordId([5; 32]), 1)]);
+        let _ = std::fs::remove_dir_all(&root);
     }
 }
