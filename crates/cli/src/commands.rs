@@ -393,8 +393,26 @@ pub enum GovCommand {
     },
 }
 
+/// Opens a governance proposal of `action`, open for `ttl_hours`.
+async fn propose(
+    node: &NodeUrl,
+    signer: &Signer,
+    action: GovernanceAction,
+    ttl_hours: u64,
+) -> anyhow::Result<()> {
+    send(
+        node,
+        signer,
+        TxBody::Propose {
+            action,
+            ttl_ms: ttl_hours.saturating_mul(3_600_000),
+        },
+    )
+    .await
+    .map(|_| ())
+}
+
 pub async fn gov(command: GovCommand) -> anyhow::Result<()> {
-    let hours = |h: u64| h.saturating_mul(3_600_000);
     match command {
         GovCommand::ProposeAddOrg {
             label,
@@ -411,15 +429,7 @@ pub async fn gov(command: GovCommand) -> anyhow::Result<()> {
                 encryption_key: org.encryption_key(),
                 roles: parse_roles(&roles)?,
             };
-            send(
-                &node,
-                &signer,
-                TxBody::Propose {
-                    action,
-                    ttl_ms: hours(ttl_hours),
-                },
-            )
-            .await?;
+            propose(&node, &signer, action, ttl_hours).await?;
             eprintln!("the organisation's party id will be {}", org.party_id);
         }
         GovCommand::ProposeSetRoles {
@@ -433,15 +443,7 @@ pub async fn gov(command: GovCommand) -> anyhow::Result<()> {
                 party,
                 roles: parse_roles(&roles)?,
             };
-            send(
-                &node,
-                &signer,
-                TxBody::Propose {
-                    action,
-                    ttl_ms: hours(ttl_hours),
-                },
-            )
-            .await?;
+            propose(&node, &signer, action, ttl_hours).await?;
         }
         GovCommand::ProposeThreshold {
             threshold,
@@ -450,15 +452,7 @@ pub async fn gov(command: GovCommand) -> anyhow::Result<()> {
             node,
         } => {
             let action = GovernanceAction::SetThreshold { threshold };
-            send(
-                &node,
-                &signer,
-                TxBody::Propose {
-                    action,
-                    ttl_ms: hours(ttl_hours),
-                },
-            )
-            .await?;
+            propose(&node, &signer, action, ttl_hours).await?;
         }
         GovCommand::ProposeAccredit {
             issuer,
@@ -479,15 +473,7 @@ pub async fn gov(command: GovCommand) -> anyhow::Result<()> {
                 credential_types,
                 jurisdictions,
             };
-            send(
-                &node,
-                &signer,
-                TxBody::Propose {
-                    action,
-                    ttl_ms: hours(ttl_hours),
-                },
-            )
-            .await?;
+            propose(&node, &signer, action, ttl_hours).await?;
         }
         GovCommand::ProposeRequirement {
             action,
@@ -514,15 +500,7 @@ pub async fn gov(command: GovCommand) -> anyhow::Result<()> {
                 action,
                 requirement,
             };
-            send(
-                &node,
-                &signer,
-                TxBody::Propose {
-                    action,
-                    ttl_ms: hours(ttl_hours),
-                },
-            )
-            .await?;
+            propose(&node, &signer, action, ttl_hours).await?;
         }
         GovCommand::ProposeErasureRetention {
             days,
@@ -534,15 +512,7 @@ pub async fn gov(command: GovCommand) -> anyhow::Result<()> {
             let action = GovernanceAction::SetErasureRetention {
                 days: if off { None } else { days },
             };
-            send(
-                &node,
-                &signer,
-                TxBody::Propose {
-                    action,
-                    ttl_ms: hours(ttl_hours),
-                },
-            )
-            .await?;
+            propose(&node, &signer, action, ttl_hours).await?;
         }
         GovCommand::ProposeRecoverKeys {
             party,
@@ -557,15 +527,7 @@ pub async fn gov(command: GovCommand) -> anyhow::Result<()> {
                 signing_key: keys.public_key(),
                 encryption_key: keys.encryption_key(),
             };
-            send(
-                &node,
-                &signer,
-                TxBody::Propose {
-                    action,
-                    ttl_ms: hours(ttl_hours),
-                },
-            )
-            .await?;
+            propose(&node, &signer, action, ttl_hours).await?;
             keys.party_id = party;
             keys.save(&new_key)?;
             eprintln!(

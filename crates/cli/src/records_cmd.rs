@@ -238,7 +238,7 @@ fn parse_scope(text: &str) -> anyhow::Result<Scope> {
 }
 
 fn parse_date(text: &str) -> anyhow::Result<u64> {
-    medchain_client::vc::parse_rfc3339(&format!("{text}T00:00:00Z"))
+    medchain_types::time::parse_date(text)
         .with_context(|| format!("{text:?} is not a date (YYYY-MM-DD)"))
 }
 
