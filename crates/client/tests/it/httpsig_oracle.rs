@@ -81,6 +81,20 @@ fn request<'a>(path: &'a str, query: Option<&'a str>) -> httpsig::Request<'a> {
     }
 }
 
+/// A request `spec` describes, signed by the outside implementation: the request with its
+/// signature fields, and the fields as the oracle printed them.
+fn signed_by_oracle(spec: &Value, path: &'static str) -> (httpsig::Request<'static>, Value) {
+    let headers = oracle("sign", spec).expect("the outside implementation signs");
+    let mut request = request(path, None);
+    for name in ["Signature-Input", "Signature", "Content-Digest"] {
+        request.headers.push((
+            name.to_ascii_lowercase(),
+            headers[name].as_str().expect("a header").to_string(),
+        ));
+    }
+    (request, headers)
+}
+
 #[test]
 fn medchain_signed_requests_verify_with_an_outside_implementation() {
     let key = Keypair::from_seed([21; 32]);
@@ -140,14 +154,7 @@ fn requests_signed_by_an_outside_implementation_verify_with_ours() {
         "expires": created + 300,
         "nonce": "0123456789abcdef0123",
     });
-    let headers = oracle("sign", &spec).expect("the outside implementation signs");
-    let mut request = request("/v1/blobs", None);
-    for name in ["Signature-Input", "Signature", "Content-Digest"] {
-        request.headers.push((
-            name.to_ascii_lowercase(),
-            headers[name].as_str().expect("a header").to_string(),
-        ));
-    }
+    let (request, headers) = signed_by_oracle(&spec, "/v1/blobs");
     let policy = httpsig::Policy {
         now: created + 10,
         skew_secs: 30,
@@ -217,14 +224,7 @@ fn session_requests_signed_by_an_outside_implementation_verify_with_ours() {
         "expires": created + 300,
         "nonce": "0123456789abcdef0123",
     });
-    let headers = oracle("sign", &spec).expect("the outside implementation signs");
-    let mut request = request("/v1/records/ab/read", None);
-    for name in ["Signature-Input", "Signature", "Content-Digest"] {
-        request.headers.push((
-            name.to_ascii_lowercase(),
-            headers[name].as_str().expect("a header").to_string(),
-        ));
-    }
+    let (request, headers) = signed_by_oracle(&spec, "/v1/records/ab/read");
     let policy = httpsig::Policy {
         now: created + 10,
         skew_secs: 30,
