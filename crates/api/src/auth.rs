@@ -19,7 +19,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use medchain_types::{
-    PartyId, PublicKey,
+    Party, PartyId, PublicKey,
     api::{Problem, SessionRequest, SessionResponse},
     httpsig::{self, KeyId, VerifyingKey},
 };
@@ -205,10 +205,10 @@ fn unauthorized(code: &str, detail: impl Into<String>) -> ProblemResponse {
     ProblemResponse(Problem::new(401, code, detail))
 }
 
-/// Who signed a request.
+/// Who signed a request: the signer as in finalized state.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Signed {
-    pub party: PartyId,
+    pub party: Party,
     /// The session it was signed under, if it was.
     pub session: Option<String>,
 }
@@ -258,12 +258,13 @@ pub(crate) async fn authenticate<B: Backend>(
     let key_id =
         httpsig::key_id(&params).map_err(|err| unauthorized("bad_signature", err.to_string()))?;
     let now = unix_now();
-    let key = match &key_id {
+    let (signer, key) = match &key_id {
         KeyId::Party(party) => {
-            let party_record = backend.party(*party).await?.ok_or_else(|| {
+            let signer = backend.party(*party).await?.ok_or_else(|| {
                 unauthorized("unknown_signer", format!("no party {party} on chain"))
             })?;
-            VerifyingKey::Ed25519(party_record.signing_key)
+            let key = VerifyingKey::Ed25519(signer.signing_key);
+            (signer, key)
         }
         KeyId::Session(id) => {
             let (party, opened_with, secret) = auth.sessions.get(id, now).ok_or_else(|| {
@@ -272,17 +273,19 @@ pub(crate) async fn authenticate<B: Backend>(
                     format!("no open session {id} on this node: it ended or expired; open one with POST /v1/sessions"),
                 )
             })?;
-            let current = backend.party(party).await?.map(|p| p.signing_key);
-            if current != Some(opened_with) {
-                auth.sessions.end(id);
-                return Err(unauthorized(
-                    "session_ended",
-                    format!(
-                        "session {id} ended: the party's signing key changed since it was opened"
-                    ),
-                ));
-            }
-            VerifyingKey::Session { party, secret }
+            let signer = match backend.party(party).await? {
+                Some(signer) if signer.signing_key == opened_with => signer,
+                _ => {
+                    auth.sessions.end(id);
+                    return Err(unauthorized(
+                        "session_ended",
+                        format!(
+                            "session {id} ended: the party's signing key changed since it was opened"
+                        ),
+                    ));
+                }
+            };
+            (signer, VerifyingKey::Session { party, secret })
         }
     };
     let policy = httpsig::Policy {
@@ -301,7 +304,7 @@ pub(crate) async fn authenticate<B: Backend>(
     auth.replay
         .admit(verified.party, verified.nonce, verified.expires, now)?;
     Ok(Signed {
-        party: verified.party,
+        party: signer,
         session: verified.session,
     })
 }
@@ -342,12 +345,7 @@ pub(crate) async fn open_session<B: Backend>(
             format!("lifetime_secs must be from 60 to {SESSION_SECS_MAX}, not {lifetime}"),
         )));
     }
-    let party = backend.party(signed.party).await?.ok_or_else(|| {
-        unauthorized(
-            "unknown_signer",
-            format!("no party {} on chain", signed.party),
-        )
-    })?;
+    let party = signed.party;
     fn random(what: &'static str) -> impl Fn(medchain_envelope::EnvelopeError) -> ProblemResponse {
         move |err| ProblemResponse(Problem::new(500, "internal", format!("{what}: {err}")))
     }
@@ -393,14 +391,14 @@ pub(crate) async fn end_session<B: Backend>(
     let signed = authenticate(&backend, &auth, &method, &uri, &headers, &body).await?;
     let now = unix_now();
     match auth.sessions.get(&id, now) {
-        Some((party, _, _)) if party == signed.party => {
+        Some((party, _, _)) if party == signed.party.id => {
             auth.sessions.end(&id);
             Ok(StatusCode::NO_CONTENT)
         }
         _ => Err(ProblemResponse(Problem::new(
             404,
             "unknown_session",
-            format!("no open session {id} of {} on this node", signed.party),
+            format!("no open session {id} of {} on this node", signed.party.id),
         ))),
     }
 }

@@ -35,7 +35,8 @@ pub(crate) async fn upload_blob<B: Backend>(
 ) -> HttpResult<Response> {
     let uploader = authenticate(&backend, &auth, &method, &uri, &headers, &body)
         .await?
-        .party;
+        .party
+        .id;
     if body.is_empty() {
         return Err(ProblemResponse(Problem::new(
             400,
@@ -60,7 +61,8 @@ pub(crate) async fn put_key<B: Backend>(
 ) -> HttpResult<StatusCode> {
     let uploader = authenticate(&backend, &auth, &method, &uri, &headers, &body)
         .await?
-        .party;
+        .party
+        .id;
     let record = parse_record(&id)?;
     let recipient = PartyId::from_hex(&recipient)
         .map_err(|err| ProblemResponse(Problem::new(400, "invalid_party_id", err.to_string())))?;
@@ -83,7 +85,8 @@ pub(crate) async fn read<B: Backend>(
 ) -> HttpResult<Json<RecordReadResponse>> {
     let reader = authenticate(&backend, &auth, &method, &uri, &headers, &body)
         .await?
-        .party;
+        .party
+        .id;
     let record = parse_record(&id)?;
     let tx: SignedTransaction = serde_json::from_slice(&body).map_err(|err| {
         ProblemResponse(Problem::new(

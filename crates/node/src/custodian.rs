@@ -1195,12 +1195,22 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
             as_of_height,
         };
         let (parties, records) = report::lookups(&period, &entries);
+        // Patients and devices have no label of their own: their organisation's, read once.
+        let mut organisations: std::collections::HashMap<PartyId, Option<Party>> =
+            std::collections::HashMap::new();
         let mut labels = std::collections::HashMap::new();
         for id in parties {
             let party = self.party(&id).await?;
             let organisation = match party.as_ref() {
                 Some(p) if p.label.is_empty() => match p.organisation {
-                    Some(org) => self.party(&org).await?,
+                    Some(org) => {
+                        if let std::collections::hash_map::Entry::Vacant(slot) =
+                            organisations.entry(org)
+                        {
+                            slot.insert(self.party(&org).await?);
+                        }
+                        organisations[&org].clone()
+                    }
                     None => None,
                 },
                 _ => None,
