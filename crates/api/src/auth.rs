@@ -46,7 +46,7 @@ pub const SESSIONS_PER_PARTY_MAX: usize = 16;
 #[derive(Debug, Default)]
 pub struct Auth {
     replay: ReplayCache,
-    sessions: Sessions,
+    pub(crate) sessions: Sessions,
 }
 
 /// Nonces of signatures still within their lifetime, so that none is accepted twice.
@@ -90,12 +90,14 @@ impl ReplayCache {
 }
 
 /// An open session.
-struct Session {
-    party: PartyId,
+pub(crate) struct Session {
+    pub(crate) party: PartyId,
     /// The party's key when the session was opened: the session ends if it changes.
-    signing_key: PublicKey,
-    secret: [u8; 32],
-    expires: u64,
+    pub(crate) signing_key: PublicKey,
+    pub(crate) secret: [u8; 32],
+    pub(crate) expires: u64,
+    /// A custodial account's keys, held while its user is signed in.
+    pub(crate) custodial: Option<medchain_envelope::PartySecrets>,
 }
 
 impl Drop for Session {
@@ -111,7 +113,7 @@ impl std::fmt::Debug for Session {
 }
 
 #[derive(Debug, Default)]
-struct Sessions {
+pub(crate) struct Sessions {
     open: Mutex<OpenSessions>,
 }
 
@@ -137,7 +139,7 @@ impl OpenSessions {
 }
 
 impl Sessions {
-    fn open(&self, id: String, session: Session, now: u64) -> Result<(), Problem> {
+    pub(crate) fn open(&self, id: String, session: Session, now: u64) -> Result<(), Problem> {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         if open.by_id.len() >= SESSIONS_MAX / 2 && open.pruned < now {
             let expired: Vec<String> = open
@@ -185,6 +187,24 @@ impl Sessions {
         open.remove(id).map(|session| session.party)
     }
 
+    /// Ends every session of `party`.
+    pub(crate) fn end_party(&self, party: &PartyId) {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        for id in open.by_party.get(party).cloned().unwrap_or_default() {
+            open.remove(&id);
+        }
+    }
+
+    /// The keys a custodial session holds for its user, if it is open and custodial.
+    pub(crate) fn custodial(&self, id: &str, now: u64) -> Option<medchain_envelope::PartySecrets> {
+        let open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let session = open.by_id.get(id)?;
+        if session.expires <= now {
+            return None;
+        }
+        session.custodial.clone()
+    }
+
     #[cfg(test)]
     fn len(&self) -> usize {
         self.open
@@ -195,13 +215,13 @@ impl Sessions {
     }
 }
 
-fn unix_now() -> u64 {
+pub(crate) fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
 }
 
-fn unauthorized(code: &str, detail: impl Into<String>) -> ProblemResponse {
+pub(crate) fn unauthorized(code: &str, detail: impl Into<String>) -> ProblemResponse {
     ProblemResponse(Problem::new(401, code, detail))
 }
 
@@ -309,6 +329,26 @@ pub(crate) async fn authenticate<B: Backend>(
     })
 }
 
+/// A session's lifetime: as asked (60 s to an hour), or the default.
+pub(crate) fn session_lifetime(asked: Option<u64>) -> Result<u64, ProblemResponse> {
+    let lifetime = asked.unwrap_or(SESSION_SECS_DEFAULT);
+    if !(60..=SESSION_SECS_MAX).contains(&lifetime) {
+        return Err(ProblemResponse(Problem::new(
+            400,
+            "invalid_lifetime",
+            format!("lifetime_secs must be from 60 to {SESSION_SECS_MAX}, not {lifetime}"),
+        )));
+    }
+    Ok(lifetime)
+}
+
+/// Maps a failure to draw randomness to a 500 naming what it was for.
+pub(crate) fn random(
+    what: &'static str,
+) -> impl Fn(medchain_envelope::EnvelopeError) -> ProblemResponse {
+    move |err| ProblemResponse(Problem::new(500, "internal", format!("{what}: {err}")))
+}
+
 /// `POST /v1/sessions`: signed with the party's Ed25519 key; opens a request-signing session
 /// and answers its secret wrapped for the party.
 pub(crate) async fn open_session<B: Backend>(
@@ -337,18 +377,8 @@ pub(crate) async fn open_session<B: Backend>(
             ))
         })?
     };
-    let lifetime = asked.lifetime_secs.unwrap_or(SESSION_SECS_DEFAULT);
-    if !(60..=SESSION_SECS_MAX).contains(&lifetime) {
-        return Err(ProblemResponse(Problem::new(
-            400,
-            "invalid_lifetime",
-            format!("lifetime_secs must be from 60 to {SESSION_SECS_MAX}, not {lifetime}"),
-        )));
-    }
+    let lifetime = session_lifetime(asked.lifetime_secs)?;
     let party = signed.party;
-    fn random(what: &'static str) -> impl Fn(medchain_envelope::EnvelopeError) -> ProblemResponse {
-        move |err| ProblemResponse(Problem::new(500, "internal", format!("{what}: {err}")))
-    }
     let id = hex::encode(medchain_envelope::random::<16>().map_err(random("session id"))?);
     let mut secret = medchain_envelope::random::<32>().map_err(random("session secret"))?;
     let wrapped =
@@ -363,6 +393,7 @@ pub(crate) async fn open_session<B: Backend>(
             signing_key: party.signing_key,
             secret,
             expires: expires_at,
+            custodial: None,
         },
         now,
     );
@@ -413,6 +444,7 @@ mod tests {
             signing_key: PublicKey([party; 32]),
             secret: [party; 32],
             expires,
+            custodial: None,
         }
     }
 

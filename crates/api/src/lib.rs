@@ -29,6 +29,7 @@
 #![recursion_limit = "512"]
 
 mod auth;
+mod custodial;
 mod openapi;
 mod records;
 mod routes;

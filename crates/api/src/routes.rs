@@ -91,6 +91,39 @@ pub trait Backend: Clone + Send + Sync + 'static {
         &self,
         record: medchain_types::records::RecordId,
     ) -> impl Future<Output = Result<serde_json::Value, Problem>> + Send;
+    /// The organisation whose custodial accounts this node keeps, if it keeps any.
+    fn custodial_organisation(&self) -> Option<PartyId>;
+    /// Opens a custodial account (keys made and sealed by the node) for a user.
+    fn account_invite(
+        &self,
+        invite: medchain_types::api::AccountInvite,
+    ) -> impl Future<Output = Result<medchain_types::api::AccountInvited, Problem>> + Send;
+    /// Activates an invited account.
+    fn account_activate(
+        &self,
+        activate: medchain_types::api::AccountActivate,
+    ) -> impl Future<Output = Result<medchain_types::api::AccountEnrolled, Problem>> + Send;
+    /// Checks a password and TOTP code; answers the account's keys.
+    fn account_sign_in(
+        &self,
+        username: String,
+        password: String,
+        totp: String,
+    ) -> impl Future<Output = Result<medchain_envelope::PartySecrets, Problem>> + Send;
+    /// Changes an account's password; answers its party.
+    fn account_change_password(
+        &self,
+        change: medchain_types::api::PasswordChange,
+    ) -> impl Future<Output = Result<PartyId, Problem>> + Send;
+    /// Resets an account's password and second factor with its recovery code.
+    fn account_recover(
+        &self,
+        recover: medchain_types::api::AccountRecover,
+    ) -> impl Future<Output = Result<medchain_types::api::AccountEnrolled, Problem>> + Send;
+    /// The node's custodial accounts, without secrets.
+    fn accounts(
+        &self,
+    ) -> impl Future<Output = Result<Vec<medchain_types::api::AccountSummary>, Problem>> + Send;
     /// Runs an audited read (custodians only).
     fn read_record(
         &self,
@@ -152,6 +185,35 @@ pub fn router<B: Backend>(backend: B) -> Router {
             "/v1/sessions/{id}",
             axum::routing::delete(crate::auth::end_session::<B>),
         )
+        .route(
+            "/v1/custodial/accounts",
+            get(crate::custodial::list::<B>).post(crate::custodial::invite::<B>),
+        )
+        .route(
+            "/v1/custodial/activate",
+            post(crate::custodial::activate::<B>),
+        )
+        .route(
+            "/v1/custodial/sign-in",
+            post(crate::custodial::sign_in::<B>),
+        )
+        .route(
+            "/v1/custodial/password",
+            post(crate::custodial::change_password::<B>),
+        )
+        .route(
+            "/v1/custodial/recover",
+            post(crate::custodial::recover::<B>),
+        )
+        .route(
+            "/v1/custodial/transactions",
+            post(crate::custodial::sign_transaction::<B>),
+        )
+        .route(
+            "/v1/custodial/wrapped-key-signatures",
+            post(crate::custodial::sign_wrapped_key::<B>),
+        )
+        .route("/v1/custodial/unwrap", post(crate::custodial::unwrap::<B>))
         .route("/v1/records/{id}", get(crate::records::history::<B>))
         .route(
             "/v1/patients/{id}/disclosures",

@@ -1,6 +1,7 @@
 //! Connects the HTTP API to a running node.
 
 use commonware_runtime::{Metrics as _, tokio as cw};
+use medchain_node::accounts::AccountStore;
 use medchain_node::service::NodeService;
 use medchain_types::{
     SignedTransaction, TxHash,
@@ -13,6 +14,7 @@ use std::sync::Arc;
 pub struct NodeBackend {
     service: NodeService<cw::Context>,
     metrics: Arc<cw::Context>,
+    accounts: Option<Arc<AccountStore>>,
 }
 
 impl NodeBackend {
@@ -21,7 +23,24 @@ impl NodeBackend {
         Self {
             service,
             metrics: Arc::new(metrics),
+            accounts: None,
         }
+    }
+
+    /// Keeps custodial accounts for the node's organisation.
+    pub fn with_accounts(mut self, accounts: AccountStore) -> Self {
+        self.accounts = Some(Arc::new(accounts));
+        self
+    }
+
+    fn account_store(&self) -> Result<&AccountStore, Problem> {
+        self.accounts.as_deref().ok_or_else(|| {
+            Problem::new(
+                404,
+                "no_custodial_accounts",
+                "this node keeps no custodial accounts",
+            )
+        })
     }
 }
 
@@ -143,6 +162,82 @@ impl medchain_api::Backend for NodeBackend {
         self.service
             .put_wrapped_key(uploader, record, version, recipient, wrapped)
             .await
+    }
+
+    fn custodial_organisation(&self) -> Option<medchain_types::PartyId> {
+        self.accounts.as_ref().map(|store| store.organisation())
+    }
+
+    async fn account_invite(
+        &self,
+        invite: medchain_types::api::AccountInvite,
+    ) -> Result<medchain_types::api::AccountInvited, Problem> {
+        self.account_store()?
+            .invite(&invite.username, invite.kind, AccountStore::now())
+            .await
+            .map_err(|err| err.problem())
+    }
+
+    async fn account_activate(
+        &self,
+        activate: medchain_types::api::AccountActivate,
+    ) -> Result<medchain_types::api::AccountEnrolled, Problem> {
+        self.account_store()?
+            .activate(
+                &activate.username,
+                &activate.activation_code,
+                &activate.password,
+                AccountStore::now(),
+            )
+            .await
+            .map_err(|err| err.problem())
+    }
+
+    async fn account_sign_in(
+        &self,
+        username: String,
+        password: String,
+        totp: String,
+    ) -> Result<medchain_envelope::PartySecrets, Problem> {
+        self.account_store()?
+            .sign_in(&username, &password, &totp, AccountStore::now())
+            .await
+            .map_err(|err| err.problem())
+    }
+
+    async fn account_change_password(
+        &self,
+        change: medchain_types::api::PasswordChange,
+    ) -> Result<medchain_types::PartyId, Problem> {
+        self.account_store()?
+            .change_password(
+                &change.username,
+                &change.password,
+                &change.totp,
+                &change.new_password,
+                AccountStore::now(),
+            )
+            .await
+            .map_err(|err| err.problem())
+    }
+
+    async fn account_recover(
+        &self,
+        recover: medchain_types::api::AccountRecover,
+    ) -> Result<medchain_types::api::AccountEnrolled, Problem> {
+        self.account_store()?
+            .recover(
+                &recover.username,
+                &recover.recovery_code,
+                &recover.new_password,
+                AccountStore::now(),
+            )
+            .await
+            .map_err(|err| err.problem())
+    }
+
+    async fn accounts(&self) -> Result<Vec<medchain_types::api::AccountSummary>, Problem> {
+        self.account_store()?.list().map_err(|err| err.problem())
     }
 
     async fn read_record(

@@ -164,7 +164,18 @@ pub fn run(setup: NodeSetup) -> anyhow::Result<()> {
             ));
             tokio::spawn(medchain_node::custodian::run(service.clone()));
         }
-        let backend = NodeBackend::new(service, context.child("metrics"));
+        let mut backend = NodeBackend::new(service, context.child("metrics"));
+        if let Some((organisation, secret)) = &setup.custodial {
+            let accounts = medchain_node::accounts::AccountStore::open(
+                setup.data_dir.join("custodial-accounts"),
+                *organisation,
+                secret,
+                "medchain",
+                medchain_node::accounts::KdfParams::STANDARD,
+            )
+            .context("cannot open the custodial accounts")?;
+            backend = backend.with_accounts(accounts);
+        }
         let listener = tokio::net::TcpListener::bind(setup.http_listen)
             .await
             .with_context(|| format!("cannot listen for HTTP on {}", setup.http_listen))?;

@@ -50,6 +50,20 @@ pub struct Session {
 }
 
 impl Session {
+    pub(crate) fn new(
+        id: String,
+        party: medchain_types::PartyId,
+        expires_at: u64,
+        secret: [u8; 32],
+    ) -> Self {
+        Self {
+            id,
+            party,
+            expires_at,
+            secret,
+        }
+    }
+
     /// The session's HMAC-SHA256 secret, for signing requests with another RFC 9421
     /// implementation ([`medchain_types::httpsig::sign_with`] does it here).
     pub fn secret(&self) -> &[u8; 32] {
@@ -150,6 +164,33 @@ impl Client {
                 other => return other,
             }
         }
+    }
+
+    /// An unsigned POST of a JSON body (`null` for a 204 answer).
+    pub async fn post_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl serde::Serialize,
+    ) -> Result<T, ClientError> {
+        let url = format!("{}{}", self.base, path);
+        let response = self
+            .http
+            .post(&url)
+            .json(body)
+            .send()
+            .await
+            .map_err(|source| ClientError::Transport {
+                url: url.clone(),
+                source,
+            })?;
+        if response.status() == reqwest::StatusCode::NO_CONTENT {
+            return serde_json::from_str("null").map_err(|err| ClientError::Unexpected {
+                url,
+                status: 204,
+                body: err.to_string(),
+            });
+        }
+        self.read(url, response).await
     }
 
     /// `GET /v1/status`.

@@ -1,6 +1,8 @@
 //! medchain's client SDK.
 //!
 //! - [`keys`]: party and validator key files (generation, loading, the demo keys of a dev chain).
+//! - [`custodial`]: who holds a party's keys ([`custodial::Holder`]): the party, or a node's
+//!   custodial account signed into with a password and a TOTP code.
 //! - [`Client`]: the `/v1` HTTP API, with typed answers and [`Problem`] errors.
 //! - [`verify`]: the light verifier, which checks a state proof offline against the genesis.
 //!
@@ -24,6 +26,7 @@
 //!
 //! [`Problem`]: medchain_types::api::Problem
 
+pub mod custodial;
 pub mod http;
 pub mod keys;
 pub mod records;

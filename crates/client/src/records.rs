@@ -8,8 +8,8 @@
 //! client unwraps, opens, and checks the content against the anchor on chain.
 
 use crate::{
+    custodial::Holder,
     http::{Client, ClientError},
-    keys::PartyKeys,
 };
 use commonware_codec::DecodeExt as _;
 use medchain_envelope::{Binding, DataKey, WrappedKey};
@@ -54,11 +54,13 @@ fn refused(answer: &TxStatusResponse) -> RecordsError {
 pub async fn submit(
     client: &Client,
     chain: &ChainId,
-    keys: &PartyKeys,
+    keys: &impl Holder,
     body: TxBody,
 ) -> Result<TxStatusResponse, RecordsError> {
-    let nonce = client.next_nonce(&keys.party_id).await?;
-    let answer = client.submit(&keys.sign(chain, nonce, body), true).await?;
+    let nonce = client.next_nonce(&keys.party_id()).await?;
+    let answer = client
+        .submit(&keys.sign_tx(chain, nonce, body).await?, true)
+        .await?;
     if answer.status != TxState::Committed {
         return Err(refused(&answer));
     }
@@ -93,17 +95,18 @@ pub struct NewRecord {
 /// custodian at `client`; returns the record id and version.
 pub async fn put(
     client: &Client,
-    author: &PartyKeys,
+    author: &impl Holder,
     record: Option<RecordId>,
     new: &NewRecord,
     grant: Option<GrantId>,
 ) -> Result<(RecordId, u32), RecordsError> {
     let chain = client.status().await?.chain_id;
-    let author_party = party(client, &author.party_id).await?;
+    let author_id = author.party_id();
+    let author_party = party(client, &author_id).await?;
     let patient = party(client, &new.patient).await?;
     let (id, salt, version, organisation) = match record {
         None => {
-            let organisation = if author.party_id == new.patient {
+            let organisation = if author_id == new.patient {
                 patient.organisation.unwrap_or(patient.id)
             } else if author_party.kind == medchain_types::PartyKind::Organisation {
                 author_party.id
@@ -136,8 +139,8 @@ pub async fn put(
     let sealed = medchain_envelope::seal(&key, &binding, &new.media_type, &plaintext)?;
     let commitment = medchain_envelope::commitment(&content_salt, &new.content);
     let uploaded: BlobUploadResponse = client
-        .signed(
-            author,
+        .signed_as(
+            author.request_signer(),
             reqwest::Method::POST,
             "/v1/blobs",
             "application/octet-stream",
@@ -170,7 +173,7 @@ pub async fn put(
     )
     .await?;
     // The key for the patient, the record's organisation and the author.
-    let mut recipients = vec![new.patient, organisation, author.party_id];
+    let mut recipients = vec![new.patient, organisation, author_id];
     recipients.sort();
     recipients.dedup();
     for recipient in recipients {
@@ -192,7 +195,7 @@ pub async fn put(
 /// Uploads `key`, wrapped for `recipient`, to the custodian at `client`.
 pub async fn share_key(
     client: &Client,
-    uploader: &PartyKeys,
+    uploader: &impl Holder,
     record: &RecordId,
     version: u32,
     recipient: &PartyId,
@@ -204,15 +207,14 @@ pub async fn share_key(
         version,
     };
     let wrapped = medchain_envelope::wrap(recipient_key, recipient, key, &binding)?.to_bytes();
-    let signature = uploader.signing.sign(
-        medchain_types::records::WRAPPED_KEY_DOMAIN,
-        &medchain_types::records::wrapped_key_statement(record, version, recipient, &wrapped),
-    );
+    let signature = uploader
+        .sign_wrapped_key(record, version, recipient, &wrapped)
+        .await?;
     let mut body = wrapped.to_vec();
     body.extend_from_slice(&signature.0);
     let _: Option<()> = client
-        .signed(
-            uploader,
+        .signed_as(
+            uploader.request_signer(),
             reqwest::Method::PUT,
             &format!("/v1/records/{record}/versions/{version}/keys/{recipient}"),
             "application/octet-stream",
@@ -247,7 +249,7 @@ impl ReadRecord {
 /// anchor on chain.
 pub async fn read(
     client: &Client,
-    reader: &PartyKeys,
+    reader: &impl Holder,
     record: &RecordId,
     version: u32,
     basis: AccessBasis,
@@ -265,7 +267,7 @@ pub async fn read(
 #[allow(clippy::too_many_arguments)]
 pub async fn read_with(
     client: &Client,
-    reader: &PartyKeys,
+    reader: &impl Holder,
     session: Option<&crate::http::Session>,
     record: &RecordId,
     version: u32,
@@ -274,21 +276,23 @@ pub async fn read_with(
     custodian: PartyId,
 ) -> Result<ReadRecord, RecordsError> {
     let chain = client.status().await?.chain_id;
-    let nonce = client.next_nonce(&reader.party_id).await?;
-    let tx = reader.sign(
-        &chain,
-        nonce,
-        TxBody::Record(RecordOp::Access {
-            record: *record,
-            version,
-            basis,
-            purpose,
-            custodian,
-        }),
-    );
+    let nonce = client.next_nonce(&reader.party_id()).await?;
+    let tx = reader
+        .sign_tx(
+            &chain,
+            nonce,
+            TxBody::Record(RecordOp::Access {
+                record: *record,
+                version,
+                basis,
+                purpose,
+                custodian,
+            }),
+        )
+        .await?;
     let signer = match session {
         Some(session) => crate::http::RequestSigner::Session(session),
-        None => crate::http::RequestSigner::Party(reader),
+        None => reader.request_signer(),
     };
     let answer: RecordReadResponse = client
         .signed_as(
@@ -319,12 +323,7 @@ pub async fn read_with(
         record: Hash32(record.0),
         version: answer.version,
     };
-    let key = medchain_envelope::unwrap(
-        &reader.encryption_secret,
-        &reader.party_id,
-        &wrapped,
-        &binding,
-    )?;
+    let key = reader.unwrap_key(&wrapped, &binding).await?;
     let plaintext = medchain_envelope::open(&key, &binding, &answer.media_type, &sealed)?;
     if plaintext.len() < 32 {
         return Err(RecordsError::Mismatch("the content has no salt".into()));
@@ -364,7 +363,7 @@ pub struct NewGrant {
 /// grant covers with the grantee (reading each as the patient, which the access log shows).
 pub async fn grant(
     client: &Client,
-    patient: &PartyKeys,
+    patient: &impl Holder,
     new: &NewGrant,
     custodian: PartyId,
 ) -> Result<GrantId, RecordsError> {
@@ -389,7 +388,7 @@ pub async fn grant(
     .await?;
     let grantee = party(client, &new.grantee).await?;
     if new.read {
-        for id in records_of(client, &patient.party_id).await? {
+        for id in records_of(client, &patient.party_id()).await? {
             let record = record_on_chain(client, &id).await?;
             if record.erased.is_some()
                 || !new
@@ -421,7 +420,7 @@ pub async fn grant(
             .await?;
         }
     }
-    Ok(GrantId::derive(&patient.party_id, &salt))
+    Ok(GrantId::derive(&patient.party_id(), &salt))
 }
 
 async fn party(client: &Client, id: &PartyId) -> Result<medchain_types::Party, RecordsError> {

@@ -114,6 +114,73 @@ pub fn random<const N: usize>() -> Result<[u8; N], EnvelopeError> {
     Ok(bytes)
 }
 
+/// A party's secret keys, held in memory (by a client, or by a node for a custodial account
+/// while its user is signed in), and wiped when dropped.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct PartySecrets {
+    #[zeroize(skip)]
+    party: PartyId,
+    signing_seed: [u8; 32],
+    encryption_secret: [u8; 32],
+}
+
+impl PartySecrets {
+    /// The secrets of `party`.
+    pub fn new(party: PartyId, signing_seed: [u8; 32], encryption_secret: [u8; 32]) -> Self {
+        Self {
+            party,
+            signing_seed,
+            encryption_secret,
+        }
+    }
+
+    /// Fresh random keys; the party id is derived from the signing key, as registration does.
+    pub fn generate() -> Result<Self, EnvelopeError> {
+        let signing_seed = random::<32>()?;
+        let party =
+            PartyId::derive(&medchain_types::keys::Keypair::from_seed(signing_seed).public_key());
+        Ok(Self::new(party, signing_seed, random::<32>()?))
+    }
+
+    pub fn party(&self) -> PartyId {
+        self.party
+    }
+
+    pub fn signing_seed(&self) -> &[u8; 32] {
+        &self.signing_seed
+    }
+
+    pub fn encryption_secret(&self) -> &[u8; 32] {
+        &self.encryption_secret
+    }
+
+    /// The signing key pair.
+    pub fn keypair(&self) -> medchain_types::keys::Keypair {
+        medchain_types::keys::Keypair::from_seed(self.signing_seed)
+    }
+
+    /// The public encryption key.
+    pub fn encryption_key(&self) -> EncryptionKey {
+        let secret = x25519_dalek::StaticSecret::from(self.encryption_secret);
+        EncryptionKey(x25519_dalek::PublicKey::from(&secret).to_bytes())
+    }
+
+    /// Unwraps a data key wrapped for this party.
+    pub fn unwrap(
+        &self,
+        wrapped: &WrappedKey,
+        binding: &Binding,
+    ) -> Result<DataKey, EnvelopeError> {
+        unwrap(&self.encryption_secret, &self.party, wrapped, binding)
+    }
+}
+
+impl std::fmt::Debug for PartySecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PartySecrets({})", self.party)
+    }
+}
+
 /// A content-encryption key. It never leaves a client unwrapped, and is wiped when dropped.
 #[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
 pub struct DataKey([u8; 32]);

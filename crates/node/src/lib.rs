@@ -4,6 +4,7 @@
 //! Everything Commonware lives here (and in `medchain-testing`), behind our own types, so an
 //! upgrade of the pinned release touches one crate.
 
+pub mod accounts;
 pub mod app;
 pub mod blobs;
 pub mod block;

@@ -242,6 +242,149 @@ pub struct SessionResponse {
     pub wrapped_secret: String,
 }
 
+/// `POST /v1/custodial/accounts`: an organisation opens a custodial account for one of its
+/// users; the node makes and keeps the user's keys.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountInvite {
+    /// 3 to 64 characters of `a-z 0-9 . _ - @`; unique on this node.
+    pub username: String,
+    /// patient, practitioner or device.
+    pub kind: crate::identity::PartyKind,
+}
+
+/// `POST /v1/custodial/accounts`: the account, waiting for its user to activate it. The
+/// organisation registers `party_id` on chain with these public keys, and hands the activation
+/// code to the user (it is shown once).
+#[derive(Clone, Serialize, Deserialize)]
+pub struct AccountInvited {
+    pub username: String,
+    pub party_id: crate::PartyId,
+    pub kind: crate::identity::PartyKind,
+    pub signing_key: crate::PublicKey,
+    pub encryption_key: crate::EncryptionKey,
+    pub activation_code: String,
+    /// The code works until then (Unix seconds).
+    pub activation_expires_at: u64,
+}
+
+/// `POST /v1/custodial/activate`: the user proves the activation code and chooses a password.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountActivate {
+    pub username: String,
+    pub activation_code: String,
+    pub password: String,
+}
+
+/// `POST /v1/custodial/activate` and `/recover`: the second factor to enrol, and the recovery
+/// code; both are shown once.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct AccountEnrolled {
+    pub username: String,
+    pub party_id: crate::PartyId,
+    /// The `otpauth://totp/...` URI for an authenticator app (HMAC-SHA1, 6 digits, 30 s).
+    pub totp_uri: String,
+    /// The same secret, base32, for typing in.
+    pub totp_secret: String,
+    /// Resets the password and the second factor if both are lost; a new one replaces it
+    /// each time it is used.
+    pub recovery_code: String,
+}
+
+/// `POST /v1/custodial/sign-in`: password and a current TOTP code.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignIn {
+    pub username: String,
+    pub password: String,
+    pub totp: String,
+    /// How long the session lasts, in seconds (default 900, at most 3,600).
+    #[serde(default)]
+    pub lifetime_secs: Option<u64>,
+}
+
+/// `POST /v1/custodial/sign-in`: a session in which the node signs and unwraps for the user.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct CustodialSessionResponse {
+    /// The session id: the `keyid` of requests signed under it.
+    pub session: String,
+    pub party: crate::PartyId,
+    pub expires_at: u64,
+    /// The session's HMAC-SHA256 secret (hex). A custodial user has no key to wrap it for,
+    /// so it travels in the response body: serve the API over TLS.
+    pub secret: String,
+}
+
+/// `POST /v1/custodial/password`: a new password, proven with the old one and a TOTP code.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub username: String,
+    pub password: String,
+    pub totp: String,
+    pub new_password: String,
+}
+
+/// `POST /v1/custodial/recover`: a new password and second factor, proven with the recovery
+/// code.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountRecover {
+    pub username: String,
+    pub recovery_code: String,
+    pub new_password: String,
+}
+
+/// `GET /v1/custodial/accounts`: one account of this node, without secrets.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountSummary {
+    pub username: String,
+    pub party_id: crate::PartyId,
+    pub kind: crate::identity::PartyKind,
+    /// `invited` (waiting for activation) or `active`.
+    pub state: String,
+    pub created_at: u64,
+    pub activated_at: Option<u64>,
+}
+
+/// `POST /v1/custodial/transactions`: a transaction body for the node to sign as the session's
+/// custodial user.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustodialSign {
+    pub nonce: u64,
+    pub body: crate::TxBody,
+}
+
+/// `POST /v1/custodial/wrapped-key-signatures`: the user's signature over a data key wrapped
+/// for a recipient (what a custodian checks before storing it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustodialWrappedKeySign {
+    pub record: crate::records::RecordId,
+    pub version: u32,
+    pub recipient: crate::PartyId,
+    /// The wrapped key, hex.
+    pub wrapped: String,
+}
+
+/// `POST /v1/custodial/unwrap`: a data key wrapped for the session's user, to unwrap.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustodialUnwrap {
+    pub record: crate::records::RecordId,
+    pub version: u32,
+    /// The wrapped key, hex.
+    pub wrapped: String,
+}
+
+/// Answers of the custodial signing endpoints: hex bytes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustodialBytes {
+    pub hex: String,
+}
+
 /// `POST /v1/blobs`: sealed content stored, pending its anchor.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlobUploadResponse {

@@ -23,6 +23,7 @@ pub mod keys;
 pub mod limits;
 pub mod records;
 pub mod time;
+pub mod totp;
 pub mod tx;
 
 pub use block::{Header, OpRange, block_digest};

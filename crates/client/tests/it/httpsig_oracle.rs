@@ -12,42 +12,9 @@ use std::{
     sync::OnceLock,
 };
 
-/// The oracle's Python, with its packages installed (once per target dir and requirements).
 fn python() -> &'static Path {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
-    PYTHON.get_or_init(|| {
-        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/httpsig-oracle");
-        let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("httpsig-oracle-venv");
-        let requirements = std::fs::read(source.join("requirements.txt")).expect("requirements");
-        let stamp = venv.join("requirements.installed");
-        let python = venv.join("bin").join("python");
-        if std::fs::read(&stamp).ok().as_ref() != Some(&requirements) || !python.exists() {
-            let status = Command::new("python3")
-                .args(["-m", "venv", "--clear"])
-                .arg(&venv)
-                .status()
-                .expect("python3 must be installed to run the RFC 9421 interoperability test");
-            assert!(status.success(), "cannot create a virtual environment");
-            let status = Command::new(&python)
-                .args([
-                    "-m",
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "--disable-pip-version-check",
-                    "-r",
-                ])
-                .arg(source.join("requirements.txt"))
-                .status()
-                .expect("pip runs");
-            assert!(
-                status.success(),
-                "pip install failed (the PyPI registry must be reachable)"
-            );
-            std::fs::write(&stamp, requirements).expect("stamp");
-        }
-        python
-    })
+    PYTHON.get_or_init(|| crate::venv::python("httpsig-oracle"))
 }
 
 fn oracle(mode: &str, spec: &Value) -> Result<Value, String> {

@@ -1,0 +1,44 @@
+//! Python virtual environments for the outside implementations the tests check against.
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+/// The Python of `tests/<name>/`'s virtual environment, with the packages of its
+/// `requirements.txt` installed (once per target dir and requirements).
+pub fn python(name: &str) -> PathBuf {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(name);
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-venv"));
+    let requirements = std::fs::read(source.join("requirements.txt")).expect("requirements");
+    let stamp = venv.join("requirements.installed");
+    let python = venv.join("bin").join("python");
+    if std::fs::read(&stamp).ok().as_ref() != Some(&requirements) || !python.exists() {
+        let status = Command::new("python3")
+            .args(["-m", "venv", "--clear"])
+            .arg(&venv)
+            .status()
+            .expect("python3 must be installed to run the interoperability tests");
+        assert!(status.success(), "cannot create a virtual environment");
+        let status = Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "-r",
+            ])
+            .arg(source.join("requirements.txt"))
+            .status()
+            .expect("pip runs");
+        assert!(
+            status.success(),
+            "pip install failed (the PyPI registry must be reachable)"
+        );
+        std::fs::write(&stamp, requirements).expect("stamp");
+    }
+    python
+}
