@@ -242,6 +242,27 @@ pub struct SessionResponse {
     pub wrapped_secret: String,
 }
 
+/// `Debug` that shows the named fields and hides the rest (passwords, codes, secrets).
+macro_rules! redacted_debug {
+    ($name:ident { $($field:ident),* }) => {
+        impl core::fmt::Debug for $name {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.debug_struct(stringify!($name))
+                    $(.field(stringify!($field), &self.$field))*
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+
+redacted_debug!(AccountInvited { username, party_id, kind });
+redacted_debug!(AccountActivate { username });
+redacted_debug!(AccountEnrolled { username, party_id });
+redacted_debug!(SignIn { username, lifetime_secs });
+redacted_debug!(CustodialSessionResponse { session, party, expires_at });
+redacted_debug!(PasswordChange { username });
+redacted_debug!(AccountRecover { username });
+
 /// `POST /v1/custodial/accounts`: an organisation opens a custodial account for one of its
 /// users; the node makes and keeps the user's keys.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

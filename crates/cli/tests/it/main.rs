@@ -1,5 +1,6 @@
 //! End-to-end tests: real `medchain` processes on loopback.
 
+mod custodial;
 mod processes;
 mod records;
 

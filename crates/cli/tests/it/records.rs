@@ -19,7 +19,7 @@ use std::time::Duration;
 /// A synthetic observation; the marker must never appear outside a reader's client.
 const MARKER: &str = "SYNTHETIC-MARKER-7f3a9c-hemoglobin";
 
-async fn practitioner(client: &Client, organisation: &str) -> PartyKeys {
+pub(crate) async fn practitioner(client: &Client, organisation: &str) -> PartyKeys {
     let keys = PartyKeys::generate().expect("keys");
     submit_ok(
         client,
