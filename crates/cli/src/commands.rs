@@ -36,7 +36,8 @@ pub struct NodeUrl {
 /// Who signs.
 #[derive(Args, Clone)]
 pub struct Signer {
-    /// The signing party: a key file, or `dev:<name>` for a demo party of a dev or test chain.
+    /// The signing party: a key file, `dev:<name>` for a demo party of a dev or test chain, or
+    /// `custodial:<session file>` for a user signed in to a custodial account on the node.
     #[arg(long = "as")]
     pub signer: String,
     /// Return at once instead of waiting for the transaction to commit.
@@ -64,7 +65,7 @@ pub(crate) fn load_signer(spec: &str) -> anyhow::Result<PartyKeys> {
     Ok(PartyKeys::load(Path::new(spec))?)
 }
 
-fn parse_roles(text: &str) -> anyhow::Result<Roles> {
+pub(crate) fn parse_roles(text: &str) -> anyhow::Result<Roles> {
     let mut roles = Vec::new();
     for name in text
         .split(',')
@@ -81,11 +82,12 @@ pub(crate) async fn send(
     signer: &Signer,
     body: TxBody,
 ) -> anyhow::Result<TxStatusResponse> {
-    let keys = load_signer(&signer.signer)?;
+    use medchain_client::custodial::Holder as _;
+    let holder = crate::custodial_cmd::load_holder(&signer.signer, node)?;
     let client = Client::new(&node.url);
     let status = client.status().await?;
-    let nonce = client.next_nonce(&keys.party_id).await?;
-    let tx = keys.sign(&status.chain_id, nonce, body);
+    let nonce = client.next_nonce(&holder.party_id()).await?;
+    let tx = holder.sign_tx(&status.chain_id, nonce, body).await?;
     let answer = client.submit(&tx, !signer.no_wait).await?;
     print_json(&answer)?;
     match answer.status {

@@ -6,6 +6,7 @@ mod bench_creds;
 mod bench_records;
 mod commands;
 mod config;
+mod custodial_cmd;
 mod records_cmd;
 mod run;
 mod setup;
@@ -49,6 +50,9 @@ enum Command {
     /// A patient's access log and accounting of disclosures.
     #[command(subcommand)]
     Access(records_cmd::AccessCommand),
+    /// Custodial accounts (the node keeps the user's keys): invite, activate, sign-in, ...
+    #[command(subcommand)]
+    Custodial(custodial_cmd::CustodialCommand),
     /// Time-stamp a digest (proof of existence).
     Attest(commands::AttestArgs),
     /// Transactions.
@@ -273,6 +277,9 @@ fn main() -> ExitCode {
         Command::Records(command) => commands::block_on(records_cmd::records_command(command)),
         Command::Consent(command) => commands::block_on(records_cmd::consent_command(command)),
         Command::Access(command) => commands::block_on(records_cmd::access_command(command)),
+        Command::Custodial(command) => {
+            commands::block_on(custodial_cmd::custodial_command(command))
+        }
         Command::Tx(command) => commands::block_on(commands::tx(command)),
         Command::Block(args) => commands::block_on(commands::block(args)),
         Command::State(command) => commands::block_on(commands::state(command)),

@@ -1,8 +1,12 @@
 //! `medchain records ...`, `medchain consent ...` and `medchain access ...`.
 
-use crate::commands::{NodeUrl, Signer, load_signer, print_json, send};
+use crate::{
+    commands::{NodeUrl, Signer, print_json, send},
+    custodial_cmd::load_holder,
+};
 use anyhow::{Context as _, bail};
 use clap::Subcommand;
+use medchain_client::custodial::Holder as _;
 use medchain_client::{
     Client,
     records::{self, NewGrant, NewRecord},
@@ -46,7 +50,7 @@ pub enum RecordsCommand {
         /// Custodian organisations (default: the organisation running the node).
         #[arg(long = "custodian")]
         custodians: Vec<PartyId>,
-        /// The author: a key file, or dev:<name>.
+        /// The author: a key file, dev:<name>, or custodial:<session file>.
         #[arg(long = "as")]
         signer: String,
         #[command(flatten)]
@@ -265,7 +269,7 @@ pub async fn records_command(command: RecordsCommand) -> anyhow::Result<()> {
             node,
         } => {
             let client = Client::new(&node.url);
-            let author = load_signer(&signer)?;
+            let author = load_holder(&signer, &node)?;
             let content =
                 std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let custodians = if custodians.is_empty() {
@@ -301,7 +305,7 @@ pub async fn records_command(command: RecordsCommand) -> anyhow::Result<()> {
             node,
         } => {
             let client = Client::new(&node.url);
-            let reader = load_signer(&signer)?;
+            let reader = load_holder(&signer, &node)?;
             let custodian = match custodian {
                 Some(custodian) => custodian,
                 None => node_party(&client).await?,
@@ -380,8 +384,8 @@ pub async fn records_command(command: RecordsCommand) -> anyhow::Result<()> {
             node,
         } => {
             let salt = medchain_types::Hash32(records::random_salt()?);
-            let keys = load_signer(&signer.signer)?;
-            let id = BreakGlassId::derive(&keys.party_id, &patient, &salt);
+            let keys = load_holder(&signer.signer, &node)?;
+            let id = BreakGlassId::derive(&keys.party_id(), &patient, &salt);
             send(
                 &node,
                 &signer,
@@ -426,7 +430,7 @@ pub async fn consent_command(command: ConsentCommand) -> anyhow::Result<()> {
             node,
         } => {
             let client = Client::new(&node.url);
-            let patient = load_signer(&signer)?;
+            let patient = load_holder(&signer, &node)?;
             let custodian = match custodian {
                 Some(custodian) => custodian,
                 None => node_party(&client).await?,

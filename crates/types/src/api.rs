@@ -255,11 +255,22 @@ macro_rules! redacted_debug {
     };
 }
 
-redacted_debug!(AccountInvited { username, party_id, kind });
+redacted_debug!(AccountInvited {
+    username,
+    party_id,
+    kind
+});
 redacted_debug!(AccountActivate { username });
 redacted_debug!(AccountEnrolled { username, party_id });
-redacted_debug!(SignIn { username, lifetime_secs });
-redacted_debug!(CustodialSessionResponse { session, party, expires_at });
+redacted_debug!(SignIn {
+    username,
+    lifetime_secs
+});
+redacted_debug!(CustodialSessionResponse {
+    session,
+    party,
+    expires_at
+});
 redacted_debug!(PasswordChange { username });
 redacted_debug!(AccountRecover { username });
 

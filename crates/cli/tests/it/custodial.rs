@@ -15,7 +15,7 @@ use medchain_client::{
 use medchain_types::{
     Hash32, PartyKind, Roles, TxBody,
     dev::party_id,
-    records::{AccessBasis, Purpose, RecordId, ResourceType, Scope},
+    records::{AccessBasis, Purpose, ResourceType, Scope},
     totp,
 };
 use processes::Node;
@@ -388,7 +388,7 @@ async fn custodial_accounts_sign_in_with_password_and_totp_and_act_for_their_use
     assert_eq!(problem_of(&err), (429, "account_locked".into()));
 
     // The CLI: open an account, activate it, sign in, and read as the user.
-    cli_flow(&node, &dir, &client, written).await;
+    cli_flow(&dir, &client).await;
 
     // Nothing secret in clear: not in the account files, not in the node's log.
     let account = std::fs::read_to_string(dir.join("custodial-accounts").join("pat.one.json"))
@@ -410,7 +410,192 @@ async fn custodial_accounts_sign_in_with_password_and_totp_and_act_for_their_use
     }
 }
 
-/// The same life through `medchain custodial ...` and `medchain records get --as custodial:`.
-async fn cli_flow(node: &Node, dir: &std::path::Path, client: &Client, _record: RecordId) {
-    let _ = (node, dir, client);
+/// Runs `medchain args...` with `env`, off the async runtime; answers stdout, or panics with
+/// stderr.
+async fn medchain(args: Vec<String>, env: Vec<(&'static str, String)>) -> Result<String, String> {
+    tokio::task::spawn_blocking(move || {
+        let output = std::process::Command::new(processes::BIN)
+            .args(&args)
+            .envs(env)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("medchain runs");
+        if output.status.success() {
+            Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+        } else {
+            Err(String::from_utf8_lossy(&output.stderr).into_owned())
+        }
+    })
+    .await
+    .expect("joins")
+}
+
+fn args(parts: &[&str]) -> Vec<String> {
+    parts.iter().map(|part| part.to_string()).collect()
+}
+
+/// The same life through `medchain custodial ...`, and `--as custodial:<session file>` on the
+/// records commands.
+async fn cli_flow(dir: &std::path::Path, client: &Client) {
+    let url = client.base().to_string();
+    let password = ("MEDCHAIN_PASSWORD", "Synthetic-Cli-Passphrase".to_string());
+    let invited: serde_json::Value = serde_json::from_str(
+        &medchain(
+            args(&[
+                "custodial",
+                "invite",
+                "--as",
+                "dev:hospital",
+                "--username",
+                "pat.cli",
+                "--kind",
+                "patient",
+                "--node",
+                &url,
+            ]),
+            vec![],
+        )
+        .await
+        .expect("invites"),
+    )
+    .expect("JSON");
+    let party = invited["party_id"].as_str().expect("party").to_string();
+    let code = invited["activation_code"]
+        .as_str()
+        .expect("code")
+        .to_string();
+    let enrolled: serde_json::Value = serde_json::from_str(
+        &medchain(
+            args(&[
+                "custodial",
+                "activate",
+                "--username",
+                "pat.cli",
+                "--activation-code",
+                &code,
+                "--node",
+                &url,
+            ]),
+            vec![password.clone()],
+        )
+        .await
+        .expect("activates"),
+    )
+    .expect("JSON");
+    let secret = enrolled["totp_secret"]
+        .as_str()
+        .expect("secret")
+        .to_string();
+    let totp = medchain(args(&["custodial", "totp", "--secret", &secret]), vec![])
+        .await
+        .expect("a code");
+    let session = dir.join("pat.cli.session.json");
+    let session_arg = format!("custodial:{}", session.display());
+    medchain(
+        args(&[
+            "custodial",
+            "sign-in",
+            "--username",
+            "pat.cli",
+            "--totp",
+            totp.trim(),
+            "--session-file",
+            &session.display().to_string(),
+            "--node",
+            &url,
+        ]),
+        vec![password.clone()],
+    )
+    .await
+    .expect("signs in");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&session)
+            .expect("saved")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "the session file is private");
+    }
+    let content = dir.join("diary.txt");
+    std::fs::write(&content, "synthetic CLI diary entry").expect("writes");
+    let written: serde_json::Value = serde_json::from_str(
+        &medchain(
+            args(&[
+                "records",
+                "put",
+                "--as",
+                &session_arg,
+                "--patient",
+                &party,
+                "--type",
+                "DocumentReference",
+                "--media-type",
+                "text/plain",
+                "--file",
+                &content.display().to_string(),
+                "--node",
+                &url,
+            ]),
+            vec![],
+        )
+        .await
+        .expect("the custodial user writes"),
+    )
+    .expect("JSON");
+    let record = written["record"].as_str().expect("record").to_string();
+    let out = dir.join("diary.read.txt");
+    medchain(
+        args(&[
+            "records",
+            "get",
+            &record,
+            "--as",
+            &session_arg,
+            "--out",
+            &out.display().to_string(),
+            "--node",
+            &url,
+        ]),
+        vec![],
+    )
+    .await
+    .expect("the custodial user reads");
+    assert_eq!(
+        std::fs::read_to_string(&out).expect("read back"),
+        "synthetic CLI diary entry"
+    );
+    let listed = medchain(
+        args(&["custodial", "list", "--as", "dev:hospital", "--node", &url]),
+        vec![],
+    )
+    .await
+    .expect("lists");
+    assert!(listed.contains("pat.cli"));
+    medchain(
+        args(&[
+            "custodial",
+            "sign-out",
+            "--session-file",
+            &session.display().to_string(),
+        ]),
+        vec![],
+    )
+    .await
+    .expect("signs out");
+    let err = medchain(
+        args(&[
+            "records",
+            "get",
+            &record,
+            "--as",
+            &session_arg,
+            "--node",
+            &url,
+        ]),
+        vec![],
+    )
+    .await
+    .expect_err("signed out");
+    assert!(err.contains("cannot read the session file"), "{err}");
 }

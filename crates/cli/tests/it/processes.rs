@@ -9,7 +9,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-const BIN: &str = env!("CARGO_BIN_EXE_medchain");
+pub const BIN: &str = env!("CARGO_BIN_EXE_medchain");
 const STOP_AFTER_SECS: &str = "600";
 
 /// A fresh directory under the system temp dir.
