@@ -15,6 +15,14 @@
 //!                                      signed: store a data key wrapped for a party
 //! POST /v1/records/{id}/read           signed: an audited read; the body is the reader's
 //!                                      access transaction
+//! POST /v1/sessions, DELETE /v1/sessions/{id}
+//!                                      open (signed with the party key) and end a
+//!                                      request-signing session
+//! /v1/custodial/...                    custodial accounts: the organisation opens them; users
+//!                                      activate, sign in (password + TOTP), change password,
+//!                                      recover; under a custodial session the node signs
+//!                                      transactions and wrapped keys and unwraps data keys
+//!                                      for its user (see `custodial`)
 //! GET  /v1/records/{id}                a record and its versions, as anchored
 //! GET  /v1/patients/{id}/{list}        a page of a patient's records, grants, access log
 //!                                      or break-glass declarations

@@ -199,6 +199,122 @@ pub fn openapi() -> Value {
                     "401": { "$ref": "#/components/responses/Problem" }
                 }))
             }},
+            "/v1/custodial/accounts": {
+                "post": {
+                    "summary": "Open a custodial account (the node makes and keeps the user's keys)",
+                    "operationId": "inviteAccount",
+                    "description": "CUSTODIAL MODE. Signed (RFC 9421) by the organisation whose custodial key this node keeps. The node generates the user's Ed25519 and X25519 keys and seals them (ChaCha20-Poly1305) under a key derived from a one-time activation code (Argon2id, 64 MiB, 3 passes) and the node's account key (derived from the organisation's custodial key). The answer carries the party id and public keys, which the organisation registers on chain (`RegisterParty`), and the activation code, shown once and valid for 7 days. 404 `no_custodial_accounts` on a node without a custodial keystore.",
+                    "security": [ { "httpSignature": [] } ],
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["username", "kind"], "properties": {
+                        "username": { "type": "string", "pattern": "^[a-z0-9_@-][a-z0-9._@-]{2,63}$" },
+                        "kind": { "type": "string", "enum": ["patient", "practitioner", "device"] } }, "additionalProperties": false } } } },
+                    "responses": with_problems(json!({
+                        "201": { "description": "Opened", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/AccountInvited" } } } },
+                        "401": { "$ref": "#/components/responses/Problem" },
+                        "403": { "$ref": "#/components/responses/Problem" },
+                        "409": { "$ref": "#/components/responses/Problem" }
+                    }))
+                },
+                "get": {
+                    "summary": "The node's custodial accounts, without secrets",
+                    "operationId": "listAccounts",
+                    "description": "Signed by the organisation whose accounts they are.",
+                    "security": [ { "httpSignature": [] } ],
+                    "responses": with_problems(json!({
+                        "200": { "description": "Accounts by username", "content": { "application/json": { "schema": { "type": "array", "items": { "$ref": "#/components/schemas/AccountSummary" } } } } },
+                        "403": { "$ref": "#/components/responses/Problem" }
+                    }))
+                }
+            },
+            "/v1/custodial/activate": { "post": {
+                "summary": "Activate a custodial account: activation code and a new password",
+                "operationId": "activateAccount",
+                "description": "Unsigned. The password (12 characters or more, at most 256 bytes, not containing the username) replaces the activation code; the answer carries the TOTP secret to enrol (RFC 6238: HMAC-SHA1, 6 digits, 30 s; as base32 and as an `otpauth://` URI) and a recovery code, both shown once. Wrong codes count towards the account lock.",
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["username", "activation_code", "password"], "properties": {
+                    "username": { "type": "string" }, "activation_code": { "type": "string" }, "password": { "type": "string", "format": "password" } }, "additionalProperties": false } } } },
+                "responses": with_problems(json!({
+                    "200": { "description": "Activated", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/AccountEnrolled" } } } },
+                    "401": { "$ref": "#/components/responses/Problem" },
+                    "410": { "$ref": "#/components/responses/Problem" },
+                    "429": { "$ref": "#/components/responses/Problem" }
+                }))
+            }},
+            "/v1/custodial/sign-in": { "post": {
+                "summary": "Sign in to a custodial account with a password and a TOTP code",
+                "operationId": "signIn",
+                "description": "Unsigned. Checks the password (it opens the sealed keys) and a TOTP code (the current 30-second step or one either side; each step accepted once). Opens a request-signing session holding the user's keys in memory for `lifetime_secs` (60 to 3,600; default 900) and answers its id and HMAC-SHA256 secret in clear (the user has no key to wrap it for: serve the API over TLS). One answer, 401 `wrong_credentials`, for an unknown user, a wrong password, a wrong or spent code and an account not yet activated; five failures in a row lock the account for a minute, doubling per further failure up to an hour (429 `account_locked`). 409 `not_registered` until the organisation registers the account's party.",
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["username", "password", "totp"], "properties": {
+                    "username": { "type": "string" }, "password": { "type": "string", "format": "password" }, "totp": { "type": "string", "pattern": "^[0-9]{6}$" },
+                    "lifetime_secs": { "type": "integer", "minimum": 60, "maximum": 3600 } }, "additionalProperties": false } } } },
+                "responses": with_problems(json!({
+                    "201": { "description": "Signed in", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/CustodialSession" } } } },
+                    "401": { "$ref": "#/components/responses/Problem" },
+                    "409": { "$ref": "#/components/responses/Problem" },
+                    "429": { "$ref": "#/components/responses/Problem" }
+                }))
+            }},
+            "/v1/custodial/password": { "post": {
+                "summary": "Change a custodial account's password",
+                "operationId": "changePassword",
+                "description": "Unsigned: the current password and a TOTP code prove it. Ends the user's open sessions.",
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["username", "password", "totp", "new_password"], "properties": {
+                    "username": { "type": "string" }, "password": { "type": "string", "format": "password" }, "totp": { "type": "string" }, "new_password": { "type": "string", "format": "password" } }, "additionalProperties": false } } } },
+                "responses": with_problems(json!({
+                    "204": { "description": "Changed" },
+                    "401": { "$ref": "#/components/responses/Problem" },
+                    "429": { "$ref": "#/components/responses/Problem" }
+                }))
+            }},
+            "/v1/custodial/recover": { "post": {
+                "summary": "Reset a custodial account's password and second factor with its recovery code",
+                "operationId": "recoverAccount",
+                "description": "Unsigned: the recovery code proves it (it opens a second seal of the same keys). Answers a new TOTP secret and a new recovery code; the old ones stop working, and the user's open sessions end. The user keeps their keys, and so their records.",
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["username", "recovery_code", "new_password"], "properties": {
+                    "username": { "type": "string" }, "recovery_code": { "type": "string" }, "new_password": { "type": "string", "format": "password" } }, "additionalProperties": false } } } },
+                "responses": with_problems(json!({
+                    "200": { "description": "Recovered", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/AccountEnrolled" } } } },
+                    "401": { "$ref": "#/components/responses/Problem" },
+                    "429": { "$ref": "#/components/responses/Problem" }
+                }))
+            }},
+            "/v1/custodial/transactions": { "post": {
+                "summary": "Sign a transaction as the signed-in custodial user",
+                "operationId": "custodialSign",
+                "description": "Signed (RFC 9421, `hmac-sha256`) under a custodial session. Answers the transaction signed with the user's Ed25519 key, for the client to submit (or to send with an audited read). `RotateKeys` is refused (409 `custodial_rotation`): the keystore would no longer match the chain. 403 `not_custodial` under any other signature.",
+                "security": [ { "httpSignature": [] } ],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["nonce", "body"], "properties": {
+                    "nonce": { "type": "integer" }, "body": { "type": "object", "description": "A transaction body, as in POST /v1/transactions" } }, "additionalProperties": false } } } },
+                "responses": with_problems(json!({
+                    "200": { "description": "The signed transaction", "content": { "application/json": { "schema": { "type": "object" } } } },
+                    "403": { "$ref": "#/components/responses/Problem" },
+                    "409": { "$ref": "#/components/responses/Problem" }
+                }))
+            }},
+            "/v1/custodial/wrapped-key-signatures": { "post": {
+                "summary": "Sign a wrapped data key as the signed-in custodial user",
+                "operationId": "custodialSignWrappedKey",
+                "description": "Signed under a custodial session. Answers the user's Ed25519 signature (domain `medchain/wrapped-key/v1`) over the record, version, recipient and wrapped key, which a custodian checks before storing the key.",
+                "security": [ { "httpSignature": [] } ],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["record", "version", "recipient", "wrapped"], "properties": {
+                    "record": hex("Record id"), "version": { "type": "integer" }, "recipient": hex("Party id"), "wrapped": hex("The wrapped key (80 bytes)") }, "additionalProperties": false } } } },
+                "responses": with_problems(json!({
+                    "200": { "description": "The signature", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/CustodialBytes" } } } },
+                    "403": { "$ref": "#/components/responses/Problem" }
+                }))
+            }},
+            "/v1/custodial/unwrap": { "post": {
+                "summary": "Unwrap a data key wrapped for the signed-in custodial user",
+                "operationId": "custodialUnwrap",
+                "description": "Signed under a custodial session. Answers the 32-byte data key of a record version, if the wrapped key is addressed to the session's user for that version (else 422 `cannot_unwrap`). The client opens the content and checks it against the chain.",
+                "security": [ { "httpSignature": [] } ],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["record", "version", "wrapped"], "properties": {
+                    "record": hex("Record id"), "version": { "type": "integer" }, "wrapped": hex("The wrapped key (80 bytes)") }, "additionalProperties": false } } } },
+                "responses": with_problems(json!({
+                    "200": { "description": "The data key", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/CustodialBytes" } } } },
+                    "403": { "$ref": "#/components/responses/Problem" },
+                    "422": { "$ref": "#/components/responses/Problem" }
+                }))
+            }},
             "/v1/records/{id}": { "get": {
                 "summary": "A record and every version, as anchored (never content)",
                 "operationId": "recordHistory",
@@ -252,6 +368,25 @@ pub fn openapi() -> Value {
                     "expires_at": { "type": "integer", "description": "Unix seconds" },
                     "wrapped_secret": hex("80 bytes: the HPKE enc (32) and the sealed 32-byte secret (48)")
                 }},
+                "AccountInvited": { "type": "object", "required": ["username", "party_id", "kind", "signing_key", "encryption_key", "activation_code", "activation_expires_at"], "properties": {
+                    "username": { "type": "string" }, "party_id": hex("The party to register"), "kind": { "type": "string" },
+                    "signing_key": hex("Ed25519 public key"), "encryption_key": hex("X25519 public key"),
+                    "activation_code": { "type": "string", "description": "One-time, 160 bits in base32 groups of four; shown once" },
+                    "activation_expires_at": { "type": "integer", "description": "Unix seconds" } } },
+                "AccountEnrolled": { "type": "object", "required": ["username", "party_id", "totp_uri", "totp_secret", "recovery_code"], "properties": {
+                    "username": { "type": "string" }, "party_id": hex("The account's party"),
+                    "totp_uri": { "type": "string", "description": "otpauth://totp/... for an authenticator app" },
+                    "totp_secret": { "type": "string", "description": "The TOTP secret, base32" },
+                    "recovery_code": { "type": "string", "description": "One-time; resets the password and the second factor" } } },
+                "AccountSummary": { "type": "object", "required": ["username", "party_id", "kind", "state", "created_at"], "properties": {
+                    "username": { "type": "string" }, "party_id": hex("The account's party"), "kind": { "type": "string" },
+                    "state": { "type": "string", "enum": ["invited", "active"] },
+                    "created_at": { "type": "integer" }, "activated_at": { "type": ["integer", "null"] } } },
+                "CustodialSession": { "type": "object", "required": ["session", "party", "expires_at", "secret"], "properties": {
+                    "session": hex("Session id: the keyid of requests signed under it"), "party": hex("The user's party"),
+                    "expires_at": { "type": "integer", "description": "Unix seconds" },
+                    "secret": hex("The session's 32-byte HMAC-SHA256 secret") } },
+                "CustodialBytes": { "type": "object", "required": ["hex"], "properties": { "hex": hex("The answer's bytes") } },
                 "BlobUpload": { "type": "object", "required": ["hash", "bytes"], "properties": {
                     "hash": hex("SHA-256 of the content"), "bytes": { "type": "integer" } } },
                 "RecordRead": { "type": "object", "required": ["record", "version", "media_type", "ciphertext", "ciphertext_hash", "wrapped_key", "access_seq", "access_tx"], "properties": {
@@ -328,6 +463,14 @@ mod tests {
             "/v1/records/{id}",
             "/v1/sessions",
             "/v1/sessions/{id}",
+            "/v1/custodial/accounts",
+            "/v1/custodial/activate",
+            "/v1/custodial/sign-in",
+            "/v1/custodial/password",
+            "/v1/custodial/recover",
+            "/v1/custodial/transactions",
+            "/v1/custodial/wrapped-key-signatures",
+            "/v1/custodial/unwrap",
             "/v1/patients/{id}/disclosures",
             "/v1/patients/{id}/{list}",
             "/v1/openapi.json",
