@@ -3,6 +3,7 @@
 mod backend;
 mod bench;
 mod bench_creds;
+mod bench_custodial;
 mod bench_records;
 mod commands;
 mod config;
@@ -72,6 +73,8 @@ enum Command {
     BenchCreds(bench_creds::BenchCredsArgs),
     /// Benchmark audited record reads (4 KiB) and consent grants.
     BenchRecords(bench_records::BenchRecordsArgs),
+    /// Benchmark custodial sign-ins (password + TOTP) and reads by custodial users.
+    BenchCustodial(bench_custodial::BenchCustodialArgs),
 }
 
 #[derive(Args)]
@@ -287,6 +290,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => commands::block_on(bench::run(args)),
         Command::BenchCreds(args) => commands::block_on(bench_creds::run(args)),
         Command::BenchRecords(args) => commands::block_on(bench_records::run(args)),
+        Command::BenchCustodial(args) => commands::block_on(bench_custodial::run(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
