@@ -39,6 +39,8 @@ pub const SESSION_SECS_DEFAULT: u64 = 900;
 pub const SESSION_SECS_MAX: u64 = 3_600;
 /// Most sessions open on a node at once.
 pub const SESSIONS_MAX: usize = 200_000;
+/// How often, at most, expired sessions are swept (seconds).
+const PRUNE_SECS: u64 = 10;
 /// Most sessions one party has open on a node; opening another ends its oldest.
 pub const SESSIONS_PER_PARTY_MAX: usize = 16;
 
@@ -126,6 +128,29 @@ struct OpenSessions {
 }
 
 impl OpenSessions {
+    /// Drops expired sessions (and the custodial keys they held): every 10 seconds at most,
+    /// and at most once a second when the table is half full.
+    fn prune(&mut self, now: u64) {
+        let due = if self.by_id.len() >= SESSIONS_MAX / 2 {
+            self.pruned < now
+        } else {
+            self.pruned + PRUNE_SECS <= now
+        };
+        if !due {
+            return;
+        }
+        let expired: Vec<String> = self
+            .by_id
+            .iter()
+            .filter(|(_, s)| s.expires <= now)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in expired {
+            self.remove(&id);
+        }
+        self.pruned = now;
+    }
+
     fn remove(&mut self, id: &str) -> Option<Session> {
         let session = self.by_id.remove(id)?;
         if let Some(ids) = self.by_party.get_mut(&session.party) {
@@ -141,18 +166,7 @@ impl OpenSessions {
 impl Sessions {
     pub(crate) fn open(&self, id: String, session: Session, now: u64) -> Result<(), Problem> {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
-        if open.by_id.len() >= SESSIONS_MAX / 2 && open.pruned < now {
-            let expired: Vec<String> = open
-                .by_id
-                .iter()
-                .filter(|(_, s)| s.expires <= now)
-                .map(|(id, _)| id.clone())
-                .collect();
-            for id in expired {
-                open.remove(&id);
-            }
-            open.pruned = now;
-        }
+        open.prune(now);
         if open.by_id.len() >= SESSIONS_MAX {
             return Err(Problem::new(
                 503,
@@ -174,6 +188,7 @@ impl Sessions {
     /// The session's party, key at opening and secret, if it is open.
     fn get(&self, id: &str, now: u64) -> Option<(PartyId, PublicKey, [u8; 32])> {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        open.prune(now);
         let session = open.by_id.get(id)?;
         if session.expires <= now {
             open.remove(id);
@@ -446,6 +461,29 @@ mod tests {
             expires,
             custodial: None,
         }
+    }
+
+    #[test]
+    fn expired_sessions_are_swept_with_the_keys_they_hold() {
+        let sessions = Sessions::default();
+        let mut custodial = session(4, 100);
+        custodial.custodial = Some(medchain_envelope::PartySecrets::new(
+            PartyId([4; 32]),
+            [5; 32],
+            [6; 32],
+        ));
+        sessions.open("c".into(), custodial, 10).expect("opens");
+        sessions
+            .open("d".into(), session(5, 1_000), 10)
+            .expect("opens");
+        assert!(sessions.custodial("c", 50).is_some());
+        assert!(sessions.custodial("d", 50).is_none(), "not custodial");
+        assert!(sessions.custodial("c", 100).is_none(), "expired");
+        // Any later lookup sweeps it, whichever session it asks for.
+        assert!(sessions.get("d", 200).is_some());
+        assert_eq!(sessions.len(), 1);
+        sessions.end_party(&PartyId([5; 32]));
+        assert_eq!(sessions.len(), 0);
     }
 
     #[test]

@@ -58,6 +58,7 @@ pub const LOCK_SECS_MAX: u64 = 3_600;
 pub const DERIVATIONS_AT_ONCE: usize = 2;
 
 const DOMAIN: &[u8] = b"medchain/custodial-account-seal/v1";
+const LOCKS_BEFORE_PRUNE: usize = 1_024;
 const PAYLOAD_KEYS: usize = 64;
 const PAYLOAD_ACTIVE: usize = 64 + totp::SECRET_BYTES;
 
@@ -310,12 +311,13 @@ impl AccountStore {
     }
 
     fn lock(&self, username: &str) -> Arc<tokio::sync::Mutex<()>> {
-        self.locks
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(username.to_string())
-            .or_default()
-            .clone()
+        let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+        // Requests name usernames that may not exist: drop the locks nobody holds, so the map
+        // stays as small as the work in flight.
+        if locks.len() >= LOCKS_BEFORE_PRUNE {
+            locks.retain(|_, lock| Arc::strong_count(lock) > 1);
+        }
+        locks.entry(username.to_string()).or_default().clone()
     }
 
     fn read(&self, username: &str) -> Result<Option<AccountFile>, AccountError> {
