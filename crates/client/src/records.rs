@@ -522,8 +522,49 @@ pub async fn access_log(
 
 pub use medchain_types::disclosures::{DeniedAttempt, Disclosure, DisclosureReport};
 
+async fn access_entry(
+    client: &Client,
+    patient: &PartyId,
+    seq: u64,
+) -> Result<medchain_types::records::AccessEntry, RecordsError> {
+    let bytes = list_item(client, "access", patient, seq).await?;
+    medchain_types::records::AccessEntry::decode(bytes)
+        .map_err(|err| RecordsError::Mismatch(err.to_string()))
+}
+
+/// The entries of `patient`'s access log in `[from_ms, to_ms)`. The log is in block order, so
+/// its times never decrease: a binary search finds the first entry, and reading stops at the
+/// first entry past the period.
+pub async fn access_log_between(
+    client: &Client,
+    patient: &PartyId,
+    from_ms: u64,
+    to_ms: u64,
+) -> Result<Vec<medchain_types::records::AccessEntry>, RecordsError> {
+    let count = list_len(client, "access", patient).await?;
+    let (mut low, mut high) = (0, count);
+    while low < high {
+        let middle = low + (high - low) / 2;
+        if access_entry(client, patient, middle).await?.time_ms < from_ms {
+            low = middle + 1;
+        } else {
+            high = middle;
+        }
+    }
+    let mut out = Vec::new();
+    for seq in low..count {
+        let entry = access_entry(client, patient, seq).await?;
+        if entry.time_ms >= to_ms {
+            break;
+        }
+        out.push(entry);
+    }
+    Ok(out)
+}
+
 /// Builds the accounting of disclosures of `patient` for `[from_ms, to_ms)` from the node's
-/// public state (the node also serves it: `GET /v1/patients/{id}/disclosures`).
+/// public state, reading only the period's part of the access log (the node also serves the
+/// report: `GET /v1/patients/{id}/disclosures`).
 pub async fn disclosures(
     client: &Client,
     patient: &PartyId,
@@ -531,8 +572,13 @@ pub async fn disclosures(
     to_ms: u64,
 ) -> Result<DisclosureReport, RecordsError> {
     use medchain_types::disclosures as report;
+    if to_ms <= from_ms {
+        return Err(RecordsError::Invalid(
+            "the period must end after it starts".into(),
+        ));
+    }
     let status = client.status().await?;
-    let log = access_log(client, patient, 0).await?;
+    let log = access_log_between(client, patient, from_ms, to_ms).await?;
     let period = report::Period {
         patient: *patient,
         chain_id: status.chain_id.to_string(),
