@@ -741,6 +741,20 @@ async fn four_validators_replicate_records_between_custodians() {
     assert_eq!(report.denied.len(), 1);
     assert_eq!(report.denied[0].code, "grant_revoked");
     assert!(report.to_html().contains("grant_revoked"));
+    // A period starting at the break-glass read holds it alone; one ending there, the rest.
+    let split = report.disclosures[1].time_ms;
+    let later = records::disclosures(&clients[2], &patient.party_id, split, now + year)
+        .await
+        .expect("the later part");
+    assert_eq!(later.disclosures, report.disclosures[1..]);
+    let earlier = records::disclosures(&clients[2], &patient.party_id, now - year, split)
+        .await
+        .expect("the earlier part");
+    assert_eq!(earlier.disclosures, report.disclosures[..1]);
+    let none = records::disclosures(&clients[2], &patient.party_id, now + year, now + 2 * year)
+        .await
+        .expect("an empty period");
+    assert!(none.disclosures.is_empty() && none.denied.is_empty());
 
     // The node builds the same report (GET /v1/patients/{id}/disclosures), as JSON and HTML.
     let (from, to) = (
