@@ -241,14 +241,13 @@ async fn session_keys<B: Backend>(
         })
 }
 
-fn hex_bytes(field: &str, text: &str) -> HttpResult<Vec<u8>> {
-    hex::decode(text).map_err(|_| {
-        ProblemResponse(Problem::new(
-            400,
-            "malformed",
-            format!("{field} must be hex"),
-        ))
-    })
+/// The `wrapped` field: its bytes, and the wrapped key they hold.
+fn wrapped_key(text: &str) -> HttpResult<(Vec<u8>, medchain_envelope::WrappedKey)> {
+    let malformed = |detail: String| ProblemResponse(Problem::new(400, "malformed", detail));
+    let bytes = hex::decode(text).map_err(|_| malformed("wrapped must be hex".into()))?;
+    let key = medchain_envelope::WrappedKey::from_bytes(&bytes)
+        .map_err(|err| malformed(format!("wrapped: {err}")))?;
+    Ok((bytes, key))
 }
 
 /// `POST /v1/custodial/transactions`: answers the signed transaction, for the client to submit
@@ -296,10 +295,7 @@ pub(crate) async fn sign_wrapped_key<B: Backend>(
         &body,
         "{\"record\", \"version\", \"recipient\", \"wrapped\"}",
     )?;
-    let wrapped = hex_bytes("wrapped", &asked.wrapped)?;
-    medchain_envelope::WrappedKey::from_bytes(&wrapped).map_err(|err| {
-        ProblemResponse(Problem::new(400, "malformed", format!("wrapped: {err}")))
-    })?;
+    let (wrapped, _) = wrapped_key(&asked.wrapped)?;
     let signature = keys.keypair().sign(
         medchain_types::records::WRAPPED_KEY_DOMAIN,
         &medchain_types::records::wrapped_key_statement(
@@ -326,10 +322,7 @@ pub(crate) async fn unwrap<B: Backend>(
 ) -> HttpResult<Response> {
     let keys = session_keys(&backend, &auth, &method, &uri, &headers, &body).await?;
     let asked: CustodialUnwrap = parse(&body, "{\"record\", \"version\", \"wrapped\"}")?;
-    let wrapped = medchain_envelope::WrappedKey::from_bytes(&hex_bytes("wrapped", &asked.wrapped)?)
-        .map_err(|err| {
-            ProblemResponse(Problem::new(400, "malformed", format!("wrapped: {err}")))
-        })?;
+    let (_, wrapped) = wrapped_key(&asked.wrapped)?;
     let key = keys
         .unwrap(
             &wrapped,

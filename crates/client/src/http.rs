@@ -131,6 +131,22 @@ impl Client {
         })
     }
 
+    /// [`Self::read`], with a 204 answered as `null`.
+    async fn answer<T: DeserializeOwned>(
+        &self,
+        url: String,
+        response: reqwest::Response,
+    ) -> Result<T, ClientError> {
+        if response.status() == reqwest::StatusCode::NO_CONTENT {
+            return serde_json::from_str("null").map_err(|err| ClientError::Unexpected {
+                url,
+                status: 204,
+                body: err.to_string(),
+            });
+        }
+        self.read(url, response).await
+    }
+
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
         let url = format!("{}{}", self.base, path);
         let response =
@@ -183,14 +199,7 @@ impl Client {
                 url: url.clone(),
                 source,
             })?;
-        if response.status() == reqwest::StatusCode::NO_CONTENT {
-            return serde_json::from_str("null").map_err(|err| ClientError::Unexpected {
-                url,
-                status: 204,
-                body: err.to_string(),
-            });
-        }
-        self.read(url, response).await
+        self.answer(url, response).await
     }
 
     /// `GET /v1/status`.
@@ -467,13 +476,6 @@ impl Client {
                     url: url.clone(),
                     source,
                 })?;
-        if response.status() == reqwest::StatusCode::NO_CONTENT {
-            return serde_json::from_str("null").map_err(|err| ClientError::Unexpected {
-                url,
-                status: 204,
-                body: err.to_string(),
-            });
-        }
-        self.read(url, response).await
+        self.answer(url, response).await
     }
 }
