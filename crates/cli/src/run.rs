@@ -187,6 +187,12 @@ pub fn run(setup: NodeSetup) -> anyhow::Result<()> {
         );
         println!("  API:      http://{address}   (OpenAPI: http://{address}/v1/openapi.json)");
         println!("  data dir: {}", setup.data_dir.display());
+        if setup.custodial.is_some() {
+            println!(
+                "  CUSTODIAL MODE: this node keeps its organisation's encryption key, and the keys of its custodial accounts ({})",
+                setup.data_dir.join("custodial-accounts").display()
+            );
+        }
         for line in &setup.banner {
             println!("{line}");
         }
