@@ -39,8 +39,7 @@ pub fn random_seed() -> Result<[u8; 32], KeyError> {
 
 /// The X25519 public key of a secret.
 pub fn encryption_public(secret: [u8; 32]) -> EncryptionKey {
-    let secret = x25519_dalek::StaticSecret::from(secret);
-    EncryptionKey(x25519_dalek::PublicKey::from(&secret).to_bytes())
+    EncryptionKey::of_secret(secret)
 }
 
 /// A party's keys, and the id it has (or will have, once registered with these keys).

@@ -161,8 +161,7 @@ impl PartySecrets {
 
     /// The public encryption key.
     pub fn encryption_key(&self) -> EncryptionKey {
-        let secret = x25519_dalek::StaticSecret::from(self.encryption_secret);
-        EncryptionKey(x25519_dalek::PublicKey::from(&secret).to_bytes())
+        EncryptionKey::of_secret(self.encryption_secret)
     }
 
     /// Unwraps a data key wrapped for this party.

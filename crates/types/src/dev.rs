@@ -102,8 +102,7 @@ pub fn keypair(name: &str) -> Keypair {
 
 /// The X25519 public key matching [`encryption_secret`].
 pub fn encryption_key(name: &str) -> EncryptionKey {
-    let secret = x25519_dalek::StaticSecret::from(encryption_secret(name));
-    EncryptionKey(x25519_dalek::PublicKey::from(&secret).to_bytes())
+    EncryptionKey::of_secret(encryption_secret(name))
 }
 
 /// The X25519 secret of a demo party.

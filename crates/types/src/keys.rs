@@ -24,6 +24,14 @@ crate::fixed_bytes!(
     32
 );
 
+impl EncryptionKey {
+    /// The X25519 public key of `secret`.
+    pub fn of_secret(secret: [u8; 32]) -> Self {
+        let secret = x25519_dalek::StaticSecret::from(secret);
+        Self(x25519_dalek::PublicKey::from(&secret).to_bytes())
+    }
+}
+
 impl PublicKey {
     /// Checks that the key is a canonical encoding of a point that is not of small order, so
     /// that it can be registered for a party.
