@@ -61,12 +61,13 @@ pub struct BenchArgs {
     json: Option<std::path::PathBuf>,
 }
 
-fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
+/// The `fraction` percentile of sorted latencies, in milliseconds (0 for none).
+pub(crate) fn percentile_ms(sorted: &[Duration], fraction: f64) -> f64 {
     if sorted.is_empty() {
-        return Duration::ZERO;
+        return 0.0;
     }
     let index = ((sorted.len() as f64 - 1.0) * fraction).round() as usize;
-    sorted[index.min(sorted.len() - 1)]
+    sorted[index.min(sorted.len() - 1)].as_secs_f64() * 1e3
 }
 
 /// Strict Ed25519 verifications per second on this machine, on `threads` threads.
@@ -331,8 +332,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         "seconds_to_last_commit": elapsed.as_secs_f64(),
         "finalized_tx_per_second": tps,
         "latency_ms": {
-            "p50": percentile(&latencies, 0.50).as_secs_f64() * 1e3,
-            "p99": percentile(&latencies, 0.99).as_secs_f64() * 1e3,
+            "p50": percentile_ms(&latencies, 0.50),
+            "p99": percentile_ms(&latencies, 0.99),
             "max": latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
         },
         "ed25519_strict_verifications_per_second": { "one_core": ceiling_one, "all_cores": ceiling_all, "cores": threads },

@@ -172,13 +172,6 @@ async fn govern(client: &Client, chain: &ChainId, action: GovernanceAction) -> a
     Ok(())
 }
 
-fn percentile(sorted: &[Duration], fraction: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[((sorted.len() - 1) as f64 * fraction).round() as usize].as_secs_f64() * 1e3
-}
-
 /// Signs, per issuer, the issuance of the credentials with indices in `range` (index `i`
 /// belongs to issuer `i % issuers`).
 async fn issuance(
@@ -330,7 +323,7 @@ pub async fn run(args: BenchCredsArgs) -> anyhow::Result<()> {
                 "registry_size": size,
                 "checks_ok": latencies.len(),
                 "checks_with_proof_per_second": rate,
-                "check_latency_ms": { "p50": percentile(&latencies, 0.5), "p99": percentile(&latencies, 0.99) },
+                "check_latency_ms": { "p50": crate::bench::percentile_ms(&latencies, 0.5), "p99": crate::bench::percentile_ms(&latencies, 0.99) },
             });
             println!("{}", serde_json::to_string_pretty(&result)?);
             issued = size;
@@ -409,7 +402,7 @@ pub async fn run(args: BenchCredsArgs) -> anyhow::Result<()> {
             "revoke_tx_per_second": revocations as f64 / revoke_time.as_secs_f64(),
             "checks_ok": latencies.len(),
             "checks_with_proof_per_second": rate,
-            "check_latency_ms": { "p50": percentile(&latencies, 0.5), "p99": percentile(&latencies, 0.99) },
+            "check_latency_ms": { "p50": crate::bench::percentile_ms(&latencies, 0.5), "p99": crate::bench::percentile_ms(&latencies, 0.99) },
         });
         println!("{}", serde_json::to_string_pretty(&result)?);
     }

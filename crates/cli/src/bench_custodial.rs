@@ -48,19 +48,6 @@ pub struct BenchCustodialArgs {
     size: usize,
 }
 
-fn percentile(sorted: &[Duration], fraction: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[((sorted.len() - 1) as f64 * fraction).round() as usize].as_secs_f64() * 1e3
-}
-
-fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 const PASSWORD: &str = "bench-custodial-passphrase";
 
 pub async fn run(args: BenchCustodialArgs) -> anyhow::Result<()> {
@@ -109,7 +96,7 @@ pub async fn run(args: BenchCustodialArgs) -> anyhow::Result<()> {
                     &client,
                     username,
                     PASSWORD,
-                    &totp::code(secret, now_secs()),
+                    &totp::code(secret, medchain_node::accounts::AccountStore::now()),
                     Some(3_600),
                 )
                 .await?;
@@ -133,8 +120,8 @@ pub async fn run(args: BenchCustodialArgs) -> anyhow::Result<()> {
         sessions.len(),
         sign_in_secs,
         sessions.len() as f64 / sign_in_secs,
-        percentile(&latencies, 0.5),
-        percentile(&latencies, 0.99)
+        crate::bench::percentile_ms(&latencies, 0.5),
+        crate::bench::percentile_ms(&latencies, 0.99)
     );
 
     // 2. One record per user, written as the user.
@@ -211,8 +198,8 @@ pub async fn run(args: BenchCustodialArgs) -> anyhow::Result<()> {
         latencies.len(),
         read_secs,
         latencies.len() as f64 / read_secs,
-        percentile(&latencies, 0.5),
-        percentile(&latencies, 0.99),
+        crate::bench::percentile_ms(&latencies, 0.5),
+        crate::bench::percentile_ms(&latencies, 0.99),
         sessions.len()
     );
     for session in sessions {

@@ -108,13 +108,6 @@ async fn send_pipelined(client: &Client, txs: &[SignedTransaction]) -> anyhow::R
     Ok(())
 }
 
-fn percentile(sorted: &[Duration], fraction: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[((sorted.len() - 1) as f64 * fraction).round() as usize].as_secs_f64() * 1e3
-}
-
 pub async fn run(args: BenchRecordsArgs) -> anyhow::Result<()> {
     if args.readers == 0 || args.nodes.is_empty() {
         bail!("--readers and --node must not be empty");
@@ -373,7 +366,7 @@ pub async fn run(args: BenchRecordsArgs) -> anyhow::Result<()> {
         "reads_failed": failures.len(),
         "first_failures": failures.iter().take(3).collect::<Vec<_>>(),
         "audited_reads_per_second": latencies.len() as f64 / read_time.as_secs_f64(),
-        "read_latency_ms": { "p50": percentile(&latencies, 0.5), "p99": percentile(&latencies, 0.99), "max": percentile(&latencies, 1.0) },
+        "read_latency_ms": { "p50": crate::bench::percentile_ms(&latencies, 0.5), "p99": crate::bench::percentile_ms(&latencies, 0.99), "max": crate::bench::percentile_ms(&latencies, 1.0) },
         "concurrency": args.concurrency,
         "request_signatures": if args.party_signatures { "ed25519" } else { "session hmac-sha256" },
         "readers": readers.len(),

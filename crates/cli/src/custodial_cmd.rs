@@ -170,7 +170,6 @@ struct SessionFile {
 }
 
 fn save_session(path: &Path, custodial: &Custodial) -> anyhow::Result<()> {
-    use std::io::Write as _;
     let session = custodial.session();
     let file = SessionFile {
         format: SESSION_FORMAT.into(),
@@ -184,17 +183,8 @@ fn save_session(path: &Path, custodial: &Custodial) -> anyhow::Result<()> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).ok();
     }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    options
-        .open(path)
-        .and_then(|mut out| out.write_all(serde_json::to_string_pretty(&file)?.as_bytes()))
-        .with_context(|| format!("cannot write the session file {}", path.display()))
+    crate::setup::write_private(path, &serde_json::to_string_pretty(&file)?)
+        .context("cannot write the session file")
 }
 
 fn load_session(path: &Path) -> anyhow::Result<Custodial> {
@@ -360,13 +350,7 @@ pub async fn custodial_command(command: CustodialCommand) -> anyhow::Result<()> 
             eprintln!(
                 "activated. Enrol the TOTP secret in an authenticator app, and keep the recovery code somewhere safe: both are shown once."
             );
-            print_json(&serde_json::json!({
-                "username": enrolled.username,
-                "party_id": enrolled.party_id,
-                "totp_uri": enrolled.totp_uri,
-                "totp_secret": enrolled.totp_secret,
-                "recovery_code": enrolled.recovery_code,
-            }))
+            print_json(&enrolled)
         }
         CustodialCommand::SignIn {
             username,
@@ -434,21 +418,15 @@ pub async fn custodial_command(command: CustodialCommand) -> anyhow::Result<()> 
             eprintln!(
                 "recovered: enrol the new TOTP secret and keep the new recovery code (the old ones no longer work)"
             );
-            print_json(&serde_json::json!({
-                "username": enrolled.username,
-                "party_id": enrolled.party_id,
-                "totp_uri": enrolled.totp_uri,
-                "totp_secret": enrolled.totp_secret,
-                "recovery_code": enrolled.recovery_code,
-            }))
+            print_json(&enrolled)
         }
         CustodialCommand::Totp { secret } => {
             let secret =
                 totp::base32_decode(&secret).context("the secret is not base32 (A-Z, 2-7)")?;
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
-            println!("{}", totp::code(&secret, now));
+            println!(
+                "{}",
+                totp::code(&secret, medchain_node::accounts::AccountStore::now())
+            );
             Ok(())
         }
     }

@@ -410,9 +410,10 @@ async fn custodial_accounts_sign_in_with_password_and_totp_and_act_for_their_use
     }
 }
 
-/// Runs `medchain args...` with `env`, off the async runtime; answers stdout, or panics with
-/// stderr.
-async fn medchain(args: Vec<String>, env: Vec<(&'static str, String)>) -> Result<String, String> {
+/// Runs `medchain parts...` with `env`, off the async runtime: stdout, or stderr on failure.
+async fn medchain(parts: &[&str], env: &[(&'static str, &str)]) -> Result<String, String> {
+    let args: Vec<String> = parts.iter().map(|part| part.to_string()).collect();
+    let env: Vec<(&'static str, String)> = env.iter().map(|(k, v)| (*k, v.to_string())).collect();
     tokio::task::spawn_blocking(move || {
         let output = std::process::Command::new(processes::BIN)
             .args(&args)
@@ -430,69 +431,71 @@ async fn medchain(args: Vec<String>, env: Vec<(&'static str, String)>) -> Result
     .expect("joins")
 }
 
-fn args(parts: &[&str]) -> Vec<String> {
-    parts.iter().map(|part| part.to_string()).collect()
+/// [`medchain`], expected to succeed (`what` it does) and print JSON.
+async fn medchain_json(
+    parts: &[&str],
+    env: &[(&'static str, &str)],
+    what: &str,
+) -> serde_json::Value {
+    let out = medchain(parts, env)
+        .await
+        .unwrap_or_else(|err| panic!("{what}: {err}"));
+    serde_json::from_str(&out).unwrap_or_else(|err| panic!("{what}: not JSON: {err}"))
 }
 
 /// The same life through `medchain custodial ...`, and `--as custodial:<session file>` on the
 /// records commands.
 async fn cli_flow(dir: &std::path::Path, client: &Client) {
     let url = client.base().to_string();
-    let password = ("MEDCHAIN_PASSWORD", "Synthetic-Cli-Passphrase".to_string());
-    let invited: serde_json::Value = serde_json::from_str(
-        &medchain(
-            args(&[
-                "custodial",
-                "invite",
-                "--as",
-                "dev:hospital",
-                "--username",
-                "pat.cli",
-                "--kind",
-                "patient",
-                "--node",
-                &url,
-            ]),
-            vec![],
-        )
-        .await
-        .expect("invites"),
+    let password = [("MEDCHAIN_PASSWORD", "Synthetic-Cli-Passphrase")];
+    let invited = medchain_json(
+        &[
+            "custodial",
+            "invite",
+            "--as",
+            "dev:hospital",
+            "--username",
+            "pat.cli",
+            "--kind",
+            "patient",
+            "--node",
+            &url,
+        ],
+        &[],
+        "invites",
     )
-    .expect("JSON");
+    .await;
     let party = invited["party_id"].as_str().expect("party").to_string();
     let code = invited["activation_code"]
         .as_str()
         .expect("code")
         .to_string();
-    let enrolled: serde_json::Value = serde_json::from_str(
-        &medchain(
-            args(&[
-                "custodial",
-                "activate",
-                "--username",
-                "pat.cli",
-                "--activation-code",
-                &code,
-                "--node",
-                &url,
-            ]),
-            vec![password.clone()],
-        )
-        .await
-        .expect("activates"),
+    let enrolled = medchain_json(
+        &[
+            "custodial",
+            "activate",
+            "--username",
+            "pat.cli",
+            "--activation-code",
+            &code,
+            "--node",
+            &url,
+        ],
+        &password,
+        "activates",
     )
-    .expect("JSON");
+    .await;
     let secret = enrolled["totp_secret"]
         .as_str()
         .expect("secret")
         .to_string();
-    let totp = medchain(args(&["custodial", "totp", "--secret", &secret]), vec![])
+    let totp = medchain(&["custodial", "totp", "--secret", &secret], &[])
         .await
         .expect("a code");
     let session = dir.join("pat.cli.session.json");
     let session_arg = format!("custodial:{}", session.display());
     medchain(
-        args(&[
+        &[
             "custodial",
             "sign-in",
             "--username",
@@ -503,8 +506,8 @@ async fn cli_flow(dir: &std::path::Path, client: &Client) {
             &session.display().to_string(),
             "--node",
             &url,
-        ]),
-        vec![password.clone()],
+        ],
+        &password,
     )
     .await
     .expect("signs in");
@@ -519,34 +522,31 @@ async fn cli_flow(dir: &std::path::Path, client: &Client) {
     }
     let content = dir.join("diary.txt");
     std::fs::write(&content, "synthetic CLI diary entry").expect("writes");
-    let written: serde_json::Value = serde_json::from_str(
-        &medchain(
-            args(&[
-                "records",
-                "put",
-                "--as",
-                &session_arg,
-                "--patient",
-                &party,
-                "--type",
-                "DocumentReference",
-                "--media-type",
-                "text/plain",
-                "--file",
-                &content.display().to_string(),
-                "--node",
-                &url,
-            ]),
-            vec![],
-        )
-        .await
-        .expect("the custodial user writes"),
+    let written = medchain_json(
+        &[
+            "records",
+            "put",
+            "--as",
+            &session_arg,
+            "--patient",
+            &party,
+            "--type",
+            "DocumentReference",
+            "--media-type",
+            "text/plain",
+            "--file",
+            &content.display().to_string(),
+            "--node",
+            &url,
+        ],
+        &[],
+        "the custodial user writes",
     )
-    .expect("JSON");
+    .await;
     let record = written["record"].as_str().expect("record").to_string();
     let out = dir.join("diary.read.txt");
     medchain(
-        args(&[
+        &[
             "records",
             "get",
             &record,
@@ -556,8 +556,8 @@ async fn cli_flow(dir: &std::path::Path, client: &Client) {
             &out.display().to_string(),
             "--node",
             &url,
-        ]),
-        vec![],
+        ],
+        &[],
     )
     .await
     .expect("the custodial user reads");
@@ -566,25 +566,25 @@ async fn cli_flow(dir: &std::path::Path, client: &Client) {
         "synthetic CLI diary entry"
     );
     let listed = medchain(
-        args(&["custodial", "list", "--as", "dev:hospital", "--node", &url]),
-        vec![],
+        &["custodial", "list", "--as", "dev:hospital", "--node", &url],
+        &[],
     )
     .await
     .expect("lists");
     assert!(listed.contains("pat.cli"));
     medchain(
-        args(&[
+        &[
             "custodial",
             "sign-out",
             "--session-file",
             &session.display().to_string(),
-        ]),
-        vec![],
+        ],
+        &[],
     )
     .await
     .expect("signs out");
     let err = medchain(
-        args(&[
+        &[
             "records",
             "get",
             &record,
@@ -592,8 +592,8 @@ async fn cli_flow(dir: &std::path::Path, client: &Client) {
             &session_arg,
             "--node",
             &url,
-        ]),
-        vec![],
+        ],
+        &[],
     )
     .await
     .expect_err("signed out");
