@@ -56,6 +56,8 @@ pub const LOCK_SECS_FIRST: u64 = 60;
 pub const LOCK_SECS_MAX: u64 = 3_600;
 /// Argon2id derivations run at once (each takes `memory_kib` of memory).
 pub const DERIVATIONS_AT_ONCE: usize = 2;
+/// Derivations waiting or running before more are refused as busy (about 18 s of work).
+pub const DERIVATIONS_QUEUED_MAX: usize = 256;
 
 const DOMAIN: &[u8] = b"medchain/custodial-account-seal/v1";
 const LOCKS_BEFORE_PRUNE: usize = 1_024;
@@ -103,6 +105,8 @@ pub enum AccountError {
         "the activation code expired at {0} (Unix seconds); ask the organisation for a new account"
     )]
     ActivationExpired(u64),
+    #[error("too many sign-ins in progress on this node; retry shortly")]
+    Busy,
     #[error("account store: {0}")]
     Store(String),
 }
@@ -116,6 +120,7 @@ impl AccountError {
             Self::WrongCredentials => (401, "wrong_credentials".into()),
             Self::Locked { .. } => (429, "account_locked".into()),
             Self::ActivationExpired(_) => (410, "activation_expired".into()),
+            Self::Busy => (503, "busy".into()),
             Self::Store(_) => (500, "account_store".into()),
         };
         Problem::new(status, &code, self.to_string())
@@ -179,6 +184,8 @@ pub struct AccountStore {
     master: Zeroizing<[u8; 32]>,
     params: KdfParams,
     derivations: Arc<tokio::sync::Semaphore>,
+    /// Derivations waiting for or holding a permit.
+    queued: Arc<std::sync::atomic::AtomicUsize>,
     /// One lock per username, so each read-change-write of an account runs alone.
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     failures: Mutex<HashMap<String, Failures>>,
@@ -215,6 +222,18 @@ pub fn check_username(username: &str) -> Result<(), AccountError> {
             ),
         })
     }
+}
+
+/// A secret offered to unseal an account (a password or a code): too long to be one is
+/// refused before any derivation.
+fn check_offered(field: &'static str, secret: &str) -> Result<(), AccountError> {
+    if secret.len() > PASSWORD_BYTES_MAX {
+        return Err(AccountError::Invalid {
+            field,
+            reason: format!("at most {PASSWORD_BYTES_MAX} bytes"),
+        });
+    }
+    Ok(())
 }
 
 fn check_password(username: &str, password: &str) -> Result<(), AccountError> {
@@ -296,6 +315,7 @@ impl AccountStore {
             master,
             params,
             derivations: Arc::new(tokio::sync::Semaphore::new(DERIVATIONS_AT_ONCE)),
+            queued: Arc::default(),
             locks: Mutex::default(),
             failures: Mutex::default(),
         })
@@ -382,6 +402,19 @@ impl AccountStore {
         salt: &[u8],
         params: KdfParams,
     ) -> Result<Zeroizing<[u8; 32]>, AccountError> {
+        use std::sync::atomic::Ordering;
+        // Each request waiting here holds memory and a connection: refuse beyond the bound.
+        if self.queued.fetch_add(1, Ordering::AcqRel) >= DERIVATIONS_QUEUED_MAX {
+            self.queued.fetch_sub(1, Ordering::AcqRel);
+            return Err(AccountError::Busy);
+        }
+        struct Queued(Arc<std::sync::atomic::AtomicUsize>);
+        impl Drop for Queued {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+            }
+        }
+        let _queued = Queued(self.queued.clone());
         let _permit = self
             .derivations
             .clone()
@@ -472,8 +505,7 @@ impl AccountStore {
             aead::{Aead as _, Payload},
         };
         let Some(seal) = file.seals.get(kind) else {
-            // Same work as a real attempt, so timing does not tell which accounts exist.
-            self.seal_key(kind, secret, &[0; 16], self.params).await?;
+            self.unseal_nothing(secret).await?;
             return Ok(None);
         };
         let corrupt = |what: &str| {
@@ -618,6 +650,7 @@ impl AccountStore {
         now: u64,
     ) -> Result<AccountEnrolled, AccountError> {
         check_username(username)?;
+        check_offered("activation_code", activation_code)?;
         check_password(username, password)?;
         self.check_lock(username, now)?;
         let lock = self.lock(username);
@@ -645,6 +678,8 @@ impl AccountStore {
         Ok(enrolled)
     }
 
+    /// The work of an unseal, for an account or seal that does not exist, so timing does not
+    /// tell which do.
     async fn unseal_nothing(&self, secret: &str) -> Result<(), AccountError> {
         self.seal_key("none", secret, &[0; 16], self.params)
             .await
@@ -660,6 +695,8 @@ impl AccountStore {
         now: u64,
     ) -> Result<(AccountFile, Zeroizing<Vec<u8>>), AccountError> {
         check_username(username)?;
+        check_offered("password", password)?;
+        check_offered("totp", code)?;
         self.check_lock(username, now)?;
         let Some(mut file) = self.read(username)? else {
             self.unseal_nothing(password).await?;
@@ -732,6 +769,7 @@ impl AccountStore {
         now: u64,
     ) -> Result<AccountEnrolled, AccountError> {
         check_username(username)?;
+        check_offered("recovery_code", recovery_code)?;
         check_password(username, new_password)?;
         self.check_lock(username, now)?;
         let lock = self.lock(username);
@@ -843,6 +881,18 @@ mod tests {
                 .await
                 .is_err(),
             "an invited account has no password yet"
+        );
+        assert!(
+            matches!(
+                store
+                    .sign_in("alice", &"x".repeat(PASSWORD_BYTES_MAX + 1), "000000", NOW)
+                    .await,
+                Err(AccountError::Invalid {
+                    field: "password",
+                    ..
+                })
+            ),
+            "an over-long password is refused before any work"
         );
         assert!(matches!(
             store.activate("alice", "AAAA-BBBB", PASSWORD, NOW).await,
