@@ -85,6 +85,8 @@ pub struct NodeService<E: Spawner + StorageContext + Clock> {
     pub(crate) handles: EngineHandles<E>,
     pub(crate) databases: Databases<E>,
     genesis: Arc<Genesis>,
+    /// The genesis digest, computed once: every status answer carries it.
+    genesis_digest: medchain_types::Hash32,
     validator_key: PublicKey,
     pub(crate) custodian: Option<Arc<crate::custodian::Custodian>>,
 }
@@ -95,6 +97,7 @@ impl<E: Spawner + StorageContext + Clock> Clone for NodeService<E> {
             handles: self.handles.clone(),
             databases: self.databases.clone(),
             genesis: self.genesis.clone(),
+            genesis_digest: self.genesis_digest,
             validator_key: self.validator_key,
             custodian: self.custodian.clone(),
         }
@@ -121,6 +124,7 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
         Self {
             handles,
             databases,
+            genesis_digest: genesis.digest(),
             genesis: Arc::new(genesis),
             validator_key,
             custodian: None,
@@ -163,7 +167,7 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
         let tip = self.tip();
         StatusResponse {
             chain_id: self.genesis.chain_id.clone(),
-            genesis_digest: self.genesis.digest(),
+            genesis_digest: self.genesis_digest,
             validator_key: self.validator_key,
             node_party: self
                 .genesis
