@@ -213,22 +213,12 @@ impl Client {
         tx: &SignedTransaction,
         wait: bool,
     ) -> Result<TxStatusResponse, ClientError> {
-        let url = format!(
-            "{}/v1/transactions{}",
-            self.base,
-            if wait { "?wait=true" } else { "" }
-        );
-        let response = self
-            .http
-            .post(&url)
-            .json(tx)
-            .send()
-            .await
-            .map_err(|source| ClientError::Transport {
-                url: url.clone(),
-                source,
-            })?;
-        self.read(url, response).await
+        let path = if wait {
+            "/v1/transactions?wait=true"
+        } else {
+            "/v1/transactions"
+        };
+        self.post_json(path, tx).await
     }
 
     /// Submits a transaction in its canonical binary form.
