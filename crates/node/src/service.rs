@@ -66,10 +66,12 @@ pub fn tx_error_status(err: &TxError) -> u16 {
             404
         }
         TxError::NonceGap { .. } | TxError::Invalid { .. } | TxError::TooManyEvents { .. } => 422,
-        TxError::AccessDenied(_) => 403,
+        TxError::AccessDenied(_) | TxError::SuspectProduct(_) => 403,
         TxError::Refused { code, .. } => match *code {
-            "unknown_record" | "unknown_grant" | "unknown_break_glass" => 404,
-            "not_patient" | "no_write_consent" | "no_organisation" | "not_configured" => 403,
+            "unknown_record" | "unknown_grant" | "unknown_break_glass" | "unknown_lot"
+            | "unknown_container" => 404,
+            "not_patient" | "no_write_consent" | "no_organisation" | "not_configured"
+            | "missing_role" | "not_manufacturer" | "not_trading_partner" => 403,
             _ => 409,
         },
     }
@@ -627,6 +629,21 @@ fn decode_list_value(text: &str, bytes: &[u8]) -> Option<serde_json::Value> {
                 .ok()
                 .and_then(|v| serde_json::to_value(v).ok())
         }
+        ["list", name, _, _] if *name == names::ALERTS => {
+            medchain_types::supply::Alert::decode(bytes.to_vec())
+                .ok()
+                .and_then(|v| serde_json::to_value(v).ok())
+        }
+        ["list", name, _, _] if *name == names::CONTENTS => {
+            medchain_types::supply::Object::decode(bytes.to_vec())
+                .ok()
+                .and_then(|v| serde_json::to_value(v).ok())
+        }
+        ["list", name, _, _] if *name == names::LOT_BATCHES => {
+            medchain_types::supply::Serials::decode(bytes.to_vec())
+                .ok()
+                .and_then(|v| serde_json::to_value(v).ok())
+        }
         ["list", _, _, _] => {
             (bytes.len() == 32).then(|| serde_json::Value::String(hex::encode(bytes)))
         }
@@ -677,6 +694,24 @@ pub fn decode_value(key: &[u8], bytes: &[u8]) -> Option<serde_json::Value> {
             .ok()
             .and_then(|v| serde_json::to_value(v).ok()),
         "break-glass" => medchain_types::records::BreakGlass::decode(bytes)
+            .ok()
+            .and_then(|v| serde_json::to_value(v).ok()),
+        "product" => medchain_types::supply::Product::decode(bytes)
+            .ok()
+            .and_then(|v| serde_json::to_value(v).ok()),
+        "lot" => medchain_types::supply::Lot::decode(bytes)
+            .ok()
+            .and_then(|v| serde_json::to_value(v).ok()),
+        "unit" => medchain_types::supply::Unit::decode(bytes)
+            .ok()
+            .and_then(|v| serde_json::to_value(v).ok()),
+        "container" => medchain_types::supply::Container::decode(bytes)
+            .ok()
+            .and_then(|v| serde_json::to_value(v).ok()),
+        "shipment" => medchain_types::supply::Shipment::decode(bytes)
+            .ok()
+            .and_then(|v| serde_json::to_value(v).ok()),
+        "transformation" => medchain_types::supply::Transformation::decode(bytes)
             .ok()
             .and_then(|v| serde_json::to_value(v).ok()),
         "list" => decode_list_value(&text, &bytes),

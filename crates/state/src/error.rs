@@ -113,6 +113,10 @@ pub enum TxError {
     /// access log.
     #[error("access to record {} denied: {}", .0.record, .0.reason)]
     AccessDenied(Box<AccessDenial>),
+    /// A supply-chain operation refused for a reason that points at counterfeiting or
+    /// diversion. It is committed as denied, with a suspect-product alert.
+    #[error("{}: {}", .0.kind.code(), .0.reason)]
+    SuspectProduct(Box<crate::supply::Violation>),
     #[error(
         "{party} needs a valid {credential_type} credential (jurisdiction {jurisdiction}) to {action}; best found: {found}"
     )]
@@ -135,7 +139,9 @@ impl TxError {
     pub fn is_policy_denial(&self) -> bool {
         matches!(
             self,
-            TxError::CredentialRequired { .. } | TxError::AccessDenied(_)
+            TxError::CredentialRequired { .. }
+                | TxError::AccessDenied(_)
+                | TxError::SuspectProduct(_)
         )
     }
 
@@ -167,6 +173,7 @@ impl TxError {
             TxError::CredentialRequired { .. } => "credential_required",
             TxError::Refused { code, .. } => code,
             TxError::AccessDenied(denial) => denial.code,
+            TxError::SuspectProduct(violation) => violation.kind.code(),
         }
     }
 }

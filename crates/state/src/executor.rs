@@ -180,6 +180,9 @@ async fn record_denial<R: StateRead>(
             Ok(())
         }
         TxError::AccessDenied(_) => crate::records::log_denied(ctx, actor, tx, err).await,
+        TxError::SuspectProduct(violation) => {
+            crate::supply::record_alert(ctx, actor, tx, violation).await
+        }
         _ => Err(err.clone()),
     }
 }
@@ -290,6 +293,7 @@ async fn dispatch<R: StateRead>(
             reason,
         } => crate::credentials::set_status(ctx, signer, *credential, *status, reason).await,
         TxBody::Record(op) => crate::records::apply(ctx, signer, op, tx.hash()).await,
+        TxBody::Supply(op) => crate::supply::apply(ctx, signer, op, tx.hash()).await,
     }
 }
 

@@ -12,6 +12,7 @@
 //! | `t/`   | executor   | `t/<tx hash>`                     | [`Receipt`]      |
 //! | `c?/`  | credentials| `ci/<issuer>`, `cr/<id>`, `ch/<subject>/<type>`, `cq/<action>` | see [`crate::credentials`] |
 //! | `r/ rv/ ra/ gr/ bg/` | records | `r/<record>`, `rv/<record>/<version>`, `ra/<record>/<author>`, `gr/<grant>`, `bg/<id>` | see [`crate::records`] |
+//! | `s?/`  | supply     | `sg/<gtin>`, `sl/<gtin><lot>`, `su/<gtin><serial>`, `sc/<sscc>`, `ss/<shipment>`, `sx/<tx>` | see [`crate::supply`] |
 //! | `l/`   | lists      | `l/<list>/<owner>`, `l/<list>/<owner>/<seq>` | count; item (see [`crate::lists`]) |
 //!
 //! Keys are raw bytes (the ids inside are 32 raw bytes); [`describe`] renders one for humans
@@ -100,6 +101,26 @@ pub fn describe(key: &[u8]) -> String {
         }
         [b'g', b'r', b'/', rest @ ..] if rest.len() == 32 => format!("grant/{}", hex(rest)),
         [b'b', b'g', b'/', rest @ ..] if rest.len() == 32 => format!("break-glass/{}", hex(rest)),
+        [b's', b'g', b'/', rest @ ..] if digits(rest, 14) => {
+            format!("product/{}", String::from_utf8_lossy(rest))
+        }
+        [b's', b'l', b'/', rest @ ..] if rest.len() > 14 && digits(&rest[..14], 14) => format!(
+            "lot/{}/{}",
+            String::from_utf8_lossy(&rest[..14]),
+            String::from_utf8_lossy(&rest[14..])
+        ),
+        [b's', b'u', b'/', rest @ ..] if rest.len() > 14 && digits(&rest[..14], 14) => format!(
+            "unit/{}/{}",
+            String::from_utf8_lossy(&rest[..14]),
+            String::from_utf8_lossy(&rest[14..])
+        ),
+        [b's', b'c', b'/', rest @ ..] if digits(rest, 18) => {
+            format!("container/{}", String::from_utf8_lossy(rest))
+        }
+        [b's', b's', b'/', rest @ ..] if rest.len() == 32 => format!("shipment/{}", hex(rest)),
+        [b's', b'x', b'/', rest @ ..] if rest.len() == 32 => {
+            format!("transformation/{}", hex(rest))
+        }
         [b'l', b'/', rest @ ..] => {
             describe_list(rest).unwrap_or_else(|| format!("raw/{}", hex(key)))
         }
@@ -137,6 +158,11 @@ fn describe_list(rest: &[u8]) -> Option<String> {
     }
 }
 
+/// Whether `bytes` are `len` ASCII digits.
+fn digits(bytes: &[u8], len: usize) -> bool {
+    bytes.len() == len && bytes.iter().all(u8::is_ascii_digit)
+}
+
 fn hex_of(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -146,6 +172,12 @@ pub fn parse(text: &str) -> Result<Vec<u8>, ParseError> {
     let invalid = |reason: String| ParseError::Invalid {
         what: "state key",
         reason,
+    };
+    let gtin = |text: &str| {
+        medchain_types::gs1::Gtin::parse(text).map_err(|err| ParseError::Invalid {
+            what: "state key",
+            reason: err.to_string(),
+        })
     };
     let (kind, rest) = text.split_once('/').unwrap_or((text, ""));
     Ok(match kind {
@@ -186,6 +218,27 @@ pub fn parse(text: &str) -> Result<Vec<u8>, ParseError> {
             crate::records::author_key(&id.parse()?, &party.parse()?)
         }
         "grant" => crate::records::grant_key(&rest.parse()?),
+        "product" => crate::supply::product_key(&gtin(rest)?),
+        "lot" | "unit" => {
+            let (gtin_text, tail) = rest
+                .split_once('/')
+                .ok_or_else(|| invalid(format!("expected {kind}/<gtin>/<{kind} number>")))?;
+            let gtin = gtin(gtin_text)?;
+            medchain_types::supply::check_gs1_text(
+                if kind == "lot" { "lot" } else { "serial" },
+                tail,
+            )?;
+            if kind == "lot" {
+                crate::supply::lot_key(&gtin, tail)
+            } else {
+                crate::supply::unit_key(&gtin, tail)
+            }
+        }
+        "container" => crate::supply::container_key(
+            &medchain_types::gs1::Sscc::parse(rest).map_err(|err| invalid(err.to_string()))?,
+        ),
+        "shipment" => crate::supply::shipment_key(&rest.parse()?),
+        "transformation" => crate::supply::transformation_key(&rest.parse()?),
         "break-glass" => crate::records::break_glass_key(&rest.parse()?),
         "list" => {
             let mut parts = rest.split('/');
@@ -214,7 +267,7 @@ pub fn parse(text: &str) -> Result<Vec<u8>, ParseError> {
             .map_err(|_| invalid(format!("raw key must be hex, found {rest:?}")))?,
         _ => {
             return Err(invalid(format!(
-                "unknown key kind {kind:?}; expected one of genesis, head, governance, party/<id>, key/<pk>, receipt/<tx>, proposal/<n>, attestation/<party>/<subject>, credential/<id>, accreditation/<issuer>, requirement/<action>, record/<id>, record-version/<id>/<n>, record-author/<id>/<party>, grant/<id>, break-glass/<id>, list/<name>/<owner>[/<seq>], raw/<hex>"
+                "unknown key kind {kind:?}; expected one of genesis, head, governance, party/<id>, key/<pk>, receipt/<tx>, proposal/<n>, attestation/<party>/<subject>, credential/<id>, accreditation/<issuer>, requirement/<action>, record/<id>, record-version/<id>/<n>, record-author/<id>/<party>, grant/<id>, break-glass/<id>, product/<gtin>, lot/<gtin>/<lot>, unit/<gtin>/<serial>, container/<sscc>, shipment/<id>, transformation/<tx>, list/<name>/<owner>[/<seq>], raw/<hex>"
             )));
         }
     })
@@ -245,6 +298,23 @@ mod tests {
             crate::records::break_glass_key(&medchain_types::records::BreakGlassId([11u8; 32])),
             crate::lists::count_key(crate::lists::names::ACCESS, &id.0),
             crate::lists::item_key(crate::lists::names::BREAK_GLASS, &id.0, 12),
+            {
+                let gtin = medchain_types::gs1::Gtin::parse("09521111111115").expect("GTIN");
+                crate::supply::unit_key(&gtin, "A/1")
+            },
+            crate::supply::lot_key(
+                &medchain_types::gs1::Gtin::parse("09521111111115").expect("GTIN"),
+                "L-7",
+            ),
+            crate::supply::product_key(
+                &medchain_types::gs1::Gtin::parse("09521111111115").expect("GTIN"),
+            ),
+            crate::supply::container_key(
+                &medchain_types::gs1::Sscc::parse("376130321109103420").expect("SSCC"),
+            ),
+            crate::supply::shipment_key(&Hash32([12u8; 32])),
+            crate::supply::transformation_key(&TxHash([13u8; 32])),
+            crate::lists::item_key(crate::lists::names::ALERTS, &[14u8; 32], 3),
             GENESIS.to_vec(),
             HEAD.to_vec(),
             GOVERNANCE_CONFIG.to_vec(),

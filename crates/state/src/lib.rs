@@ -22,8 +22,9 @@
 //! Each domain module owns its transactions, its state keys (see [`keys`]) and its rules:
 //! [`identity`] (parties, registration, key rotation), [`governance`] (proposals, approvals,
 //! threshold), [`attest`] (time-stamped digests), [`credentials`] (issuers, licences, and the
-//! policy check) and [`records`] (record anchors, consent grants, audited reads, break-glass,
-//! erasure). [`lists`] keeps provable append-only lists (a patient's records, grants and
+//! policy check), [`records`] (record anchors, consent grants, audited reads, break-glass,
+//! erasure) and [`supply`] (serialized units, lots, containers, custody, dispensing, recalls,
+//! lineage, suspect-product alerts). [`lists`] keeps provable append-only lists (a patient's records, grants and
 //! access log).
 //!
 //! Reads are `async` because a node's state lives in an authenticated database whose reads
@@ -40,6 +41,7 @@ pub mod keys;
 pub mod lists;
 pub mod memory;
 pub mod records;
+pub mod supply;
 pub mod view;
 
 pub use error::{AccessDenial, StateError, TxError};

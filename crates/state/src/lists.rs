@@ -23,8 +23,25 @@ pub mod names {
     pub const ACCESS: &str = "access";
     /// Break-glass declarations about a patient: ids.
     pub const BREAK_GLASS: &str = "break-glass";
+    /// Every object ever packed in a container (owner: `supply::contents_owner`): encoded
+    /// `Object`s; the container holds those whose parent it still is.
+    pub const CONTENTS: &str = "contents";
+    /// A lot's commissioning batches (owner: `supply::lot_owner`): encoded `Serials`.
+    pub const LOT_BATCHES: &str = "lot-batches";
+    /// Suspect-product alerts, per manufacturer and for regulators (owner
+    /// `supply::ALERTS_ALL`): encoded `Alert`s.
+    pub const ALERTS: &str = "alerts";
     /// Every list name, for parsing keys.
-    pub const ALL: &[&str] = &[RECORDS, GRANTS, GRANTED, ACCESS, BREAK_GLASS];
+    pub const ALL: &[&str] = &[
+        RECORDS,
+        GRANTS,
+        GRANTED,
+        ACCESS,
+        BREAK_GLASS,
+        CONTENTS,
+        LOT_BATCHES,
+        ALERTS,
+    ];
 }
 
 /// `l/<list>/<owner>`.

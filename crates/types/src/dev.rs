@@ -80,6 +80,13 @@ pub const DEMO_PARTIES: &[DemoParty] = &[
         organisation: None,
     },
     DemoParty {
+        name: "wholesaler",
+        kind: PartyKind::Organisation,
+        label: "Central Wholesale Drug Co. (demo)",
+        roles: &[Role::Distributor],
+        organisation: None,
+    },
+    DemoParty {
         name: "patient-1",
         kind: PartyKind::Patient,
         label: "",

@@ -11,6 +11,7 @@ use crate::{
     identity::{PartyKind, Roles},
     ids::{PartyId, TxHash},
     records::{BreakGlassId, GrantId, Purpose, RecordId},
+    supply::{AlertKind, Object},
 };
 use bytes::BufMut;
 use commonware_codec::{Buf, EncodeSize, Error, Read, ReadExt, Write};
@@ -152,6 +153,23 @@ pub enum Event {
         hold: bool,
         reason: String,
     },
+    /// A supply-chain operation took effect on `objects` objects. `subject` says what it was
+    /// about: the lot (`<gtin>/<lot>`), the container (SSCC), or the shipment (hex id).
+    SupplyStep {
+        op: String,
+        actor: PartyId,
+        objects: u32,
+        subject: String,
+    },
+    /// A refused supply-chain operation raised suspect-product alert `alert` (its position in
+    /// the regulators' alert list).
+    SuspectProduct {
+        alert: u64,
+        kind: AlertKind,
+        actor: PartyId,
+        object: Object,
+        manufacturer: Option<PartyId>,
+    },
 }
 
 impl Event {
@@ -181,6 +199,8 @@ impl Event {
             Event::BreakGlassReviewed { .. } => "break_glass_reviewed",
             Event::RecordErased { .. } => "record_erased",
             Event::LegalHoldSet { .. } => "legal_hold_set",
+            Event::SupplyStep { .. } => "supply_step",
+            Event::SuspectProduct { .. } => "suspect_product",
         }
     }
 }
@@ -394,6 +414,32 @@ impl Write for Event {
                 hold.write(buf);
                 crate::codec::write_str(reason, buf);
             }
+            Event::SupplyStep {
+                op,
+                actor,
+                objects,
+                subject,
+            } => {
+                23u8.write(buf);
+                crate::codec::write_str(op, buf);
+                actor.write(buf);
+                objects.write(buf);
+                crate::codec::write_str(subject, buf);
+            }
+            Event::SuspectProduct {
+                alert,
+                kind,
+                actor,
+                object,
+                manufacturer,
+            } => {
+                24u8.write(buf);
+                alert.write(buf);
+                kind.write(buf);
+                actor.write(buf);
+                object.write(buf);
+                manufacturer.write(buf);
+            }
         }
     }
 }
@@ -464,6 +510,14 @@ impl EncodeSize for Event {
             Event::BreakGlassReviewed { .. } => 32 * 2,
             Event::RecordErased { .. } => 32 * 3,
             Event::LegalHoldSet { reason, .. } => 32 + 1 + crate::codec::str_size(reason),
+            Event::SupplyStep { op, subject, .. } => {
+                crate::codec::str_size(op) + 32 + 4 + crate::codec::str_size(subject)
+            }
+            Event::SuspectProduct {
+                object,
+                manufacturer,
+                ..
+            } => 8 + 1 + 32 + object.encode_size() + manufacturer.encode_size(),
         }
     }
 }
@@ -586,6 +640,19 @@ impl Read for Event {
                 record: RecordId::read(buf)?,
                 hold: bool::read(buf)?,
                 reason: crate::codec::read_str(buf, crate::records::JUSTIFICATION_BYTES_MAX)?,
+            },
+            23 => Event::SupplyStep {
+                op: crate::codec::read_str(buf, 32)?,
+                actor: PartyId::read(buf)?,
+                objects: u32::read(buf)?,
+                subject: crate::codec::read_str(buf, 128)?,
+            },
+            24 => Event::SuspectProduct {
+                alert: u64::read(buf)?,
+                kind: AlertKind::read(buf)?,
+                actor: PartyId::read(buf)?,
+                object: Object::read(buf)?,
+                manufacturer: Option::<PartyId>::read(buf)?,
             },
             other => return Err(Error::InvalidEnum(other)),
         })

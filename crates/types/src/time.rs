@@ -81,6 +81,28 @@ impl Date {
     }
 }
 
+/// Canonical encoding: days since 1970-01-01 as a big-endian `i32`.
+impl commonware_codec::Write for Date {
+    fn write(&self, buf: &mut impl bytes::BufMut) {
+        commonware_codec::Write::write(&(self.days() as i32), buf);
+    }
+}
+
+impl commonware_codec::FixedSize for Date {
+    const SIZE: usize = 4;
+}
+
+impl commonware_codec::Read for Date {
+    type Cfg = ();
+    fn read_cfg(
+        buf: &mut impl commonware_codec::Buf,
+        _: &(),
+    ) -> Result<Self, commonware_codec::Error> {
+        let days = <i32 as commonware_codec::ReadExt>::read(buf)?;
+        Ok(Date::from_days(i64::from(days)))
+    }
+}
+
 impl serde::Serialize for Date {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_str(self)

@@ -293,6 +293,8 @@ pub enum TxBody {
     },
     /// A records, consent or access operation (see [`crate::records`]).
     Record(crate::records::RecordOp),
+    /// A supply-chain operation (see [`crate::supply`]).
+    Supply(crate::supply::SupplyOp),
 }
 
 impl TxBody {
@@ -307,6 +309,7 @@ impl TxBody {
             TxBody::IssueCredential { .. } => "issue_credential",
             TxBody::SetCredentialStatus { .. } => "set_credential_status",
             TxBody::Record(op) => op.name(),
+            TxBody::Supply(op) => op.name(),
         }
     }
 }
@@ -382,6 +385,10 @@ impl Write for TxBody {
                 7u8.write(buf);
                 op.write(buf);
             }
+            TxBody::Supply(op) => {
+                8u8.write(buf);
+                op.write(buf);
+            }
         }
     }
 }
@@ -431,6 +438,7 @@ impl EncodeSize for TxBody {
                 reason,
             } => credential.encode_size() + status.encode_size() + str_size(reason),
             TxBody::Record(op) => op.encode_size(),
+            TxBody::Supply(op) => op.encode_size(),
         }
     }
 }
@@ -475,6 +483,7 @@ impl Read for TxBody {
                 reason: read_str(buf, REASON_BYTES_MAX)?,
             }),
             7 => Ok(TxBody::Record(crate::records::RecordOp::read(buf)?)),
+            8 => Ok(TxBody::Supply(crate::supply::SupplyOp::read(buf)?)),
             other => Err(Error::InvalidEnum(other)),
         }
     }
@@ -662,6 +671,7 @@ impl SignedTransaction {
                 check_text("reason", reason, REASON_BYTES_MAX)?;
             }
             TxBody::Record(op) => op.check_shape()?,
+            TxBody::Supply(op) => op.check_shape()?,
         }
         Ok(())
     }

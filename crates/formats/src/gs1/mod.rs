@@ -11,12 +11,11 @@
 pub mod ai;
 pub mod date;
 mod digital_link;
-pub mod keys;
 mod symbology;
 
 pub use ai::Ai;
 pub use date::Gs1Date;
-pub use keys::{Gln, Gtin, KeyError, Sscc, check_digit};
+pub use medchain_types::gs1::{Gln, Gtin, KeyError, Sscc, check_digit};
 pub use symbology::Symbology;
 
 use medchain_types::time::Date;

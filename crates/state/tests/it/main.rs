@@ -5,6 +5,7 @@ mod governance;
 mod identity;
 mod properties;
 mod records;
+mod supply;
 
 use futures::executor::block_on;
 use medchain_state::{BlockEnv, BlockExecutor, MemoryState, TxError, TxOutcome, genesis, keys};

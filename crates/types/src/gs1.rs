@@ -1,6 +1,12 @@
 //! GS1 identification keys with a check digit: GTIN (trade items), SSCC (logistic units such as
-//! cases and pallets) and GLN (locations and parties).
+//! cases and pallets) and GLN (locations and parties). Parsing whole barcodes is
+//! `medchain-formats`' job; these are the keys the chain stores.
+//!
+//! Canonical encoding: the full-length ASCII digits, no length prefix; a decoder checks the
+//! digits and the check digit.
 
+use bytes::BufMut;
+use commonware_codec::{Buf, Error, FixedSize, Read, Write};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
@@ -106,6 +112,30 @@ macro_rules! key {
             }
         }
 
+        impl Write for $name {
+            fn write(&self, buf: &mut impl BufMut) {
+                buf.put_slice(&self.0);
+            }
+        }
+
+        impl FixedSize for $name {
+            const SIZE: usize = $len;
+        }
+
+        impl Read for $name {
+            type Cfg = ();
+            fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, Error> {
+                if buf.remaining() < $len {
+                    return Err(Error::EndOfBuffer);
+                }
+                let mut digits = [0u8; $len];
+                buf.copy_to_slice(&mut digits);
+                let text = std::str::from_utf8(&digits)
+                    .map_err(|_| Error::Invalid(stringify!($name), "not digits"))?;
+                $name::parse(text).map_err(|_| Error::Invalid(stringify!($name), "bad digits or check digit"))
+            }
+        }
+
         impl std::str::FromStr for $name {
             type Err = KeyError;
             fn from_str(value: &str) -> Result<$name, KeyError> {
@@ -190,6 +220,17 @@ mod tests {
         assert_eq!(check_digit(b"0952123454321"), 3);
         assert_eq!(check_digit(b"37613032110910342"), 0);
         assert_eq!(check_digit(b""), 0);
+    }
+
+    #[test]
+    fn keys_encode_as_their_digits_and_decode_checked() {
+        use commonware_codec::{DecodeExt, Encode};
+        let gtin = Gtin::parse("09521111111115").expect("GTIN");
+        let bytes = gtin.encode();
+        assert_eq!(&bytes[..], b"09521111111115");
+        assert_eq!(Gtin::decode(bytes).ok(), Some(gtin));
+        assert!(Gtin::decode(bytes::Bytes::from_static(b"09521111111116")).is_err());
+        assert!(Sscc::decode(bytes::Bytes::from_static(b"37613032110910342")).is_err());
     }
 
     #[test]

@@ -1,0 +1,1365 @@
+//! The drug supply chain: serialized units, their lots and containers, custody and its
+//! transfers, dispensing, recalls, lineage and suspect-product alerts.
+//!
+//! Rules:
+//! - **Who.** Commissioning and transformation take the manufacturer role; shipping, receiving,
+//!   packing, unpacking and decommissioning a trading-partner role (manufacturer, distributor
+//!   or dispenser); dispensing the dispenser role; recalls and flags the lot's or product's
+//!   manufacturer, or a regulator. Each operation is also gated by the credential policy as
+//!   `supply_<op>` (`supply_commission`, `supply_ship`, ...), so governance can require a valid
+//!   trading-partner licence: an unlicensed or suspended partner is refused, on the record.
+//! - **Identity.** A GTIN belongs to the manufacturer that first commissions it; a serial of a
+//!   GTIN is commissioned once; a lot has one expiry date and one manufacturer.
+//! - **Custody.** Every object has exactly one custodian: a loose object's own, and a packed
+//!   object's outermost container's. Only the custodian ships, packs, unpacks, dispenses or
+//!   decommissions; custody stays with the sender until the receiver named in the shipment
+//!   receives. Only top-level objects move; packed units move with their container.
+//! - **Out of the chain.** Dispensed, decommissioned and consumed units do nothing more.
+//!   Recalled, expired and flagged units are not dispensed or moved on (except back as a
+//!   return).
+//! - **Alerts.** An operation refused for a reason that points at counterfeiting or diversion
+//!   (a second commissioning, a move or dispensing by someone who does not hold the object, a
+//!   receipt by someone it was not sent to, a second dispensing, an unknown serial, a recalled,
+//!   expired or flagged unit dispensed) is committed as denied, the object is flagged suspect,
+//!   and a suspect-product alert is listed for the manufacturer and for regulators.
+//!
+//! Keys: `sg/<gtin>` [`Product`], `sl/<gtin><lot>` [`Lot`], `su/<gtin><serial>` [`Unit`],
+//! `sc/<sscc>` [`Container`], `ss/<id>` [`Shipment`], `sx/<tx>` [`Transformation`]; the lists
+//! `contents` (per container: every object ever packed in it), `lot-batches` (per lot: the
+//! serials of each commissioning) and `alerts` (per manufacturer, and for everyone under
+//! [`ALERTS_ALL`]).
+
+use crate::{
+    credentials,
+    error::TxError,
+    executor::{TxContext, truncate},
+    lists::{self, names},
+    view::StateRead,
+};
+use commonware_codec::{Decode, Encode};
+use medchain_types::{
+    Event, Party, PartyId, Role, TxHash,
+    gs1::{Gtin, Sscc},
+    hash::{Hash32, hash_parts},
+    supply::{
+        ALERTS_ALL, Alert, AlertKind, CONTAINER_LOTS_MAX, Commission, Container, ContainerStatus,
+        Decommission, DecommissionReason, Dispense, EVENT_TIME_SKEW_MS, EventMeta, Flag, FlagKind,
+        HISTORY_MAX, HistoryEntry, Lot, LotRef, Object, Objects, Pack, Product, Recall,
+        RecallNotice, Receive, Serials, Ship, Shipment, Step, SupplyOp, Transform, Transformation,
+        Unit, UnitGroup, UnitStatus, Unpack,
+    },
+    time::Date,
+};
+use std::collections::HashMap;
+
+/// How deep containers nest (unit in case in pallet in ...) before we stop following.
+pub const NESTING_MAX: usize = 8;
+/// Most objects one unpack or decommission of a container reaches, contents included.
+pub const REACH_MAX: usize = 100_000;
+
+/// `sg/<gtin>`.
+pub fn product_key(gtin: &Gtin) -> Vec<u8> {
+    [b"sg/".as_slice(), gtin.digits()].concat()
+}
+
+/// `sl/<gtin><lot>`.
+pub fn lot_key(gtin: &Gtin, lot: &str) -> Vec<u8> {
+    [b"sl/".as_slice(), gtin.digits(), lot.as_bytes()].concat()
+}
+
+/// `su/<gtin><serial>`.
+pub fn unit_key(gtin: &Gtin, serial: &str) -> Vec<u8> {
+    [b"su/".as_slice(), gtin.digits(), serial.as_bytes()].concat()
+}
+
+/// `sc/<sscc>`.
+pub fn container_key(sscc: &Sscc) -> Vec<u8> {
+    [b"sc/".as_slice(), sscc.digits()].concat()
+}
+
+/// `ss/<shipment id>`.
+pub fn shipment_key(id: &Hash32) -> Vec<u8> {
+    [b"ss/".as_slice(), &id.0].concat()
+}
+
+/// `sx/<transformation tx>`.
+pub fn transformation_key(tx: &TxHash) -> Vec<u8> {
+    [b"sx/".as_slice(), &tx.0].concat()
+}
+
+/// The owner of a container's `contents` list.
+pub fn contents_owner(sscc: &Sscc) -> [u8; 32] {
+    hash_parts(b"medchain/supply/contents", &[sscc.digits()]).0
+}
+
+/// The owner of a lot's `lot-batches` list.
+pub fn lot_owner(gtin: &Gtin, lot: &str) -> [u8; 32] {
+    hash_parts(b"medchain/supply/lot", &[gtin.digits(), lot.as_bytes()]).0
+}
+
+/// The shipment a transaction's ship operation creates.
+pub fn shipment_id(tx: &TxHash) -> Hash32 {
+    hash_parts(b"medchain/supply/shipment", &[&tx.0])
+}
+
+/// The state key of an object.
+pub fn object_key(object: &Object) -> Vec<u8> {
+    match object {
+        Object::Unit { gtin, serial } => unit_key(gtin, serial),
+        Object::Container { sscc } => container_key(sscc),
+    }
+}
+
+/// A refusal that points at counterfeiting or diversion: committed as denied, with an alert.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    pub kind: AlertKind,
+    pub op: &'static str,
+    pub object: Object,
+    pub manufacturer: Option<PartyId>,
+    pub reason: String,
+}
+
+fn violation(
+    kind: AlertKind,
+    op: &'static str,
+    object: &Object,
+    manufacturer: Option<PartyId>,
+    reason: String,
+) -> TxError {
+    TxError::SuspectProduct(Box::new(Violation {
+        kind,
+        op,
+        object: object.clone(),
+        manufacturer,
+        reason,
+    }))
+}
+
+fn refused(code: &'static str, reason: String) -> TxError {
+    TxError::Refused { code, reason }
+}
+
+/// A unit or a container, as stored.
+#[derive(Clone, Debug)]
+enum Entity {
+    Unit(Unit),
+    Container(Container),
+}
+
+impl Entity {
+    fn parent(&self) -> Option<Sscc> {
+        match self {
+            Entity::Unit(u) => u.parent,
+            Entity::Container(c) => c.parent,
+        }
+    }
+    fn custodian(&self) -> PartyId {
+        match self {
+            Entity::Unit(u) => u.custodian,
+            Entity::Container(c) => c.custodian,
+        }
+    }
+    fn shipment(&self) -> Option<Hash32> {
+        match self {
+            Entity::Unit(u) => u.shipment,
+            Entity::Container(c) => c.shipment,
+        }
+    }
+    fn flag(&self) -> Option<FlagKind> {
+        match self {
+            Entity::Unit(u) => u.flag,
+            Entity::Container(c) => c.flag,
+        }
+    }
+    fn history(&mut self) -> &mut Vec<HistoryEntry> {
+        match self {
+            Entity::Unit(u) => &mut u.history,
+            Entity::Container(c) => &mut c.history,
+        }
+    }
+    fn set_parent(&mut self, parent: Option<Sscc>) {
+        match self {
+            Entity::Unit(u) => u.parent = parent,
+            Entity::Container(c) => c.parent = parent,
+        }
+    }
+    fn set_custodian(&mut self, custodian: PartyId) {
+        match self {
+            Entity::Unit(u) => u.custodian = custodian,
+            Entity::Container(c) => c.custodian = custodian,
+        }
+    }
+    fn set_shipment(&mut self, shipment: Option<Hash32>) {
+        match self {
+            Entity::Unit(u) => u.shipment = shipment,
+            Entity::Container(c) => c.shipment = shipment,
+        }
+    }
+    fn set_flag(&mut self, flag: Option<FlagKind>) {
+        match self {
+            Entity::Unit(u) => u.flag = flag,
+            Entity::Container(c) => c.flag = flag,
+        }
+    }
+    /// Why it can no longer move, if it cannot.
+    fn out_of_chain(&self) -> Option<String> {
+        match self {
+            Entity::Unit(u) => match u.status {
+                UnitStatus::Active => None,
+                UnitStatus::Dispensed => Some("was already dispensed".into()),
+                UnitStatus::Consumed => Some("was consumed by a transformation".into()),
+                UnitStatus::Decommissioned { reason } => {
+                    Some(format!("was decommissioned ({})", reason_name(reason)))
+                }
+            },
+            Entity::Container(c) => {
+                (c.status == ContainerStatus::Decommissioned).then(|| "was decommissioned".into())
+            }
+        }
+    }
+    fn encode(&self) -> Vec<u8> {
+        match self {
+            Entity::Unit(u) => u.encode().to_vec(),
+            Entity::Container(c) => c.encode().to_vec(),
+        }
+    }
+}
+
+fn reason_name(reason: DecommissionReason) -> &'static str {
+    match reason {
+        DecommissionReason::Destroyed => "destroyed",
+        DecommissionReason::Sample => "sample",
+        DecommissionReason::Stolen => "stolen",
+        DecommissionReason::Other => "other",
+    }
+}
+
+/// One operation's working set: objects read once, written once at the end.
+struct Work<'c, 'b, 'a, R: StateRead> {
+    ctx: &'c mut TxContext<'b, 'a, R>,
+    signer: PartyId,
+    op: &'static str,
+    tx: TxHash,
+    entities: HashMap<Object, Option<Entity>>,
+    dirty: Vec<Object>,
+    lots: HashMap<(Gtin, String), Option<Lot>>,
+    products: HashMap<Gtin, Option<Product>>,
+}
+
+impl<'c, 'b, 'a, R: StateRead> Work<'c, 'b, 'a, R> {
+    fn new(
+        ctx: &'c mut TxContext<'b, 'a, R>,
+        signer: PartyId,
+        op: &'static str,
+        tx: TxHash,
+    ) -> Self {
+        Work {
+            ctx,
+            signer,
+            op,
+            tx,
+            entities: HashMap::new(),
+            dirty: Vec::new(),
+            lots: HashMap::new(),
+            products: HashMap::new(),
+        }
+    }
+
+    fn entry(&self, step: Step, party: Option<PartyId>, container: Option<Sscc>) -> HistoryEntry {
+        HistoryEntry {
+            step,
+            by: self.signer,
+            party,
+            container,
+            height: self.ctx.env().height,
+            time_ms: self.ctx.env().time_ms,
+            tx: self.tx,
+        }
+    }
+
+    async fn load(&mut self, object: &Object) -> Result<Option<&mut Entity>, TxError> {
+        if !self.entities.contains_key(object) {
+            let key = object_key(object);
+            let entity = match object {
+                Object::Unit { .. } => self.ctx.get_decoded::<Unit>(&key).await?.map(Entity::Unit),
+                Object::Container { .. } => self
+                    .ctx
+                    .get_decoded::<Container>(&key)
+                    .await?
+                    .map(Entity::Container),
+            };
+            self.entities.insert(object.clone(), entity);
+        }
+        Ok(self.entities.get_mut(object).and_then(Option::as_mut))
+    }
+
+    async fn lot(&mut self, gtin: &Gtin, lot: &str) -> Result<Option<&mut Lot>, TxError> {
+        let id = (*gtin, lot.to_string());
+        if !self.lots.contains_key(&id) {
+            let found = self.ctx.get_decoded::<Lot>(&lot_key(gtin, lot)).await?;
+            self.lots.insert(id.clone(), found);
+        }
+        Ok(self.lots.get_mut(&id).and_then(Option::as_mut))
+    }
+
+    async fn product(&mut self, gtin: &Gtin) -> Result<Option<&mut Product>, TxError> {
+        if !self.products.contains_key(gtin) {
+            let found = self.ctx.get_decoded::<Product>(&product_key(gtin)).await?;
+            self.products.insert(*gtin, found);
+        }
+        Ok(self.products.get_mut(gtin).and_then(Option::as_mut))
+    }
+
+    /// The manufacturer of a unit's product, for alerts.
+    async fn manufacturer_of(&mut self, object: &Object) -> Result<Option<PartyId>, TxError> {
+        match object {
+            Object::Unit { gtin, .. } => Ok(self.product(gtin).await?.map(|p| p.manufacturer)),
+            Object::Container { .. } => Ok(None),
+        }
+    }
+
+    fn mark(&mut self, object: &Object) {
+        self.dirty.push(object.clone());
+    }
+
+    /// Appends a history entry to an object, refusing once its history is full.
+    async fn record(&mut self, object: &Object, entry: HistoryEntry) -> Result<(), TxError> {
+        let entity = self.load(object).await?.expect("loaded by the caller");
+        let history = entity.history();
+        if history.len() >= HISTORY_MAX {
+            return Err(refused(
+                "history_full",
+                format!("{object} has {HISTORY_MAX} history entries, the most one object keeps"),
+            ));
+        }
+        history.push(entry);
+        self.mark(object);
+        Ok(())
+    }
+
+    /// The object, which must exist; an unknown serial raises an alert.
+    async fn existing(&mut self, object: &Object) -> Result<&mut Entity, TxError> {
+        if self.load(object).await?.is_none() {
+            let manufacturer = self.manufacturer_of(object).await?;
+            return Err(match object {
+                Object::Unit { .. } => violation(
+                    AlertKind::UnknownSerial,
+                    self.op,
+                    object,
+                    manufacturer,
+                    format!("{object} was never commissioned"),
+                ),
+                Object::Container { .. } => {
+                    refused("unknown_container", format!("{object} was never packed"))
+                }
+            });
+        }
+        Ok(self.load(object).await?.expect("just checked"))
+    }
+
+    /// The outermost container holding an object (or the object itself), with its custodian
+    /// and shipment.
+    async fn root(
+        &mut self,
+        object: &Object,
+    ) -> Result<(Object, PartyId, Option<Hash32>), TxError> {
+        let mut current = object.clone();
+        for _ in 0..=NESTING_MAX {
+            let entity = self.existing(&current).await?;
+            match entity.parent() {
+                None => return Ok((current, entity.custodian(), entity.shipment())),
+                Some(parent) => current = Object::Container { sscc: parent },
+            }
+        }
+        Err(refused(
+            "nesting_too_deep",
+            format!("{object} is nested more than {NESTING_MAX} containers deep"),
+        ))
+    }
+
+    /// Refuses unless the signer holds the object (through its outermost container) and it
+    /// is not on its way elsewhere; returns the outermost container (or the object).
+    async fn require_holder(&mut self, object: &Object) -> Result<Object, TxError> {
+        let (root, custodian, shipment) = self.root(object).await?;
+        if custodian != self.signer
+            && let Some(id) = shipment
+            && self
+                .ctx
+                .get_decoded::<Shipment>(&shipment_key(&id))
+                .await?
+                .is_some_and(|s| s.to == self.signer)
+        {
+            // On its way to the signer: a step taken too early, not a sign of diversion.
+            return Err(refused(
+                "not_received",
+                format!(
+                    "{object} is on its way to {} (shipment {id}); receive it first",
+                    self.signer
+                ),
+            ));
+        }
+        if custodian != self.signer {
+            let manufacturer = self.manufacturer_of(object).await?;
+            return Err(violation(
+                AlertKind::NotCustodian,
+                self.op,
+                object,
+                manufacturer,
+                format!("{object} is held by {custodian}, not by {}", self.signer),
+            ));
+        }
+        if let Some(id) = shipment {
+            return Err(refused(
+                "in_transit",
+                format!("{object} is in transit (shipment {id}); it moves again once received"),
+            ));
+        }
+        Ok(root)
+    }
+
+    /// Refuses a unit that is out of the chain, recalled, expired or flagged (for dispensing
+    /// and moving on), each with an alert.
+    async fn require_fit(&mut self, object: &Object, allow_recalled: bool) -> Result<(), TxError> {
+        let manufacturer = self.manufacturer_of(object).await?;
+        let entity = self.existing(object).await?;
+        if let Some(why) = entity.out_of_chain() {
+            return Err(violation(
+                AlertKind::AlreadyOut,
+                self.op,
+                object,
+                manufacturer,
+                format!("{object} {why}"),
+            ));
+        }
+        if let Some(flag @ (FlagKind::Suspect | FlagKind::Illegitimate)) = entity.flag()
+            && !allow_recalled
+        {
+            let flag = if flag == FlagKind::Suspect {
+                "suspect"
+            } else {
+                "illegitimate"
+            };
+            return Err(violation(
+                AlertKind::Flagged,
+                self.op,
+                object,
+                manufacturer,
+                format!("{object} is flagged {flag}; it stays where it is until cleared"),
+            ));
+        }
+        let lots: Vec<LotRef> = match entity {
+            Entity::Unit(unit) => vec![LotRef {
+                gtin: unit.gtin,
+                lot: unit.lot.clone(),
+            }],
+            Entity::Container(container) => container.lots.clone(),
+        };
+        if allow_recalled {
+            return Ok(());
+        }
+        let today = Date::of_ms(self.ctx.env().time_ms);
+        let op = self.op;
+        for LotRef { gtin, lot: number } in lots {
+            let Some(lot) = self.lot(&gtin, &number).await? else {
+                return Err(refused(
+                    "corrupt",
+                    format!("{object} names lot {number} of GTIN {gtin}, which is missing"),
+                ));
+            };
+            let inside = if matches!(object, Object::Container { .. }) {
+                format!("{object} holds units of lot {number} of GTIN {gtin}, which")
+            } else {
+                format!("{object} is in lot {number}, which")
+            };
+            if let Some(recall) = &lot.recall {
+                return Err(violation(
+                    AlertKind::Recalled,
+                    op,
+                    object,
+                    manufacturer.or(Some(lot.manufacturer)),
+                    format!("{inside} is recalled: {}", recall.reason),
+                ));
+            }
+            if lot.expiry < today {
+                return Err(violation(
+                    AlertKind::Expired,
+                    op,
+                    object,
+                    manufacturer.or(Some(lot.manufacturer)),
+                    format!("{inside} expired on {}", lot.expiry),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The lots of an object: a unit's own, a container's contents'.
+    async fn lots_of(&mut self, object: &Object) -> Result<Vec<LotRef>, TxError> {
+        Ok(match self.existing(object).await? {
+            Entity::Unit(unit) => vec![LotRef {
+                gtin: unit.gtin,
+                lot: unit.lot.clone(),
+            }],
+            Entity::Container(container) => container.lots.clone(),
+        })
+    }
+
+    /// Adds lots to a container's, refusing past [`CONTAINER_LOTS_MAX`].
+    async fn add_lots(&mut self, sscc: Sscc, lots: &[LotRef]) -> Result<(), TxError> {
+        let object = Object::Container { sscc };
+        if let Entity::Container(container) = self.existing(&object).await? {
+            let before = container.lots.len();
+            container.lots.extend(lots.iter().cloned());
+            container.lots.sort();
+            container.lots.dedup();
+            if container.lots.len() > CONTAINER_LOTS_MAX {
+                return Err(refused(
+                    "too_many_lots",
+                    format!(
+                        "container {sscc} would hold units of more than {CONTAINER_LOTS_MAX} lots"
+                    ),
+                ));
+            }
+            if container.lots.len() != before {
+                self.mark(&object);
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes every changed object, lot and product.
+    fn flush(self) {
+        let mut dirty = self.dirty;
+        dirty.sort();
+        dirty.dedup();
+        for object in dirty {
+            if let Some(Some(entity)) = self.entities.get(&object) {
+                self.ctx.put(object_key(&object), entity.encode());
+            }
+        }
+        for ((gtin, lot), value) in self.lots {
+            if let Some(value) = value {
+                self.ctx.put_encoded(lot_key(&gtin, &lot), &value);
+            }
+        }
+        for (gtin, value) in self.products {
+            if let Some(value) = value {
+                self.ctx.put_encoded(product_key(&gtin), &value);
+            }
+        }
+    }
+}
+
+fn trading_partner(party: &Party) -> bool {
+    party.roles.contains(Role::Manufacturer)
+        || party.roles.contains(Role::Distributor)
+        || party.roles.contains(Role::Dispenser)
+}
+
+/// Checks the signer's role for `op` and the credential policy (`supply_<op>`).
+async fn authorise<R: StateRead>(
+    ctx: &TxContext<'_, '_, R>,
+    signer: &Party,
+    op: &SupplyOp,
+) -> Result<(), TxError> {
+    let name = op.name();
+    let role_ok = match op {
+        SupplyOp::Commission(_) | SupplyOp::Transform(_) => {
+            signer.roles.contains(Role::Manufacturer)
+        }
+        SupplyOp::Dispense(_) => signer.roles.contains(Role::Dispenser),
+        SupplyOp::Recall(_) | SupplyOp::Flag(_) => {
+            signer.roles.contains(Role::Manufacturer) || signer.roles.contains(Role::Regulator)
+        }
+        SupplyOp::Pack(_)
+        | SupplyOp::Unpack(_)
+        | SupplyOp::Ship(_)
+        | SupplyOp::Receive(_)
+        | SupplyOp::Decommission(_) => trading_partner(signer),
+    };
+    if !role_ok {
+        let needed = match op {
+            SupplyOp::Commission(_) | SupplyOp::Transform(_) => "the manufacturer role",
+            SupplyOp::Dispense(_) => "the dispenser role",
+            SupplyOp::Recall(_) | SupplyOp::Flag(_) => "the manufacturer or regulator role",
+            _ => "a trading-partner role (manufacturer, distributor or dispenser)",
+        };
+        return Err(refused(
+            "missing_role",
+            format!("{} lacks {needed}, needed to {name}", signer.id),
+        ));
+    }
+    credentials::require(ctx, name, &signer.id).await
+}
+
+fn check_event_time<R: StateRead>(
+    ctx: &TxContext<'_, '_, R>,
+    meta: &EventMeta,
+) -> Result<(), TxError> {
+    let limit = ctx.env().time_ms.saturating_add(EVENT_TIME_SKEW_MS);
+    if meta.event_time_ms > limit {
+        return Err(refused(
+            "event_in_future",
+            format!(
+                "the event time {} is after the block time {} (plus {} minutes of clock skew)",
+                medchain_types::time::rfc3339(meta.event_time_ms),
+                medchain_types::time::rfc3339(ctx.env().time_ms),
+                EVENT_TIME_SKEW_MS / 60_000
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Applies a supply-chain operation.
+pub async fn apply<R: StateRead>(
+    ctx: &mut TxContext<'_, '_, R>,
+    signer: PartyId,
+    op: &SupplyOp,
+    tx: TxHash,
+) -> Result<(), TxError> {
+    let party = ctx.party(&signer).await?;
+    authorise(ctx, &party, op).await?;
+    check_event_time(ctx, op.meta())?;
+    let is_regulator = party.roles.contains(Role::Regulator);
+    let mut work = Work::new(ctx, signer, op.name(), tx);
+    let (objects, subject) = match op {
+        SupplyOp::Commission(c) => commission(&mut work, c).await?,
+        SupplyOp::Pack(p) => pack(&mut work, p).await?,
+        SupplyOp::Unpack(u) => unpack(&mut work, u).await?,
+        SupplyOp::Ship(s) => ship(&mut work, s).await?,
+        SupplyOp::Receive(r) => receive(&mut work, r).await?,
+        SupplyOp::Dispense(d) => dispense(&mut work, d).await?,
+        SupplyOp::Decommission(d) => decommission(&mut work, d).await?,
+        SupplyOp::Recall(r) => recall(&mut work, r, is_regulator).await?,
+        SupplyOp::Transform(t) => transform(&mut work, t).await?,
+        SupplyOp::Flag(f) => flag(&mut work, f, is_regulator).await?,
+    };
+    work.flush();
+    ctx.emit(Event::SupplyStep {
+        op: op.name().to_string(),
+        actor: signer,
+        objects: objects as u32,
+        subject,
+    });
+    Ok(())
+}
+
+/// Creates the units of `groups` in `lot`, for commissioning and transformation.
+async fn create_units<R: StateRead>(
+    work: &mut Work<'_, '_, '_, R>,
+    groups: &[UnitGroup],
+    lot_number: &str,
+    expiry: Date,
+    made_by: Option<TxHash>,
+) -> Result<usize, TxError> {
+    let signer = work.signer;
+    let mut count = 0;
+    for group in groups {
+        let gtin = group.gtin;
+        match work.product(&gtin).await? {
+            Some(product) if product.manufacturer != signer => {
+                let owner = product.manufacturer;
+                let object = first_unit(group);
+                return Err(violation(
+                    AlertKind::DuplicateCommission,
+                    work.op,
+                    &object,
+                    Some(owner),
+                    format!(
+                        "GTIN {gtin} belongs to manufacturer {owner}; {signer} may not commission it"
+                    ),
+                ));
+            }
+            Some(_) => {}
+            None => {
+                work.products.insert(
+                    gtin,
+                    Some(Product {
+                        gtin,
+                        manufacturer: signer,
+                        units: 0,
+                    }),
+                );
+            }
+        }
+        match work.lot(&gtin, lot_number).await? {
+            Some(lot) if lot.manufacturer != signer => {
+                return Err(refused(
+                    "lot_taken",
+                    format!(
+                        "lot {lot_number} of GTIN {gtin} belongs to {}",
+                        lot.manufacturer
+                    ),
+                ));
+            }
+            Some(lot) if lot.expiry != expiry => {
+                return Err(refused(
+                    "lot_expiry",
+                    format!(
+                        "lot {lot_number} of GTIN {gtin} expires on {}, not {expiry}",
+                        lot.expiry
+                    ),
+                ));
+            }
+            Some(lot) if lot.recall.is_some() => {
+                return Err(refused(
+                    "lot_recalled",
+                    format!("lot {lot_number} of GTIN {gtin} is recalled; no more units join it"),
+                ));
+            }
+            Some(_) => {}
+            None => {
+                work.lots.insert(
+                    (gtin, lot_number.to_string()),
+                    Some(Lot {
+                        gtin,
+                        lot: lot_number.to_string(),
+                        manufacturer: signer,
+                        expiry,
+                        units: 0,
+                        recall: None,
+                    }),
+                );
+            }
+        }
+        let entry = work.entry(Step::Commissioned, None, None);
+        let mut made = 0u64;
+        for serial in group.serials.iter() {
+            let object = Object::Unit {
+                gtin,
+                serial: serial.clone(),
+            };
+            if work.load(&object).await?.is_some() {
+                return Err(violation(
+                    AlertKind::DuplicateCommission,
+                    work.op,
+                    &object,
+                    Some(signer),
+                    format!("{object} was already commissioned"),
+                ));
+            }
+            work.entities.insert(
+                object.clone(),
+                Some(Entity::Unit(Unit {
+                    gtin,
+                    serial,
+                    lot: lot_number.to_string(),
+                    status: UnitStatus::Active,
+                    custodian: signer,
+                    parent: None,
+                    shipment: None,
+                    flag: None,
+                    made_by,
+                    consumed_by: None,
+                    history: vec![entry.clone()],
+                })),
+            );
+            work.mark(&object);
+            made += 1;
+        }
+        count += made as usize;
+        if let Some(product) = work.product(&gtin).await? {
+            product.units += made;
+        }
+        if let Some(lot) = work.lot(&gtin, lot_number).await? {
+            lot.units += made;
+        }
+        lists::push(
+            work.ctx,
+            names::LOT_BATCHES,
+            &lot_owner(&gtin, lot_number),
+            group.serials.encode().to_vec(),
+        )
+        .await?;
+    }
+    Ok(count)
+}
+
+fn first_unit(group: &UnitGroup) -> Object {
+    Object::Unit {
+        gtin: group.gtin,
+        serial: group.serials.iter().next().unwrap_or_default(),
+    }
+}
+
+async fn commission<R: StateRead>(
+    work: &mut Work<'_, '_, '_, R>,
+    op: &Commission,
+) -> Result<(usize, String), TxError> {
+    let count = create_units(work, &op.units, &op.lot, op.expiry, None).await?;
+    if let Some(parent) = op.into {
+        let children = Objects::units(op.units.clone());
+        put_into(work, parent, &children).await?;
+    }
+    let subject = match op.units.as_slice() {
+        [group] => format!("{}/{}", group.gtin, op.lot),
+        _ => op.lot.clone(),
+    };
+    Ok((count, subject))
+}
+
+/// Creates or checks a container the signer packs into.
+async fn open_container<R: StateRead>(
+    work: &mut Work<'_, '_, '_, R>,
+    sscc: Sscc,
+) -> Result<(), TxError> {
+    let object = Object::Container { sscc };
+    if work.load(&object).await?.is_none() {
+        let entry = work.entry(Step::Packed, None, None);
+        work.entities.insert(
+            object.clone(),
+            Some(Entity::Container(Container {
+                sscc,
+                packed_by: work.signer,
+                status: ContainerStatus::Active,
+                custodian: work.signer,
+                parent: None,
+                shipment: None,
+                flag: None,
+                contents: 0,
+                lots: Vec::new(),
+                history: vec![entry],
+            })),
+        );
+        work.mark(&object);
+        return Ok(());
+    }
+    work.require_holder(&object).await?;
+    let entity = work.existing(&object).await?;
+    if let Some(why) = entity.out_of_chain() {
+        return Err(refused("container_out", format!("{object} {why}")));
+    }
+    Ok(())
+}
+
+/// Packs `children` (each held by the signer and loose) into `parent`.
+async fn put_into<R: StateRead>(
+    work: &mut Work<'_, '_, '_, R>,
+    parent: Sscc,
+    children: &Objects,
+) -> Result<usize, TxError> {
+    open_container(work, parent).await?;
+    // A container may not go inside itself, however deep.
+    let mut ancestor = Some(parent);
+    let mut ancestors = Vec::new();
+    while let Some(sscc) = ancestor {
+        if ancestors.len() > NESTING_MAX {
+            return Err(refused(
+                "nesting_too_deep",
+                format!("packing into {parent} would nest more than {NESTING_MAX} deep"),
+            ));
+        }
+        ancestors.push(sscc);
+        ancestor = work.existing(&Object::Container { sscc }).await?.parent();
+    }
+    let owner = contents_owner(&parent);
+    let entry = work.entry(Step::Packed, None, Some(parent));
+    let mut count = 0u64;
+    let mut lots: Vec<LotRef> = Vec::new();
+    for child in children.iter() {
+        if let Object::Container { sscc } = &child
+            && ancestors.contains(sscc)
+        {
+            return Err(refused(
+                "container_cycle",
+                format!("{child} holds container {parent}; it cannot go inside it"),
+            ));
+        }
+        let entity = work.existing(&child).await?;
+        if let Some(holder) = entity.parent() {
+            return Err(refused(
+                "already_packed",
+                format!("{child} is packed in container {holder}; unpack it first"),
+            ));
+        }
+        work.require_holder(&child).await?;
+        work.require_fit(&child, true).await?;
+        lots.extend(work.lots_of(&child).await?);
+        let entity = work.existing(&child).await?;
+        entity.set_parent(Some(parent));
+        work.record(&child, entry.clone()).await?;
+        lists::push(work.ctx, names::CONTENTS, &owner, child.encode().to_vec()).await?;
+        count += 1;
+    }
+    let container = Object::Container { sscc: parent };
+    if let Entity::Container(c) = work.existing(&container).await? {
+        c.contents += count;
+    }
+    work.mark(&container);
+    lots.sort();
+    lots.dedup();
+    for sscc in ancestors {
+        work.add_lots(sscc, &lots).await?;
+    }
+    Ok(count as usize)
+}
+
+async fn pack<R: StateRead>(
+    work: &mut Work<'_, '_, '_, R>,
+    op: &Pack,
+) -> Result<(usize, String), TxError> {
+    let count = put_into(work, op.parent, &op.children).await?;
+    Ok((count, op.parent.to_string()))
+}
+
+/// Every object whose parent is `sscc` now.
+async fn contents_of<R: StateRead>(
+    work: &mut Work<'_, '_, '_, R>,
+    sscc: &Sscc,
+) -> Result<Vec<Object>, TxError> {
+    let owner = contents_owner(sscc);
+    let len = lists::len(work.ctx, names::CONTENTS, &owner).await?;
+    let mut found = Vec::new();
+    for seq in 0..len {
+        let key = lists::item_key(names::CONTENTS, &owner, seq);
+        let Some(bytes) = work.ctx.get(&key).await? else {
+            continue;
+        };
+        let child = Object::decode_cfg(bytes, &()).map_err(|err| {
+            TxError::State(crate::error::StateError::Corrupt {
+                key: crate::keys::describe(&key),
+                reason: err.to_string(),
+            })
+        })?;
+        if work.existing(&child).await?.parent() == Some(*sscc) && !found.contains(&child) {
+            found.push(child);
+        }
+    }
+    Ok(found)
+}
+
+/// Takes `child` out of its container `parent`, into the signer's hands.
+async fn take_out<R: StateRead>(
+    work: &mut Work<'_, '_, '_, R>,
+    parent: Sscc,
+    child: &Object,
+) -> Result<(), TxError> {
+    let signer = work.signer;
+    let entity = work.existing(child).await?;
+    entity.set_parent(None);
+    entity.set_custodian(signer);
+    let entry = work.entry(Step::Unpacked, None, Some(parent));
+    work.record(child, entry).await?;
+    let container = Object::Container { sscc: parent };
+    if let Entity::Container(c) = work.existing(&container).await? {
+        c.contents = c.contents.saturating_sub(1);
+    }
+    work.mark(&container);
+    Ok(())
+}
+
+async fn unpack<R: StateRead>(
+    work: &mut Work<'_, '_, '_, R>,
+    op: &Unpack,
+) -> Result<(usize, String), TxError> {
+    let container = Object::Container { sscc: op.parent };
+    work.require_holder(&container).await?;
+    let children: Vec<Object> = match &op.children {
+        Some(children) => {
+            let listed: Vec<Object> = children.iter().collect();
+            for child in &listed {
+                if work.existing(child).await?.parent() != Some(op.parent) {
+                    return Err(refused(
+                        "not_in_container",
+                        format!("{child} is not in container {}", op.parent),
+                    ));
+                }
+            }
+            listed
+        }
+        None => contents_of(work, &op.parent).await?,
+    };
+    for child in &children {
+        take_out(work, op.parent, child).await?;
+    }
+    // What is left decides the lots, here and in the containers around it.
+    let mut level = Some(op.parent);
+    while let Some(sscc) = level {
+        let mut lots = Vec::new();
+        for child in contents_of(work, &sscc).await? {
+            lots.extend(work.lots_of(&child).await?);
+        }
+        lots.sort();
+        lots.dedup();
+        let object = Object::Container { sscc };
+        let entity = work.existing(&object).await?;
+        level = entity.parent();
+        if let Entity::Container(container) = entity
+            && container.lots != lots
+        {
+            container.lots = lots;
+            work.mark(&object);
+        }
+    }
+    Ok((children.len(), op.parent.to_string()))
+}
+
+async fn ship<R: StateRead>(
+    work: &mut Work<'_, '_, '_, R>,
+    op: &Ship,
+) -> Result<(usize, String), TxError> {
+    if op.to == work.signer {
+        return Err(refused(
+            "ship_to_self",
+            "a shipment goes to another party".into(),
+        ));
+    }
+    let receiver = work.ctx.party(&op.to).await?;
+    if !trading_partner(&receiver) && !receiver.roles.contains(Role::Regulator) {
+        return Err(refused(
+            "not_trading_partner",
+            format!(
+                "{} is not a trading partner (manufacturer, distributor or dispenser)",
+                op.to
+            ),
+        ));
+    }
+    let id = shipment_id(&work.tx);
+    let entry = work.entry(Step::Shipped, Some(op.to), None);
+    let mut count = 0u64;
+    for object in op.objects.iter() {
+        let root = work.require_holder(&object).await?;
+        if root != object {
+            return Err(refused(
+                "packed",
+                format!("{object} is packed in {root}; ship {root}, or unpack it first"),
+            ));
+        }
+        // Recalled, expired or flagged goods go only back, as a return.
+        work.require_fit(&object, op.is_return).await?;
+        work.existing(&object).await?.set_shipment(Some(id));
+        work.record(&object, entry.clone()).await?;
+        count += 1;
+    }
+    let shipment = Shipment {
+        id,
+        from: work.signer,
+        to: op.to,
+        is_return: op.is_return,
+        objects: count,
+        received: 0,
+        height: work.ctx.env().height,
+        time_ms: work.ctx.env().time_ms,
+        tx: work.tx,
+    };
+    work.ctx.put_encoded(shipment_key(&id), &shipment);
+    Ok((count as usize, id.to_hex()))
+}
+
+async fn receive<R: StateRead>(
+    work: &mut Work<'_, '_, '_, R>,
+    op: &Receive,
+) -> Result<(usize, String), TxError> {
+    let signer = work.signer;
+    let mut shipments: HashMap<Hash32, Shipment> = HashMap::new();
+    for object in op.objects.iter() {
+        let manufacturer = work.manufacturer_of(&object).await?;
+        let entity = work.existing(&object).await?;
+        let Some(id) = entity.shipment() else {
+            return Err(violation(
+                AlertKind::WrongReceiver,
+                work.op,
+                &object,
+                manufacturer,
+                format!("{object} was not shipped to {signer} (it is in no shipment)"),
+            ));
+        };
+        let shipment = match shipments.entry(id) {
+            std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+            std::collections::hash_map::Entry::Vacant(entry) => {
+                let shipment = work
+                    .ctx
+                    .get_decoded::<Shipment>(&shipment_key(&id))
+                    .await?
+                    .ok_or_else(|| refused("corrupt", format!("shipment {id} is missing")))?;
+                entry.insert(shipment)
+            }
+        };
+        if shipment.to != signer {
+            return Err(violation(
+                AlertKind::WrongReceiver,
+                work.op,
+                &object,
+                manufacturer,
+                format!("{object} was shipped to {}, not to {signer}", shipment.to),
+            ));
+        }
+        shipment.received += 1;
+        let from = shipment.from;
+        let entity = work.existing(&object).await?;
+        entity.set_shipment(None);
+        entity.set_custodian(signer);
+        let entry = work.entry(Step::Received, Some(from), None);
+        work.record(&object, entry).await?;
+    }
+    let mut ids: Vec<String> = Vec::new();
+    for (id, shipment) in shipments {
+        work.ctx.put_encoded(shipment_key(&id), &shipment);
+        ids.push(id.to_hex());
+    }
+    ids.sort();
+    Ok((op.objects.len(), ids.join(",")))
+}
+
+async fn dispense<R: StateRead>(
+    work: &mut Work<'_, '_, '_, R>,
+    op: &Dispense,
+) -> Result<(usize, String), TxError> {
+    let objects = Objects::units(op.units.clone());
+    let entry = work.entry(Step::Dispensed, None, None);
+    for object in objects.iter() {
+        work.require_fit(&object, false).await?;
+        work.require_holder(&object).await?;
+        if let Some(parent) = work.existing(&object).await?.parent() {
+            take_out(work, parent, &object).await?;
+        }
+        if let Entity::Unit(unit) = work.existing(&object).await? {
+            unit.status = UnitStatus::Dispensed;
+        }
+        work.record(&object, entry.clone()).await?;
+    }
+    let subject = match objects.iter().next() {
+        Some(Object::Unit { gtin, serial }) if objects.len() == 1 => format!("{gtin}/{serial}"),
+        _ => String::new(),
+    };
+    Ok((objects.len(), subject))
+}
+
+/// Every object inside `sscc`, at any depth.
+async fn descendants<R: StateRead>(
+    work: &mut Work<'_, '_, '_, R>,
+    sscc: Sscc,
+) -> Result<Vec<Object>, TxError> {
+    let mut found = Vec::new();
+    let mut queue = vec![sscc];
+    while let Some(next) = queue.pop() {
+        for child in contents_of(work, &next).await? {
+            if let Object::Container { sscc } = &child {
+                queue.push(*sscc);
+            }
+            found.push(child);
+            if found.len() > REACH_MAX {
+                return Err(refused(
+                    "too_many_objects",
+                    format!("container {sscc} holds more than {REACH_MAX} objects"),
+                ));
+            }
+        }
+    }
+    Ok(found)
+}
+
+async fn decommission<R: StateRead>(
+    work: &mut Work<'_, '_, '_, R>,
+    op: &Decommission,
+) -> Result<(usize, String), TxError> {
+    let entry = work.entry(Step::Decommissioned, None, None);
+    let mut count = 0;
+    for object in op.objects.iter() {
+        work.require_holder(&object).await?;
+        let manufacturer = work.manufacturer_of(&object).await?;
+        if let Some(why) = work.existing(&object).await?.out_of_chain() {
+            return Err(violation(
+                AlertKind::AlreadyOut,
+                work.op,
+                &object,
+                manufacturer,
+                format!("{object} {why}"),
+            ));
+        }
+        let mut reach = vec![object.clone()];
+        if let Object::Container { sscc } = &object {
+            reach.extend(descendants(work, *sscc).await?);
+        }
+        for item in reach {
+            match work.existing(&item).await? {
+                Entity::Unit(unit) => {
+                    if unit.status != UnitStatus::Active {
+                        continue;
+                    }
+                    unit.status = UnitStatus::Decommissioned { reason: op.reason };
+                }
+                Entity::Container(container) => {
+                    container.status = ContainerStatus::Decommissioned;
+                }
+            }
+            work.record(&item, entry.clone()).await?;
+            count += 1;
+        }
+    }
+    Ok((count, reason_name(op.reason).to_string()))
+}
+
+async fn recall<R: StateRead>(
+    work: &mut Work<'_, '_, '_, R>,
+    op: &Recall,
+    is_regulator: bool,
+) -> Result<(usize, String), TxError> {
+    let signer = work.signer;
+    let notice = RecallNotice {
+        by: signer,
+        reason: op.reason.clone(),
+        height: work.ctx.env().height,
+        time_ms: work.ctx.env().time_ms,
+        tx: work.tx,
+    };
+    let Some(lot) = work.lot(&op.gtin, &op.lot).await? else {
+        return Err(refused(
+            "unknown_lot",
+            format!("lot {} of GTIN {} was never commissioned", op.lot, op.gtin),
+        ));
+    };
+    if lot.manufacturer != signer && !is_regulator {
+        return Err(refused(
+            "not_manufacturer",
+            format!(
+                "lot {} of GTIN {} is {}'s; only its manufacturer or a regulator recalls it",
+                op.lot, op.gtin, lot.manufacturer
+            ),
+        ));
+    }
+    if lot.recall.is_some() {
+        return Err(refused(
+            "already_recalled",
+            format!("lot {} of GTIN {} is already recalled", op.lot, op.gtin),
+        ));
+    }
+    lot.recall = Some(notice);
+    let units = lot.units as usize;
+    Ok((units, format!("{}/{}", op.gtin, op.lot)))
+}
+
+async fn transform<R: StateRead>(
+    work: &mut Work<'_, '_, '_, R>,
+    op: &Transform,
+) -> Result<(usize, String), TxError> {
+    let inputs: Vec<Object> = Objects::units(op.inputs.clone()).iter().collect();
+    let entry = work.entry(Step::Transformed, None, None);
+    for input in &inputs {
+        work.require_holder(input).await?;
+        work.require_fit(input, false).await?;
+        if let Some(parent) = work.existing(input).await?.parent() {
+            take_out(work, parent, input).await?;
+        }
+        let tx = work.tx;
+        if let Entity::Unit(unit) = work.existing(input).await? {
+            unit.status = UnitStatus::Consumed;
+            unit.consumed_by = Some(tx);
+        }
+        work.record(input, entry.clone()).await?;
+    }
+    let outputs = create_units(work, &op.outputs, &op.lot, op.expiry, Some(work.tx)).await?;
+    let record = Transformation {
+        tx: work.tx,
+        by: work.signer,
+        inputs,
+        outputs: outputs as u64,
+        lot: op.lot.clone(),
+        height: work.ctx.env().height,
+        time_ms: work.ctx.env().time_ms,
+    };
+    work.ctx.put_encoded(transformation_key(&work.tx), &record);
+    Ok((outputs, work.tx.to_hex()))
+}
+
+async fn flag<R: StateRead>(
+    work: &mut Work<'_, '_, '_, R>,
+    op: &Flag,
+    is_regulator: bool,
+) -> Result<(usize, String), TxError> {
+    let signer = work.signer;
+    let entry = work.entry(Step::Flagged, None, None);
+    let mut count = 0;
+    for object in op.objects.iter() {
+        let owner = match &object {
+            Object::Unit { .. } => work.manufacturer_of(&object).await?,
+            Object::Container { .. } => match work.existing(&object).await? {
+                Entity::Container(c) => Some(c.packed_by),
+                Entity::Unit(_) => None,
+            },
+        };
+        work.existing(&object).await?;
+        if !is_regulator && owner != Some(signer) {
+            return Err(refused(
+                "not_manufacturer",
+                format!(
+                    "{object} is not {signer}'s product; only its manufacturer or a regulator flags it"
+                ),
+            ));
+        }
+        let value = match op.flag {
+            FlagKind::Cleared => None,
+            other => Some(other),
+        };
+        work.existing(&object).await?.set_flag(value);
+        work.record(&object, entry.clone()).await?;
+        count += 1;
+    }
+    let subject = match op.flag {
+        FlagKind::Suspect => "suspect",
+        FlagKind::Illegitimate => "illegitimate",
+        FlagKind::Cleared => "cleared",
+    };
+    Ok((count, subject.to_string()))
+}
+
+/// Records a suspect-product alert in a denied transaction's emptied context: the alert, in
+/// the manufacturer's list and the regulators'; the object flagged suspect (if it exists and
+/// is not already flagged); and an event.
+pub async fn record_alert<R: StateRead>(
+    ctx: &mut TxContext<'_, '_, R>,
+    actor: PartyId,
+    tx: TxHash,
+    violation: &Violation,
+) -> Result<(), TxError> {
+    let alert = Alert {
+        kind: violation.kind,
+        actor,
+        op: violation.op.to_string(),
+        object: violation.object.clone(),
+        manufacturer: violation.manufacturer,
+        reason: truncate(violation.reason.clone(), 512),
+        height: ctx.env().height,
+        time_ms: ctx.env().time_ms,
+        tx,
+    };
+    let bytes = alert.encode().to_vec();
+    let seq = lists::push(ctx, names::ALERTS, &ALERTS_ALL, bytes.clone()).await?;
+    if let Some(manufacturer) = violation.manufacturer {
+        lists::push(ctx, names::ALERTS, &manufacturer.0, bytes).await?;
+    }
+    let key = object_key(&violation.object);
+    match &violation.object {
+        Object::Unit { .. } => {
+            if let Some(mut unit) = ctx.get_decoded::<Unit>(&key).await?
+                && unit.flag.is_none()
+            {
+                unit.flag = Some(FlagKind::Suspect);
+                ctx.put_encoded(key, &unit);
+            }
+        }
+        Object::Container { .. } => {
+            if let Some(mut container) = ctx.get_decoded::<Container>(&key).await?
+                && container.flag.is_none()
+            {
+                container.flag = Some(FlagKind::Suspect);
+                ctx.put_encoded(key, &container);
+            }
+        }
+    }
+    ctx.emit(Event::SuspectProduct {
+        alert: seq,
+        kind: violation.kind,
+        actor,
+        object: violation.object.clone(),
+        manufacturer: violation.manufacturer,
+    });
+    Ok(())
+}
+
+/// The serials of a lot's commissioning batches, for recall queries.
+pub fn decode_batch(bytes: &[u8]) -> Option<Serials> {
+    Serials::decode_cfg(bytes.to_vec(), &()).ok()
+}
