@@ -45,6 +45,12 @@ pub trait Backend: Clone + Send + Sync + 'static {
         at_ms: Option<u64>,
         proof: bool,
     ) -> impl Future<Output = Result<medchain_types::api::CredentialCheckResponse, Problem>> + Send;
+    /// The verdict on a scanned pack, case or pallet (public).
+    fn verify_pack(
+        &self,
+        scan: String,
+        proof: bool,
+    ) -> impl Future<Output = Result<medchain_types::api::VerifyPackResponse, Problem>> + Send;
     /// Prometheus text exposition of the node's metrics.
     fn metrics(&self) -> String;
     /// Whether the node is ready to serve (its databases are open and it follows the chain).
@@ -173,6 +179,7 @@ pub fn router<B: Backend>(backend: B) -> Router {
         .route("/v1/state/{*key}", get(state::<B>))
         .route("/v1/parties/{id}", get(party::<B>))
         .route("/v1/credentials/check", get(credential_check::<B>))
+        .route("/v1/supply/verify", get(verify_pack::<B>))
         .route("/v1/credentials/{id}", get(credential::<B>))
         .route("/v1/blobs", post(crate::records::upload_blob::<B>))
         .route(
@@ -557,6 +564,21 @@ async fn credential_check<B: Backend>(
             )
             .await?,
     ))
+}
+
+#[derive(Deserialize)]
+struct VerifyQuery {
+    scan: String,
+    #[serde(default)]
+    proof: bool,
+}
+
+/// `GET /v1/supply/verify?scan=...`: anyone checks a pack; no account needed.
+async fn verify_pack<B: Backend>(
+    State(backend): State<B>,
+    Query(query): Query<VerifyQuery>,
+) -> HttpResult<Json<medchain_types::api::VerifyPackResponse>> {
+    Ok(Json(backend.verify_pack(query.scan, query.proof).await?))
 }
 
 async fn credential<B: Backend>(

@@ -82,6 +82,14 @@ impl medchain_api::Backend for NodeBackend {
             .await
     }
 
+    async fn verify_pack(
+        &self,
+        scan: String,
+        proof: bool,
+    ) -> Result<medchain_types::api::VerifyPackResponse, Problem> {
+        self.service.verify_pack(&scan, proof).await
+    }
+
     fn metrics(&self) -> String {
         let mut text = self.metrics.encode();
         // Keep an OpenMetrics terminator last.

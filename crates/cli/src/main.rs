@@ -11,6 +11,7 @@ mod custodial_cmd;
 mod records_cmd;
 mod run;
 mod setup;
+mod supply_cmd;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
@@ -66,6 +67,9 @@ enum Command {
     State(commands::StateCommand),
     /// Check a proof offline against a genesis file.
     Verify(commands::VerifyArgs),
+    /// Check a scanned pack (GS1 barcode or Digital Link): genuine, or why not, with its
+    /// chain of custody; `--genesis` checks the proofs offline.
+    VerifyPack(supply_cmd::VerifyPackArgs),
     /// Load-test a running chain.
     Bench(bench::BenchArgs),
     /// Benchmark credential issuance, revocation and verification with proofs at growing
@@ -287,6 +291,7 @@ fn main() -> ExitCode {
         Command::Block(args) => commands::block_on(commands::block(args)),
         Command::State(command) => commands::block_on(commands::state(command)),
         Command::Verify(args) => commands::verify(args),
+        Command::VerifyPack(args) => commands::block_on(supply_cmd::verify_pack(args)),
         Command::Bench(args) => commands::block_on(bench::run(args)),
         Command::BenchCreds(args) => commands::block_on(bench_creds::run(args)),
         Command::BenchRecords(args) => commands::block_on(bench_records::run(args)),

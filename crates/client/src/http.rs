@@ -302,6 +302,21 @@ impl Client {
         self.get_settled(&path).await
     }
 
+    /// `GET /v1/supply/verify`: the verdict on a scanned pack, case or pallet (a GS1 element
+    /// string, its human-readable form or a Digital Link URI), with proofs when asked (check
+    /// them with [`crate::supply::verify_pack_proofs`]).
+    pub async fn verify_pack(
+        &self,
+        scan: &str,
+        proof: bool,
+    ) -> Result<medchain_types::api::VerifyPackResponse, ClientError> {
+        let mut path = format!("/v1/supply/verify?scan={}", query_encode(scan));
+        if proof {
+            path.push_str("&proof=true");
+        }
+        self.get_settled(&path).await
+    }
+
     /// The next nonce a party's transaction must carry, from finalized state.
     pub async fn next_nonce(&self, party: &PartyId) -> Result<u64, ClientError> {
         let answer = self.state(&format!("party/{party}"), false).await?;
@@ -468,4 +483,17 @@ impl Client {
                 })?;
         self.answer(url, response).await
     }
+}
+
+/// Percent-encodes a query value: everything but the unreserved characters (RFC 3986 2.3).
+pub fn query_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 3);
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }

@@ -30,6 +30,7 @@ pub mod custodial;
 pub mod http;
 pub mod keys;
 pub mod records;
+pub mod supply;
 pub mod vc;
 
 pub use http::{Client, ClientError};

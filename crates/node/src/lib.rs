@@ -16,3 +16,4 @@ pub mod light;
 pub mod mempool;
 pub mod replica;
 pub mod service;
+pub mod supply;

@@ -68,10 +68,18 @@ pub fn tx_error_status(err: &TxError) -> u16 {
         TxError::NonceGap { .. } | TxError::Invalid { .. } | TxError::TooManyEvents { .. } => 422,
         TxError::AccessDenied(_) | TxError::SuspectProduct(_) => 403,
         TxError::Refused { code, .. } => match *code {
-            "unknown_record" | "unknown_grant" | "unknown_break_glass" | "unknown_lot"
+            "unknown_record"
+            | "unknown_grant"
+            | "unknown_break_glass"
+            | "unknown_lot"
             | "unknown_container" => 404,
-            "not_patient" | "no_write_consent" | "no_organisation" | "not_configured"
-            | "missing_role" | "not_manufacturer" | "not_trading_partner" => 403,
+            "not_patient"
+            | "no_write_consent"
+            | "no_organisation"
+            | "not_configured"
+            | "missing_role"
+            | "not_manufacturer"
+            | "not_trading_partner" => 403,
             _ => 409,
         },
     }

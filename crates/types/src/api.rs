@@ -440,3 +440,93 @@ pub struct RecordReadResponse {
     pub access_seq: u64,
     pub access_tx: TxHash,
 }
+
+/// What a GS1 scan said, as `GET /v1/supply/verify` read it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanSummary {
+    /// `element_string`, `human_readable` or `digital_link`.
+    pub form: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gtin: Option<crate::gs1::Gtin>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lot: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiry: Option<crate::time::Date>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sscc: Option<crate::gs1::Sscc>,
+    /// The canonical GS1 Digital Link URI of what was scanned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digital_link: Option<String>,
+}
+
+/// The verdict on a scanned pack (or case or pallet), most serious first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PackVerdict {
+    /// No such serial (or SSCC) was ever commissioned (or packed): likely counterfeit.
+    UnknownSerial,
+    /// Confirmed illegitimate by its manufacturer or a regulator.
+    Illegitimate,
+    /// Under investigation (a suspect-product alert or flag).
+    Suspect,
+    /// The lot or expiry printed on the pack differs from the record: likely counterfeit.
+    Mismatch,
+    /// Taken out of use (destroyed, sample, stolen).
+    Decommissioned,
+    /// Consumed by a transformation.
+    Consumed,
+    /// Its lot is recalled.
+    Recalled,
+    /// Already dispensed to a patient.
+    Dispensed,
+    /// Past its expiry date.
+    Expired,
+    /// Genuine and in the supply chain.
+    Genuine,
+}
+
+/// One step of an object's chain of custody.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustodyStep {
+    /// The object that moved: the pack, or a container it was in at the time.
+    pub object: crate::supply::Object,
+    #[serde(flatten)]
+    pub entry: crate::supply::HistoryEntry,
+}
+
+/// `GET /v1/supply/verify`: what anyone scanning a pack learns.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyPackResponse {
+    pub scan: ScanSummary,
+    pub verdict: PackVerdict,
+    /// Every finding, in words (the verdict is the most serious).
+    pub findings: Vec<String>,
+    /// Height and block time the answer is for.
+    pub height: u64,
+    pub time_ms: u64,
+    /// Who holds it now, and their name on chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custodian: Option<crate::ids::PartyId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custodian_label: Option<String>,
+    /// Where it is heading, while in transit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_transit_to: Option<crate::ids::PartyId>,
+    /// The containers it is in, innermost first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub containers: Vec<crate::gs1::Sscc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<crate::supply::Unit>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<crate::supply::Container>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lot: Option<crate::supply::Lot>,
+    /// The chain of custody: its own steps and those of the containers it travelled in, in
+    /// order.
+    pub custody: Vec<CustodyStep>,
+    /// The state entries the answer rests on (the unit or container, its lot, every container
+    /// in its custody chain, the shipment), each with a proof when asked.
+    pub entries: Vec<StateResponse>,
+}

@@ -3,6 +3,7 @@
 mod custodial;
 mod processes;
 mod records;
+mod supply;
 
 use medchain_client::{Client, keys::PartyKeys, verify};
 use medchain_types::{Genesis, PartyKind, Roles, TxBody, api::TxState};

@@ -1,0 +1,269 @@
+//! The supply chain over HTTP on a dev chain: a pallet from the manufacturer through the
+//! wholesaler to the pharmacy, a pack dispensed, and packs verified from each stage (SDK with
+//! proofs checked offline, and `medchain verify-pack`).
+
+use crate::processes::{self, Node};
+use medchain_client::{Client, keys::PartyKeys, supply::verify_pack_proofs};
+use medchain_types::{
+    Genesis, TxBody,
+    api::{PackVerdict, TxState, TxStatusResponse},
+    dev::party_id,
+    gs1::{Gtin, Sscc},
+    supply::{
+        Commission, Dispense, EventMeta, Object, Objects, Pack, Receive, Serials, Ship, Step,
+        SupplyOp, UnitGroup,
+    },
+    time::Date,
+};
+use std::time::Duration;
+
+const GTIN: &str = "09521111111115";
+
+fn gtin() -> Gtin {
+    Gtin::parse(GTIN).expect("GTIN")
+}
+
+fn sscc(n: u64) -> Sscc {
+    Sscc::from_payload(&format!("3952111{n:010}")).expect("SSCC")
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as u64
+        - 60_000
+}
+
+fn units(serials: &[&str]) -> Vec<UnitGroup> {
+    vec![UnitGroup {
+        gtin: gtin(),
+        serials: Serials::List(serials.iter().map(|s| s.to_string()).collect()),
+    }]
+}
+
+async fn run(client: &Client, who: &str, op: SupplyOp) -> TxStatusResponse {
+    let keys = PartyKeys::dev(who);
+    let status = client.status().await.expect("status");
+    let nonce = client.next_nonce(&keys.party_id).await.expect("nonce");
+    let tx = keys.sign(&status.chain_id, nonce, TxBody::Supply(op));
+    client.submit(&tx, true).await.expect("submitted")
+}
+
+async fn applied(client: &Client, who: &str, op: SupplyOp) {
+    let name = op.name();
+    let answer = run(client, who, op).await;
+    assert_eq!(answer.status, TxState::Committed, "{name}: {answer:?}");
+    assert_eq!(
+        answer.receipt.as_ref().map(|r| r.outcome),
+        Some(medchain_types::Outcome::Applied),
+        "{name}: {answer:?}"
+    );
+}
+
+fn datamatrix(serial: &str) -> String {
+    format!("]d201{GTIN}21{serial}\u{1d}10L1\u{1d}17300131")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pallet_reaches_a_pharmacy_and_anyone_verifies_its_packs() {
+    let dir = processes::temp_dir("supply");
+    let node = Node::dev(&dir);
+    let client = node.client().await;
+    processes::wait_for_height(&client, 1, Duration::from_secs(60)).await;
+    let genesis: Genesis =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("genesis.json")).expect("genesis"))
+            .expect("genesis JSON");
+    let meta = || EventMeta::at(now_ms());
+    let expiry = Date::new(2030, 1, 31).expect("date");
+
+    for (case, serials) in [(1, vec!["A1", "A2", "A3", "A4"]), (2, vec!["B1", "B2"])] {
+        let op = SupplyOp::Commission(Commission {
+            meta: meta(),
+            units: units(&serials),
+            lot: "L1".into(),
+            expiry,
+            into: Some(sscc(case)),
+        });
+        applied(&client, "manufacturer", op).await;
+    }
+    let op = SupplyOp::Pack(Pack {
+        meta: meta(),
+        parent: sscc(9),
+        children: Objects {
+            units: vec![],
+            containers: vec![sscc(1), sscc(2)],
+        },
+    });
+    applied(&client, "manufacturer", op).await;
+    let pallet = Objects {
+        units: vec![],
+        containers: vec![sscc(9)],
+    };
+    let ship = |to: &str| {
+        SupplyOp::Ship(Ship {
+            meta: meta(),
+            objects: pallet.clone(),
+            to: party_id(to),
+            is_return: false,
+        })
+    };
+    let receive = || {
+        SupplyOp::Receive(Receive {
+            meta: meta(),
+            objects: pallet.clone(),
+        })
+    };
+
+    // At the manufacturer.
+    let answer = client
+        .verify_pack(&datamatrix("A2"), true)
+        .await
+        .expect("verified");
+    assert_eq!(answer.verdict, PackVerdict::Genuine, "{answer:?}");
+    assert_eq!(answer.custodian, Some(party_id("manufacturer")));
+    assert_eq!(answer.containers, vec![sscc(1), sscc(9)]);
+    verify_pack_proofs(&genesis, &answer).expect("proofs verify");
+
+    applied(&client, "manufacturer", ship("wholesaler")).await;
+    // In transit to the wholesaler.
+    let answer = client
+        .verify_pack(&datamatrix("A2"), false)
+        .await
+        .expect("verified");
+    assert_eq!(answer.in_transit_to, Some(party_id("wholesaler")));
+    assert_eq!(answer.custodian, Some(party_id("manufacturer")));
+    applied(&client, "wholesaler", receive()).await;
+    let answer = client
+        .verify_pack(&datamatrix("A2"), true)
+        .await
+        .expect("verified");
+    assert_eq!(answer.custodian, Some(party_id("wholesaler")));
+    assert_eq!(answer.verdict, PackVerdict::Genuine);
+    verify_pack_proofs(&genesis, &answer).expect("proofs verify");
+
+    applied(&client, "wholesaler", ship("pharmacy")).await;
+    applied(&client, "pharmacy", receive()).await;
+    let op = SupplyOp::Dispense(Dispense {
+        meta: meta(),
+        units: units(&["A1"]),
+    });
+    applied(&client, "pharmacy", op).await;
+
+    // At the pharmacy: the chain of custody has the pallet's journey.
+    let answer = client
+        .verify_pack(&datamatrix("A2"), true)
+        .await
+        .expect("verified");
+    assert_eq!(answer.verdict, PackVerdict::Genuine, "{answer:?}");
+    assert_eq!(answer.custodian, Some(party_id("pharmacy")));
+    assert_eq!(
+        answer.custodian_label.as_deref(),
+        Some("High Street Pharmacy (demo)")
+    );
+    verify_pack_proofs(&genesis, &answer).expect("proofs verify");
+    let journey: Vec<(Step, Option<Object>)> = answer
+        .custody
+        .iter()
+        .map(|s| (s.entry.step, Some(s.object.clone())))
+        .collect();
+    let pallet_object = Object::Container { sscc: sscc(9) };
+    let pallet_moves = journey
+        .iter()
+        .filter(|(step, object)| {
+            matches!(step, Step::Shipped | Step::Received)
+                && object.as_ref() == Some(&pallet_object)
+        })
+        .count();
+    assert_eq!(pallet_moves, 4, "{journey:?}");
+    assert_eq!(answer.custody[0].entry.step, Step::Commissioned);
+
+    // A tampered answer does not pass.
+    let mut tampered = answer.clone();
+    if let Some(unit) = tampered.unit.as_mut() {
+        unit.custodian = party_id("wholesaler");
+    }
+    assert!(verify_pack_proofs(&genesis, &tampered).is_err());
+
+    // The dispensed pack, scanned as a Digital Link.
+    let link = format!("https://id.gs1.org/01/{GTIN}/10/L1/21/A1?17=300131");
+    let answer = client.verify_pack(&link, true).await.expect("verified");
+    assert_eq!(answer.verdict, PackVerdict::Dispensed, "{answer:?}");
+    verify_pack_proofs(&genesis, &answer).expect("proofs verify");
+
+    // A serial nobody commissioned: proven absent.
+    let answer = client
+        .verify_pack(&datamatrix("FAKE9"), true)
+        .await
+        .expect("verified");
+    assert_eq!(answer.verdict, PackVerdict::UnknownSerial);
+    verify_pack_proofs(&genesis, &answer).expect("the absence is proven");
+
+    // A pack printed with another lot than its serial's.
+    let answer = client
+        .verify_pack(&format!("(01){GTIN}(21)A3(10)L9(17)300131"), false)
+        .await
+        .expect("verified");
+    assert_eq!(answer.verdict, PackVerdict::Mismatch, "{answer:?}");
+
+    // Bad scans get a problem naming what was wrong.
+    let err = client
+        .verify_pack("]d2010952111111111221A3", false)
+        .await
+        .expect_err("a bad check digit");
+    assert!(err.to_string().contains("check digit"), "{err}");
+
+    // Dispensing A1 again is refused on the record and flags it.
+    let op = SupplyOp::Dispense(Dispense {
+        meta: meta(),
+        units: units(&["A1"]),
+    });
+    let answer = run(&client, "pharmacy", op).await;
+    assert_eq!(
+        answer.receipt.as_ref().map(|r| r.outcome),
+        Some(medchain_types::Outcome::Denied),
+        "{answer:?}"
+    );
+    let answer = client.verify_pack(&link, false).await.expect("verified");
+    assert_eq!(answer.verdict, PackVerdict::Suspect);
+    let alerts = client
+        .state(
+            &format!(
+                "list/alerts/{}",
+                hex::encode(medchain_types::supply::ALERTS_ALL)
+            ),
+            false,
+        )
+        .await
+        .expect("alerts");
+    assert_eq!(alerts.decoded, Some(serde_json::json!({ "count": 1 })));
+
+    // The command line: exit 0 for a genuine pack, 3 otherwise.
+    let url = client.base().to_string();
+    let genesis_path = dir.join("genesis.json").display().to_string();
+    let out = std::process::Command::new(processes::BIN)
+        .args([
+            "verify-pack",
+            &datamatrix("A2"),
+            "--node",
+            &url,
+            "--genesis",
+            &genesis_path,
+        ])
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.starts_with("GENUINE"), "{stdout}");
+    assert!(stdout.contains("High Street Pharmacy (demo)"), "{stdout}");
+    let out = std::process::Command::new(processes::BIN)
+        .args(["verify-pack", &link, "--node", &url])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("SUSPECT"));
+}

@@ -1,0 +1,98 @@
+//! The supply chain from a client: checking a verify-pack answer against the chain.
+
+use crate::verify::{VerifyError, verify_state};
+use commonware_codec::{DecodeExt, Encode};
+use medchain_types::{
+    Genesis,
+    api::{PackVerdict, VerifyPackResponse},
+};
+
+/// Why a verify-pack answer cannot be trusted.
+#[derive(Debug, thiserror::Error)]
+pub enum PackProofError {
+    #[error("the proof of {key} does not verify: {source}")]
+    Proof { key: String, source: VerifyError },
+    #[error("{key} differs from its proven value")]
+    Differs { key: String },
+    #[error("the answer's {what} is not the proven one")]
+    Mismatch { what: &'static str },
+    #[error("the answer says {verdict:?}, but {reason}")]
+    Verdict {
+        verdict: PackVerdict,
+        reason: &'static str,
+    },
+}
+
+/// Checks every state entry of a verify-pack answer (asked for with proofs) against the
+/// genesis validators, and that the unit, lot and container the answer shows are the proven
+/// ones; an "unknown serial" answer must prove the serial absent.
+pub fn verify_pack_proofs(
+    genesis: &Genesis,
+    answer: &VerifyPackResponse,
+) -> Result<(), PackProofError> {
+    let mut proven = Vec::new();
+    for entry in &answer.entries {
+        let verified = verify_state(genesis, entry).map_err(|source| PackProofError::Proof {
+            key: entry.key.clone(),
+            source,
+        })?;
+        if verified.value.as_ref().map(hex::encode) != entry.value {
+            return Err(PackProofError::Differs {
+                key: entry.key.clone(),
+            });
+        }
+        proven.push(verified);
+    }
+    let find = |encoded: Vec<u8>| proven.iter().any(|v| v.value.as_ref() == Some(&encoded));
+    if let Some(unit) = &answer.unit
+        && !find(unit.encode().to_vec())
+    {
+        return Err(PackProofError::Mismatch { what: "unit" });
+    }
+    if let Some(lot) = &answer.lot
+        && !find(lot.encode().to_vec())
+    {
+        return Err(PackProofError::Mismatch { what: "lot" });
+    }
+    if let Some(container) = &answer.container
+        && !find(container.encode().to_vec())
+    {
+        return Err(PackProofError::Mismatch { what: "container" });
+    }
+    if answer.verdict == PackVerdict::UnknownSerial
+        && (answer.unit.is_some()
+            || answer.container.is_some()
+            || !proven.iter().any(|v| v.value.is_none()))
+    {
+        return Err(PackProofError::Verdict {
+            verdict: answer.verdict,
+            reason: "no absence is proven",
+        });
+    }
+    // The custody steps shown are the proven objects' own.
+    for step in &answer.custody {
+        let key = medchain_state::supply::object_key(&step.object);
+        let history = proven
+            .iter()
+            .find(|v| v.key == key)
+            .and_then(|v| v.value.clone())
+            .and_then(|value| match &step.object {
+                medchain_types::supply::Object::Unit { .. } => {
+                    medchain_types::supply::Unit::decode(value.clone())
+                        .map(|u| u.history)
+                        .ok()
+                }
+                medchain_types::supply::Object::Container { .. } => {
+                    medchain_types::supply::Container::decode(value.clone())
+                        .map(|c| c.history)
+                        .ok()
+                }
+            });
+        if !history.is_some_and(|h| h.contains(&step.entry)) {
+            return Err(PackProofError::Mismatch {
+                what: "chain of custody",
+            });
+        }
+    }
+    Ok(())
+}
