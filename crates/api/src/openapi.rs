@@ -119,6 +119,16 @@ pub fn openapi() -> Value {
                 ],
                 "responses": with_problems(json!({ "200": { "description": "Answer", "content": { "application/json": { "schema": { "type": "object" } } } } }))
             }},
+            "/v1/supply/verify": { "get": {
+                "summary": "Verify a scanned pack, case or pallet",
+                "operationId": "verifyPack",
+                "description": "Public, no account needed. `scan` is what a scanner read: a GS1 element string (FNC1 sent as GS, 0x1D, perhaps after a symbology identifier such as `]d2`), the human-readable form (`(01)...(21)...(17)...(10)...`) or a GS1 Digital Link URI; a pack is named by GTIN and serial, a case or pallet by SSCC. The answer has a verdict (`genuine`, `unknown_serial`, `illegitimate`, `suspect`, `mismatch` (the printed lot or expiry differs from the record), `decommissioned`, `consumed`, `recalled`, `dispensed`, `expired`; the most serious), every finding in words, who holds it and where it is heading, the containers it is in, its chain of custody (its own steps and those of the containers it travelled in), and the state entries it rests on; with `proof=true` each entry has a proof against a finalized block (an unknown serial's absence is proven). A malformed scan is a 422 naming what was wrong.",
+                "parameters": [
+                    { "name": "scan", "in": "query", "required": true, "schema": { "type": "string" } },
+                    { "name": "proof", "in": "query", "schema": { "type": "boolean" } }
+                ],
+                "responses": with_problems(json!({ "200": { "description": "Verdict", "content": { "application/json": { "schema": { "type": "object", "required": ["scan", "verdict", "findings", "height", "custody", "entries"] } } } } }))
+            }},
             "/v1/credentials/{id}": { "get": {
                 "summary": "A credential, optionally with a proof",
                 "operationId": "credential",
@@ -457,6 +467,7 @@ mod tests {
             "/v1/parties/{id}",
             "/v1/credentials/check",
             "/v1/credentials/{id}",
+            "/v1/supply/verify",
             "/v1/blobs",
             "/v1/records/{id}/versions/{version}/keys/{recipient}",
             "/v1/records/{id}/read",
