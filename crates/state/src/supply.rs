@@ -39,6 +39,7 @@ use crate::{
 use commonware_codec::{Decode, Encode};
 use medchain_types::{
     Event, Party, PartyId, Role, TxHash,
+    event::SUPPLY_SUBJECT_BYTES_MAX,
     gs1::{Gtin, Sscc},
     hash::{Hash32, hash_parts},
     supply::{
@@ -641,7 +642,7 @@ pub async fn apply<R: StateRead>(
         op: op.name().to_string(),
         actor: signer,
         objects: objects as u32,
-        subject,
+        subject: truncate(subject, SUPPLY_SUBJECT_BYTES_MAX),
     });
     Ok(())
 }
@@ -1094,13 +1095,14 @@ async fn receive<R: StateRead>(
         let entry = work.entry(Step::Received, Some(from), None);
         work.record(&object, entry).await?;
     }
-    let mut ids: Vec<String> = Vec::new();
+    let subject = match shipments.keys().next() {
+        Some(id) if shipments.len() == 1 => id.to_hex(),
+        _ => format!("{} shipments", shipments.len()),
+    };
     for (id, shipment) in shipments {
         work.ctx.put_encoded(shipment_key(&id), &shipment);
-        ids.push(id.to_hex());
     }
-    ids.sort();
-    Ok((op.objects.len(), ids.join(",")))
+    Ok((op.objects.len(), subject))
 }
 
 async fn dispense<R: StateRead>(

@@ -642,10 +642,10 @@ impl Read for Event {
                 reason: crate::codec::read_str(buf, crate::records::JUSTIFICATION_BYTES_MAX)?,
             },
             23 => Event::SupplyStep {
-                op: crate::codec::read_str(buf, 32)?,
+                op: crate::codec::read_str(buf, SUPPLY_OP_BYTES_MAX)?,
                 actor: PartyId::read(buf)?,
                 objects: u32::read(buf)?,
-                subject: crate::codec::read_str(buf, 128)?,
+                subject: crate::codec::read_str(buf, SUPPLY_SUBJECT_BYTES_MAX)?,
             },
             24 => Event::SuspectProduct {
                 alert: u64::read(buf)?,
@@ -658,6 +658,12 @@ impl Read for Event {
         })
     }
 }
+
+/// Longest operation name in an [`Event::SupplyStep`].
+pub const SUPPLY_OP_BYTES_MAX: usize = 32;
+/// Longest subject in an [`Event::SupplyStep`]; longer subjects are cut at a character
+/// boundary before they are recorded.
+pub const SUPPLY_SUBJECT_BYTES_MAX: usize = 128;
 
 /// Longest refusal code in an [`Event::ActionDenied`].
 pub const DENIAL_CODE_BYTES_MAX: usize = 64;

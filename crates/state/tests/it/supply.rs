@@ -778,3 +778,26 @@ fn roles_licences_and_event_times_gate_every_step() {
     .expect("denied on the record");
     assert_eq!(outcome.receipt.outcome, Outcome::Denied);
 }
+
+#[test]
+fn one_receipt_of_several_shipments_records_an_event_that_decodes() {
+    let mut chain = Chain::dev();
+    applied(&mut chain, "manufacturer", commission(&["A1", "A2"], None));
+    applied(
+        &mut chain,
+        "manufacturer",
+        ship(loose(&["A1"]), "wholesaler"),
+    );
+    applied(
+        &mut chain,
+        "manufacturer",
+        ship(loose(&["A2"]), "wholesaler"),
+    );
+    let outcome = applied(&mut chain, "wholesaler", receive(loose(&["A1", "A2"])));
+    let event = outcome.events[0].clone();
+    assert!(
+        matches!(&event, Event::SupplyStep { objects: 2, subject, .. } if subject == "2 shipments")
+    );
+    let bytes = commonware_codec::Encode::encode(&event);
+    assert_eq!(Event::decode(bytes).expect("the event decodes"), event);
+}
