@@ -90,8 +90,22 @@ pub async fn push<R: StateRead>(
     owner: &[u8; 32],
     item: Vec<u8>,
 ) -> Result<u64, TxError> {
-    let seq = len(ctx, list, owner).await?;
-    ctx.put(item_key(list, owner, seq), item);
-    ctx.put(count_key(list, owner), (seq + 1).to_be_bytes().to_vec());
-    Ok(seq)
+    extend(ctx, list, owner, [item]).await
+}
+
+/// Appends items, reading and writing the count once; returns the first one's position.
+pub async fn extend<R: StateRead>(
+    ctx: &mut TxContext<'_, '_, R>,
+    list: &str,
+    owner: &[u8; 32],
+    items: impl IntoIterator<Item = Vec<u8>>,
+) -> Result<u64, TxError> {
+    let first = len(ctx, list, owner).await?;
+    let mut seq = first;
+    for item in items {
+        ctx.put(item_key(list, owner, seq), item);
+        seq += 1;
+    }
+    ctx.put(count_key(list, owner), seq.to_be_bytes().to_vec());
+    Ok(first)
 }

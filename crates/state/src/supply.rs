@@ -36,7 +36,7 @@ use crate::{
     lists::{self, names},
     view::StateRead,
 };
-use commonware_codec::{Decode, Encode};
+use commonware_codec::Encode;
 use medchain_types::{
     Event, Party, PartyId, Role, TxHash,
     event::SUPPLY_SUBJECT_BYTES_MAX,
@@ -45,13 +45,13 @@ use medchain_types::{
     supply::{
         ALERTS_ALL, Alert, AlertKind, CONTAINER_LOTS_MAX, Commission, Container, ContainerStatus,
         Decommission, DecommissionReason, Dispense, EVENT_TIME_SKEW_MS, EventMeta, Flag, FlagKind,
-        HISTORY_MAX, HistoryEntry, Lot, LotRef, Object, Objects, Pack, Product, Recall,
-        RecallNotice, Receive, Serials, Ship, Shipment, Step, SupplyOp, Transform, Transformation,
-        Unit, UnitGroup, UnitStatus, Unpack,
+        HISTORY_MAX, HistoryEntry, Lot, LotRef, Object, Pack, Product, Recall, RecallNotice,
+        Receive, Ship, Shipment, Step, SupplyOp, Transform, Transformation, Unit, UnitGroup,
+        UnitStatus, Unpack, unit_objects,
     },
     time::Date,
 };
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// How deep containers nest (unit in case in pallet in ...) before we stop following.
 pub const NESTING_MAX: usize = 8;
@@ -243,7 +243,7 @@ struct Work<'c, 'b, 'a, R: StateRead> {
     op: &'static str,
     tx: TxHash,
     entities: HashMap<Object, Option<Entity>>,
-    dirty: Vec<Object>,
+    dirty: BTreeSet<Object>,
     lots: HashMap<(Gtin, String), Option<Lot>>,
     products: HashMap<Gtin, Option<Product>>,
 }
@@ -261,7 +261,7 @@ impl<'c, 'b, 'a, R: StateRead> Work<'c, 'b, 'a, R> {
             op,
             tx,
             entities: HashMap::new(),
-            dirty: Vec::new(),
+            dirty: BTreeSet::new(),
             lots: HashMap::new(),
             products: HashMap::new(),
         }
@@ -321,7 +321,9 @@ impl<'c, 'b, 'a, R: StateRead> Work<'c, 'b, 'a, R> {
     }
 
     fn mark(&mut self, object: &Object) {
-        self.dirty.push(object.clone());
+        if !self.dirty.contains(object) {
+            self.dirty.insert(object.clone());
+        }
     }
 
     /// Appends a history entry to an object, refusing once its history is full.
@@ -531,10 +533,7 @@ impl<'c, 'b, 'a, R: StateRead> Work<'c, 'b, 'a, R> {
 
     /// Writes every changed object, lot and product.
     fn flush(self) {
-        let mut dirty = self.dirty;
-        dirty.sort();
-        dirty.dedup();
-        for object in dirty {
+        for object in self.dirty {
             if let Some(Some(entity)) = self.entities.get(&object) {
                 self.ctx.put(object_key(&object), entity.encode());
             }
@@ -791,8 +790,7 @@ async fn commission<R: StateRead>(
 ) -> Result<(usize, String), TxError> {
     let count = create_units(work, &op.units, &op.lot, op.expiry, None).await?;
     if let Some(parent) = op.into {
-        let children = Objects::units(op.units.clone());
-        put_into(work, parent, &children).await?;
+        put_into(work, parent, unit_objects(&op.units).collect()).await?;
     }
     let subject = match op.units.as_slice() {
         [group] => format!("{}/{}", group.gtin, op.lot),
@@ -839,7 +837,7 @@ async fn open_container<R: StateRead>(
 async fn put_into<R: StateRead>(
     work: &mut Work<'_, '_, '_, R>,
     parent: Sscc,
-    children: &Objects,
+    children: Vec<Object>,
 ) -> Result<usize, TxError> {
     open_container(work, parent).await?;
     // A container may not go inside itself, however deep.
@@ -855,11 +853,10 @@ async fn put_into<R: StateRead>(
         ancestors.push(sscc);
         ancestor = work.existing(&Object::Container { sscc }).await?.parent();
     }
-    let owner = contents_owner(&parent);
     let entry = work.entry(Step::Packed, None, Some(parent));
-    let mut count = 0u64;
-    let mut lots: Vec<LotRef> = Vec::new();
-    for child in children.iter() {
+    let mut lots: BTreeSet<LotRef> = BTreeSet::new();
+    let mut listed = Vec::with_capacity(children.len());
+    for child in children {
         if let Object::Container { sscc } = &child
             && ancestors.contains(sscc)
         {
@@ -881,27 +878,27 @@ async fn put_into<R: StateRead>(
         let entity = work.existing(&child).await?;
         entity.set_parent(Some(parent));
         work.record(&child, entry.clone()).await?;
-        lists::push(work.ctx, names::CONTENTS, &owner, child.encode().to_vec()).await?;
-        count += 1;
+        listed.push(child.encode().to_vec());
     }
+    let count = listed.len();
+    lists::extend(work.ctx, names::CONTENTS, &contents_owner(&parent), listed).await?;
     let container = Object::Container { sscc: parent };
     if let Entity::Container(c) = work.existing(&container).await? {
-        c.contents += count;
+        c.contents += count as u64;
     }
     work.mark(&container);
-    lots.sort();
-    lots.dedup();
+    let lots: Vec<LotRef> = lots.into_iter().collect();
     for sscc in ancestors {
         work.add_lots(sscc, &lots).await?;
     }
-    Ok(count as usize)
+    Ok(count)
 }
 
 async fn pack<R: StateRead>(
     work: &mut Work<'_, '_, '_, R>,
     op: &Pack,
 ) -> Result<(usize, String), TxError> {
-    let count = put_into(work, op.parent, &op.children).await?;
+    let count = put_into(work, op.parent, op.children.iter().collect()).await?;
     Ok((count, op.parent.to_string()))
 }
 
@@ -912,19 +909,14 @@ async fn contents_of<R: StateRead>(
 ) -> Result<Vec<Object>, TxError> {
     let owner = contents_owner(sscc);
     let len = lists::len(work.ctx, names::CONTENTS, &owner).await?;
-    let mut found = Vec::new();
+    let (mut found, mut seen) = (Vec::new(), HashSet::new());
     for seq in 0..len {
         let key = lists::item_key(names::CONTENTS, &owner, seq);
-        let Some(bytes) = work.ctx.get(&key).await? else {
+        let Some(child) = work.ctx.get_decoded::<Object>(&key).await? else {
             continue;
         };
-        let child = Object::decode_cfg(bytes, &()).map_err(|err| {
-            TxError::State(crate::error::StateError::Corrupt {
-                key: crate::keys::describe(&key),
-                reason: err.to_string(),
-            })
-        })?;
-        if work.existing(&child).await?.parent() == Some(*sscc) && !found.contains(&child) {
+        // The list keeps every packing, so a repacked object is listed more than once.
+        if work.existing(&child).await?.parent() == Some(*sscc) && seen.insert(child.clone()) {
             found.push(child);
         }
     }
@@ -1109,9 +1101,10 @@ async fn dispense<R: StateRead>(
     work: &mut Work<'_, '_, '_, R>,
     op: &Dispense,
 ) -> Result<(usize, String), TxError> {
-    let objects = Objects::units(op.units.clone());
+    let objects: Vec<Object> = unit_objects(&op.units).collect();
     let entry = work.entry(Step::Dispensed, None, None);
-    for object in objects.iter() {
+    for object in &objects {
+        let object = object.clone();
         work.require_fit(&object, false).await?;
         work.require_holder(&object).await?;
         if let Some(parent) = work.existing(&object).await?.parent() {
@@ -1122,8 +1115,8 @@ async fn dispense<R: StateRead>(
         }
         work.record(&object, entry.clone()).await?;
     }
-    let subject = match objects.iter().next() {
-        Some(Object::Unit { gtin, serial }) if objects.len() == 1 => format!("{gtin}/{serial}"),
+    let subject = match objects.as_slice() {
+        [Object::Unit { gtin, serial }] => format!("{gtin}/{serial}"),
         _ => String::new(),
     };
     Ok((objects.len(), subject))
@@ -1237,7 +1230,7 @@ async fn transform<R: StateRead>(
     work: &mut Work<'_, '_, '_, R>,
     op: &Transform,
 ) -> Result<(usize, String), TxError> {
-    let inputs: Vec<Object> = Objects::units(op.inputs.clone()).iter().collect();
+    let inputs: Vec<Object> = unit_objects(&op.inputs).collect();
     let entry = work.entry(Step::Transformed, None, None);
     for input in &inputs {
         work.require_holder(input).await?;
@@ -1359,9 +1352,4 @@ pub async fn record_alert<R: StateRead>(
         manufacturer: violation.manufacturer,
     });
     Ok(())
-}
-
-/// The serials of a lot's commissioning batches, for recall queries.
-pub fn decode_batch(bytes: &[u8]) -> Option<Serials> {
-    Serials::decode_cfg(bytes.to_vec(), &()).ok()
 }

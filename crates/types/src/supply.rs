@@ -369,25 +369,27 @@ impl Objects {
 
     /// Every object: the units, group by group, then the containers.
     pub fn iter(&self) -> impl Iterator<Item = Object> + '_ {
-        self.units
-            .iter()
-            .flat_map(|group| {
-                group.serials.iter().map(move |serial| Object::Unit {
-                    gtin: group.gtin,
-                    serial,
-                })
-            })
-            .chain(
-                self.containers
-                    .iter()
-                    .map(|sscc| Object::Container { sscc: *sscc }),
-            )
+        unit_objects(&self.units).chain(
+            self.containers
+                .iter()
+                .map(|sscc| Object::Container { sscc: *sscc }),
+        )
     }
 
     /// Checks serials, sizes and duplicates.
     pub fn check(&self, what: &'static str) -> Result<(), ParseError> {
         check_objects(what, &self.units, &self.containers)
     }
+}
+
+/// The units of GTIN groups, group by group.
+pub fn unit_objects(groups: &[UnitGroup]) -> impl Iterator<Item = Object> + Send + '_ {
+    groups.iter().flat_map(|group| {
+        group.serials.iter().map(move |serial| Object::Unit {
+            gtin: group.gtin,
+            serial,
+        })
+    })
 }
 
 /// Checks an object list given as its parts: serials, sizes and duplicates, and that it names
