@@ -79,12 +79,12 @@ pub fn verify_pack_proofs(
             .and_then(|value| match &step.object {
                 medchain_types::supply::Object::Unit { .. } => {
                     medchain_types::supply::Unit::decode(value.clone())
-                        .map(|u| u.history)
+                        .map(|u| u.tracking.history)
                         .ok()
                 }
                 medchain_types::supply::Object::Container { .. } => {
                     medchain_types::supply::Container::decode(value.clone())
-                        .map(|c| c.history)
+                        .map(|c| c.tracking.history)
                         .ok()
                 }
             });

@@ -93,7 +93,7 @@ impl<E: Spawner + StorageContext + Clock> Reads<'_, E> {
                 // The container's steps while it held the object.
                 Box::pin(self.custody(
                     Object::Container { sscc },
-                    container.history,
+                    container.tracking.history,
                     entry.height,
                     until,
                     depth + 1,
@@ -154,7 +154,7 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
             custody: Vec::new(),
             entries: Vec::new(),
         };
-        let (object, history, mut parent, mut custodian, mut shipment, flag);
+        let (object, tracking);
         match (summary.gtin, summary.serial.as_deref(), summary.sscc) {
             (Some(gtin), Some(serial), _) => {
                 let entry = reads.read(unit_key(&gtin, serial)).await?;
@@ -221,11 +221,7 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
                     gtin,
                     serial: serial.to_string(),
                 };
-                history = unit.history.clone();
-                parent = unit.parent;
-                custodian = unit.custodian;
-                shipment = unit.shipment;
-                flag = unit.flag;
+                tracking = unit.tracking.clone();
                 response.unit = Some(unit);
                 response.lot = Some(lot);
             }
@@ -244,11 +240,7 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
                     findings.push("it was decommissioned".into());
                 }
                 object = Object::Container { sscc };
-                history = container.history.clone();
-                parent = container.parent;
-                custodian = container.custodian;
-                shipment = container.shipment;
-                flag = container.flag;
+                tracking = container.tracking.clone();
                 response.container = Some(container);
             }
             _ => {
@@ -259,7 +251,7 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
                 ));
             }
         }
-        match flag {
+        match tracking.flag {
             Some(FlagKind::Illegitimate) => {
                 verdicts.push(PackVerdict::Illegitimate);
                 findings.push("it is confirmed illegitimate".into());
@@ -274,6 +266,8 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
             _ => {}
         }
         // Where it is: the outermost container holds it.
+        let (mut parent, mut custodian, mut shipment) =
+            (tracking.parent, tracking.custodian, tracking.shipment);
         let mut depth = 0;
         while let Some(sscc) = parent {
             if depth >= DEPTH_MAX {
@@ -285,9 +279,9 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
                 .container(&sscc)
                 .await?
                 .ok_or_else(|| corrupt("unit", format!("its container {sscc} is missing")))?;
-            parent = container.parent;
-            custodian = container.custodian;
-            shipment = container.shipment;
+            parent = container.tracking.parent;
+            custodian = container.tracking.custodian;
+            shipment = container.tracking.shipment;
         }
         response.custodian = Some(custodian);
         response.custodian_label = self.label(&custodian).await;
@@ -303,7 +297,7 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
         }
         let mut steps = Vec::new();
         reads
-            .custody(object, history, 0, u64::MAX, 0, &mut steps)
+            .custody(object, tracking.history, 0, u64::MAX, 0, &mut steps)
             .await?;
         steps.sort_by(|a, b| {
             (a.entry.height, a.entry.time_ms).cmp(&(b.entry.height, b.entry.time_ms))

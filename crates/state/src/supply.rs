@@ -46,8 +46,8 @@ use medchain_types::{
         ALERTS_ALL, Alert, AlertKind, CONTAINER_LOTS_MAX, Commission, Container, ContainerStatus,
         Decommission, DecommissionReason, Dispense, EVENT_TIME_SKEW_MS, EventMeta, Flag, FlagKind,
         HISTORY_MAX, HistoryEntry, Lot, LotRef, Object, Pack, Product, Recall, RecallNotice,
-        Receive, Ship, Shipment, Step, SupplyOp, Transform, Transformation, Unit, UnitGroup,
-        UnitStatus, Unpack, unit_objects,
+        Receive, Ship, Shipment, Step, SupplyOp, Tracking, Transform, Transformation, Unit,
+        UnitGroup, UnitStatus, Unpack, unit_objects,
     },
     time::Date,
 };
@@ -149,58 +149,16 @@ enum Entity {
 }
 
 impl Entity {
-    fn parent(&self) -> Option<Sscc> {
+    fn tracking(&self) -> &Tracking {
         match self {
-            Entity::Unit(u) => u.parent,
-            Entity::Container(c) => c.parent,
+            Entity::Unit(u) => &u.tracking,
+            Entity::Container(c) => &c.tracking,
         }
     }
-    fn custodian(&self) -> PartyId {
+    fn tracking_mut(&mut self) -> &mut Tracking {
         match self {
-            Entity::Unit(u) => u.custodian,
-            Entity::Container(c) => c.custodian,
-        }
-    }
-    fn shipment(&self) -> Option<Hash32> {
-        match self {
-            Entity::Unit(u) => u.shipment,
-            Entity::Container(c) => c.shipment,
-        }
-    }
-    fn flag(&self) -> Option<FlagKind> {
-        match self {
-            Entity::Unit(u) => u.flag,
-            Entity::Container(c) => c.flag,
-        }
-    }
-    fn history(&mut self) -> &mut Vec<HistoryEntry> {
-        match self {
-            Entity::Unit(u) => &mut u.history,
-            Entity::Container(c) => &mut c.history,
-        }
-    }
-    fn set_parent(&mut self, parent: Option<Sscc>) {
-        match self {
-            Entity::Unit(u) => u.parent = parent,
-            Entity::Container(c) => c.parent = parent,
-        }
-    }
-    fn set_custodian(&mut self, custodian: PartyId) {
-        match self {
-            Entity::Unit(u) => u.custodian = custodian,
-            Entity::Container(c) => c.custodian = custodian,
-        }
-    }
-    fn set_shipment(&mut self, shipment: Option<Hash32>) {
-        match self {
-            Entity::Unit(u) => u.shipment = shipment,
-            Entity::Container(c) => c.shipment = shipment,
-        }
-    }
-    fn set_flag(&mut self, flag: Option<FlagKind>) {
-        match self {
-            Entity::Unit(u) => u.flag = flag,
-            Entity::Container(c) => c.flag = flag,
+            Entity::Unit(u) => &mut u.tracking,
+            Entity::Container(c) => &mut c.tracking,
         }
     }
     /// Why it can no longer move, if it cannot.
@@ -329,7 +287,7 @@ impl<'c, 'b, 'a, R: StateRead> Work<'c, 'b, 'a, R> {
     /// Appends a history entry to an object, refusing once its history is full.
     async fn record(&mut self, object: &Object, entry: HistoryEntry) -> Result<(), TxError> {
         let entity = self.load(object).await?.expect("loaded by the caller");
-        let history = entity.history();
+        let history = &mut entity.tracking_mut().history;
         if history.len() >= HISTORY_MAX {
             return Err(refused(
                 "history_full",
@@ -370,8 +328,9 @@ impl<'c, 'b, 'a, R: StateRead> Work<'c, 'b, 'a, R> {
         let mut current = object.clone();
         for _ in 0..=NESTING_MAX {
             let entity = self.existing(&current).await?;
-            match entity.parent() {
-                None => return Ok((current, entity.custodian(), entity.shipment())),
+            let tracking = entity.tracking();
+            match tracking.parent {
+                None => return Ok((current, tracking.custodian, tracking.shipment)),
                 Some(parent) => current = Object::Container { sscc: parent },
             }
         }
@@ -435,7 +394,7 @@ impl<'c, 'b, 'a, R: StateRead> Work<'c, 'b, 'a, R> {
                 format!("{object} {why}"),
             ));
         }
-        if let Some(flag @ (FlagKind::Suspect | FlagKind::Illegitimate)) = entity.flag()
+        if let Some(flag @ (FlagKind::Suspect | FlagKind::Illegitimate)) = entity.tracking().flag
             && !allow_recalled
         {
             let flag = if flag == FlagKind::Suspect {
@@ -747,13 +706,9 @@ async fn create_units<R: StateRead>(
                     serial,
                     lot: lot_number.to_string(),
                     status: UnitStatus::Active,
-                    custodian: signer,
-                    parent: None,
-                    shipment: None,
-                    flag: None,
+                    tracking: Tracking::new(signer, entry.clone()),
                     made_by,
                     consumed_by: None,
-                    history: vec![entry.clone()],
                 })),
             );
             work.mark(&object);
@@ -813,13 +768,9 @@ async fn open_container<R: StateRead>(
                 sscc,
                 packed_by: work.signer,
                 status: ContainerStatus::Active,
-                custodian: work.signer,
-                parent: None,
-                shipment: None,
-                flag: None,
+                tracking: Tracking::new(work.signer, entry),
                 contents: 0,
                 lots: Vec::new(),
-                history: vec![entry],
             })),
         );
         work.mark(&object);
@@ -851,7 +802,11 @@ async fn put_into<R: StateRead>(
             ));
         }
         ancestors.push(sscc);
-        ancestor = work.existing(&Object::Container { sscc }).await?.parent();
+        ancestor = work
+            .existing(&Object::Container { sscc })
+            .await?
+            .tracking()
+            .parent;
     }
     let entry = work.entry(Step::Packed, None, Some(parent));
     let mut lots: BTreeSet<LotRef> = BTreeSet::new();
@@ -866,7 +821,7 @@ async fn put_into<R: StateRead>(
             ));
         }
         let entity = work.existing(&child).await?;
-        if let Some(holder) = entity.parent() {
+        if let Some(holder) = entity.tracking().parent {
             return Err(refused(
                 "already_packed",
                 format!("{child} is packed in container {holder}; unpack it first"),
@@ -876,7 +831,7 @@ async fn put_into<R: StateRead>(
         work.require_fit(&child, true).await?;
         lots.extend(work.lots_of(&child).await?);
         let entity = work.existing(&child).await?;
-        entity.set_parent(Some(parent));
+        entity.tracking_mut().parent = Some(parent);
         work.record(&child, entry.clone()).await?;
         listed.push(child.encode().to_vec());
     }
@@ -916,7 +871,9 @@ async fn contents_of<R: StateRead>(
             continue;
         };
         // The list keeps every packing, so a repacked object is listed more than once.
-        if work.existing(&child).await?.parent() == Some(*sscc) && seen.insert(child.clone()) {
+        if work.existing(&child).await?.tracking().parent == Some(*sscc)
+            && seen.insert(child.clone())
+        {
             found.push(child);
         }
     }
@@ -931,8 +888,9 @@ async fn take_out<R: StateRead>(
 ) -> Result<(), TxError> {
     let signer = work.signer;
     let entity = work.existing(child).await?;
-    entity.set_parent(None);
-    entity.set_custodian(signer);
+    let tracking = entity.tracking_mut();
+    tracking.parent = None;
+    tracking.custodian = signer;
     let entry = work.entry(Step::Unpacked, None, Some(parent));
     work.record(child, entry).await?;
     let container = Object::Container { sscc: parent };
@@ -953,7 +911,7 @@ async fn unpack<R: StateRead>(
         Some(children) => {
             let listed: Vec<Object> = children.iter().collect();
             for child in &listed {
-                if work.existing(child).await?.parent() != Some(op.parent) {
+                if work.existing(child).await?.tracking().parent != Some(op.parent) {
                     return Err(refused(
                         "not_in_container",
                         format!("{child} is not in container {}", op.parent),
@@ -978,7 +936,7 @@ async fn unpack<R: StateRead>(
         lots.dedup();
         let object = Object::Container { sscc };
         let entity = work.existing(&object).await?;
-        level = entity.parent();
+        level = entity.tracking().parent;
         if let Entity::Container(container) = entity
             && container.lots != lots
         {
@@ -1022,7 +980,7 @@ async fn ship<R: StateRead>(
         }
         // Recalled, expired or flagged goods go only back, as a return.
         work.require_fit(&object, op.is_return).await?;
-        work.existing(&object).await?.set_shipment(Some(id));
+        work.existing(&object).await?.tracking_mut().shipment = Some(id);
         work.record(&object, entry.clone()).await?;
         count += 1;
     }
@@ -1050,7 +1008,7 @@ async fn receive<R: StateRead>(
     for object in op.objects.iter() {
         let manufacturer = work.manufacturer_of(&object).await?;
         let entity = work.existing(&object).await?;
-        let Some(id) = entity.shipment() else {
+        let Some(id) = entity.tracking().shipment else {
             return Err(violation(
                 AlertKind::WrongReceiver,
                 work.op,
@@ -1082,8 +1040,9 @@ async fn receive<R: StateRead>(
         shipment.received += 1;
         let from = shipment.from;
         let entity = work.existing(&object).await?;
-        entity.set_shipment(None);
-        entity.set_custodian(signer);
+        let tracking = entity.tracking_mut();
+        tracking.shipment = None;
+        tracking.custodian = signer;
         let entry = work.entry(Step::Received, Some(from), None);
         work.record(&object, entry).await?;
     }
@@ -1107,7 +1066,7 @@ async fn dispense<R: StateRead>(
         let object = object.clone();
         work.require_fit(&object, false).await?;
         work.require_holder(&object).await?;
-        if let Some(parent) = work.existing(&object).await?.parent() {
+        if let Some(parent) = work.existing(&object).await?.tracking().parent {
             take_out(work, parent, &object).await?;
         }
         if let Entity::Unit(unit) = work.existing(&object).await? {
@@ -1235,7 +1194,7 @@ async fn transform<R: StateRead>(
     for input in &inputs {
         work.require_holder(input).await?;
         work.require_fit(input, false).await?;
-        if let Some(parent) = work.existing(input).await?.parent() {
+        if let Some(parent) = work.existing(input).await?.tracking().parent {
             take_out(work, parent, input).await?;
         }
         let tx = work.tx;
@@ -1288,7 +1247,7 @@ async fn flag<R: StateRead>(
             FlagKind::Cleared => None,
             other => Some(other),
         };
-        work.existing(&object).await?.set_flag(value);
+        work.existing(&object).await?.tracking_mut().flag = value;
         work.record(&object, entry.clone()).await?;
         count += 1;
     }
@@ -1329,17 +1288,17 @@ pub async fn record_alert<R: StateRead>(
     match &violation.object {
         Object::Unit { .. } => {
             if let Some(mut unit) = ctx.get_decoded::<Unit>(&key).await?
-                && unit.flag.is_none()
+                && unit.tracking.flag.is_none()
             {
-                unit.flag = Some(FlagKind::Suspect);
+                unit.tracking.flag = Some(FlagKind::Suspect);
                 ctx.put_encoded(key, &unit);
             }
         }
         Object::Container { .. } => {
             if let Some(mut container) = ctx.get_decoded::<Container>(&key).await?
-                && container.flag.is_none()
+                && container.tracking.flag.is_none()
             {
-                container.flag = Some(FlagKind::Suspect);
+                container.tracking.flag = Some(FlagKind::Suspect);
                 ctx.put_encoded(key, &container);
             }
         }

@@ -992,6 +992,45 @@ struct_codec!(HistoryEntry {
     tx: v,
 });
 
+/// Where an object is and what happened to it: the part units and containers share.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tracking {
+    /// Who holds it, when it is in no container (inside one, the outermost container's
+    /// custodian holds it).
+    pub custodian: PartyId,
+    /// The container it is packed in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<Sscc>,
+    /// The shipment it is travelling in, when shipped on its own (or as the outermost
+    /// container).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipment: Option<Hash32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flag: Option<FlagKind>,
+    pub history: Vec<HistoryEntry>,
+}
+
+struct_codec!(Tracking {
+    custodian: v,
+    parent: v,
+    shipment: v,
+    flag: v,
+    history: l(HISTORY_MAX),
+});
+
+impl Tracking {
+    /// A new object held by `custodian`, with its first history entry.
+    pub fn new(custodian: PartyId, first: HistoryEntry) -> Tracking {
+        Tracking {
+            custodian,
+            parent: None,
+            shipment: None,
+            flag: None,
+            history: vec![first],
+        }
+    }
+}
+
 /// A serialized unit, under `su/<gtin><serial>`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Unit {
@@ -999,24 +1038,14 @@ pub struct Unit {
     pub serial: String,
     pub lot: String,
     pub status: UnitStatus,
-    /// Who holds it, when it is in no container (inside one, the outermost container's
-    /// custodian holds it).
-    pub custodian: PartyId,
-    /// The container it is packed in.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub parent: Option<Sscc>,
-    /// The shipment it is travelling in, when shipped on its own.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shipment: Option<Hash32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub flag: Option<FlagKind>,
+    #[serde(flatten)]
+    pub tracking: Tracking,
     /// The transformation that made it (its inputs are its ancestry).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub made_by: Option<TxHash>,
     /// The transformation that consumed it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consumed_by: Option<TxHash>,
-    pub history: Vec<HistoryEntry>,
 }
 
 struct_codec!(Unit {
@@ -1024,13 +1053,9 @@ struct_codec!(Unit {
     serial: s(SERIAL_CHARS_MAX * 4),
     lot: s(SERIAL_CHARS_MAX * 4),
     status: v,
-    custodian: v,
-    parent: v,
-    shipment: v,
-    flag: v,
+    tracking: v,
     made_by: v,
     consumed_by: v,
-    history: l(HISTORY_MAX),
 });
 
 /// Whether a container is in use.
@@ -1066,33 +1091,23 @@ pub struct Container {
     /// Who first packed it.
     pub packed_by: PartyId,
     pub status: ContainerStatus,
-    pub custodian: PartyId,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub parent: Option<Sscc>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shipment: Option<Hash32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub flag: Option<FlagKind>,
+    #[serde(flatten)]
+    pub tracking: Tracking,
     /// How many objects it holds now.
     pub contents: u64,
     /// The lots of the units inside it, at any depth (sorted), so a recall or expiry stops
     /// it moving on without opening it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lots: Vec<LotRef>,
-    pub history: Vec<HistoryEntry>,
 }
 
 struct_codec!(Container {
     sscc: v,
     packed_by: v,
     status: v,
-    custodian: v,
-    parent: v,
-    shipment: v,
-    flag: v,
+    tracking: v,
     contents: v,
     lots: l(CONTAINER_LOTS_MAX),
-    history: l(HISTORY_MAX),
 });
 
 /// A recall of a lot.

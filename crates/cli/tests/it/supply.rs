@@ -181,7 +181,7 @@ async fn a_pallet_reaches_a_pharmacy_and_anyone_verifies_its_packs() {
     // A tampered answer does not pass.
     let mut tampered = answer.clone();
     if let Some(unit) = tampered.unit.as_mut() {
-        unit.custodian = party_id("wholesaler");
+        unit.tracking.custodian = party_id("wholesaler");
     }
     assert!(verify_pack_proofs(&genesis, &tampered).is_err());
 

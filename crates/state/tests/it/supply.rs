@@ -198,10 +198,10 @@ fn commissioning_creates_units_their_lot_and_product() {
     }));
     let unit = stored_unit(&chain, "S1");
     assert_eq!(unit.status, UnitStatus::Active);
-    assert_eq!(unit.custodian, party_id("manufacturer"));
+    assert_eq!(unit.tracking.custodian, party_id("manufacturer"));
     assert_eq!(unit.lot, "L1");
-    assert_eq!(unit.history.len(), 1);
-    assert_eq!(unit.history[0].step, Step::Commissioned);
+    assert_eq!(unit.tracking.history.len(), 1);
+    assert_eq!(unit.tracking.history[0].step, Step::Commissioned);
     let lot: Lot = get(&chain, &supply::lot_key(&gtin(), "L1")).expect("lot");
     assert_eq!(
         (lot.units, lot.expiry, lot.manufacturer),
@@ -259,7 +259,10 @@ fn a_second_commissioning_is_refused_flagged_and_alerted_and_nothing_else_is_sto
             .is_none(),
         "nothing of a refused commissioning is stored"
     );
-    assert_eq!(stored_unit(&chain, "S1").flag, Some(FlagKind::Suspect));
+    assert_eq!(
+        stored_unit(&chain, "S1").tracking.flag,
+        Some(FlagKind::Suspect)
+    );
     let all = alerts(&chain, &ALERTS_ALL);
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].kind, AlertKind::DuplicateCommission);
@@ -294,7 +297,7 @@ fn packing_and_unpacking_keep_contents_and_parents_consistent() {
         "manufacturer",
         commission(&["A1", "A2", "A3"], Some(sscc(1))),
     );
-    assert_eq!(stored_unit(&chain, "A1").parent, Some(sscc(1)));
+    assert_eq!(stored_unit(&chain, "A1").tracking.parent, Some(sscc(1)));
     assert_eq!(stored_container(&chain, 1).contents, 3);
     let op = SupplyOp::Pack(Pack {
         meta: meta(),
@@ -302,7 +305,7 @@ fn packing_and_unpacking_keep_contents_and_parents_consistent() {
         children: containers(&[1]),
     });
     applied(&mut chain, "manufacturer", op);
-    assert_eq!(stored_container(&chain, 1).parent, Some(sscc(9)));
+    assert_eq!(stored_container(&chain, 1).tracking.parent, Some(sscc(9)));
     // A packed unit is not packed again elsewhere, and a container never goes inside itself.
     let op = SupplyOp::Pack(Pack {
         meta: meta(),
@@ -323,7 +326,7 @@ fn packing_and_unpacking_keep_contents_and_parents_consistent() {
         children: Some(loose(&["A2"])),
     });
     applied(&mut chain, "manufacturer", op);
-    assert_eq!(stored_unit(&chain, "A2").parent, None);
+    assert_eq!(stored_unit(&chain, "A2").tracking.parent, None);
     assert_eq!(stored_container(&chain, 1).contents, 2);
     let op = SupplyOp::Unpack(Unpack {
         meta: meta(),
@@ -344,8 +347,8 @@ fn packing_and_unpacking_keep_contents_and_parents_consistent() {
     assert_eq!(stored_container(&chain, 1).contents, 0);
     for serial in ["A1", "A2", "A3"] {
         let unit = stored_unit(&chain, serial);
-        assert_eq!(unit.parent, None);
-        assert_eq!(unit.custodian, party_id("manufacturer"));
+        assert_eq!(unit.tracking.parent, None);
+        assert_eq!(unit.tracking.custodian, party_id("manufacturer"));
     }
     // Repacking a unit puts it back; the case lists it once.
     let op = SupplyOp::Pack(Pack {
@@ -371,9 +374,9 @@ fn a_pallet_travels_from_manufacturer_through_a_wholesaler_to_a_pharmacy_and_a_p
     let mut chain = Chain::dev();
     pallet_at_wholesaler(&mut chain);
     let pallet = stored_container(&chain, 9);
-    assert_eq!(pallet.custodian, party_id("wholesaler"));
-    assert_eq!(pallet.shipment, None);
-    let steps: Vec<Step> = pallet.history.iter().map(|h| h.step).collect();
+    assert_eq!(pallet.tracking.custodian, party_id("wholesaler"));
+    assert_eq!(pallet.tracking.shipment, None);
+    let steps: Vec<Step> = pallet.tracking.history.iter().map(|h| h.step).collect();
     assert_eq!(steps, [Step::Packed, Step::Shipped, Step::Received]);
     // The units inside moved with the pallet: the wholesaler holds them, so the manufacturer
     // can no longer ship one.
@@ -383,12 +386,20 @@ fn a_pallet_travels_from_manufacturer_through_a_wholesaler_to_a_pharmacy_and_a_p
         ship(loose(&["B1"]), "pharmacy"),
         AlertKind::NotCustodian,
     );
-    assert_eq!(stored_unit(&chain, "B1").flag, Some(FlagKind::Suspect));
+    assert_eq!(
+        stored_unit(&chain, "B1").tracking.flag,
+        Some(FlagKind::Suspect)
+    );
     assert_eq!(stored_container(&chain, 9).lots.len(), 1);
     applied(&mut chain, "wholesaler", ship(containers(&[9]), "pharmacy"));
     let shipment: Shipment = get(
         &chain,
-        &supply::shipment_key(&stored_container(&chain, 9).shipment.expect("in transit")),
+        &supply::shipment_key(
+            &stored_container(&chain, 9)
+                .tracking
+                .shipment
+                .expect("in transit"),
+        ),
     )
     .expect("shipment");
     assert_eq!(
@@ -408,8 +419,8 @@ fn a_pallet_travels_from_manufacturer_through_a_wholesaler_to_a_pharmacy_and_a_p
     ));
     let a1 = stored_unit(&chain, "A1");
     assert_eq!(a1.status, UnitStatus::Dispensed);
-    assert_eq!(a1.parent, None);
-    assert_eq!(a1.custodian, party_id("pharmacy"));
+    assert_eq!(a1.tracking.parent, None);
+    assert_eq!(a1.tracking.custodian, party_id("pharmacy"));
     assert_eq!(stored_container(&chain, 1).contents, 3);
     // Twice is once too many.
     alerted(
@@ -423,7 +434,10 @@ fn a_pallet_travels_from_manufacturer_through_a_wholesaler_to_a_pharmacy_and_a_p
         (alert.kind, alert.actor, alert.object.clone()),
         (AlertKind::AlreadyOut, party_id("pharmacy"), unit("A1"))
     );
-    assert_eq!(stored_unit(&chain, "A1").flag, Some(FlagKind::Suspect));
+    assert_eq!(
+        stored_unit(&chain, "A1").tracking.flag,
+        Some(FlagKind::Suspect)
+    );
     // A serial nobody commissioned is a counterfeit.
     alerted(
         &mut chain,
@@ -458,7 +472,7 @@ fn only_the_party_a_shipment_names_receives_it() {
     );
     // The flag the wrong receipt raised holds the unit: it is not moved on until cleared.
     let a1 = stored_unit(&chain, "A1");
-    assert_eq!(a1.flag, Some(FlagKind::Suspect));
+    assert_eq!(a1.tracking.flag, Some(FlagKind::Suspect));
     applied(&mut chain, "wholesaler", receive(loose(&["A1"])));
     alerted(
         &mut chain,
