@@ -65,7 +65,6 @@ pub async fn verify_pack(args: VerifyPackArgs) -> anyhow::Result<()> {
     if !answer.custody.is_empty() {
         println!("chain of custody:");
         for step in &answer.custody {
-            let what = serde_json::to_value(step.entry.step)?;
             let party = step
                 .entry
                 .party
@@ -74,7 +73,7 @@ pub async fn verify_pack(args: VerifyPackArgs) -> anyhow::Result<()> {
             println!(
                 "  {}  {:<14} {}  by {}{party}",
                 medchain_types::time::rfc3339(step.entry.time_ms),
-                what.as_str().unwrap_or_default(),
+                step.entry.step.name(),
                 step.object,
                 step.entry.by
             );

@@ -120,10 +120,7 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
         let parsed = Scan::parse(scan, today)
             .map_err(|err| Problem::new(422, "invalid_scan", err.to_string()))?;
         let summary = ScanSummary {
-            form: serde_json::to_value(parsed.form)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
+            form: parsed.form.name().to_string(),
             gtin: parsed.gtin(),
             serial: parsed.serial().map(str::to_string),
             lot: parsed.lot().map(str::to_string),
@@ -200,13 +197,7 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
                     }
                     UnitStatus::Decommissioned { reason } => {
                         verdicts.push(PackVerdict::Decommissioned);
-                        findings.push(format!(
-                            "it was decommissioned ({})",
-                            serde_json::to_value(reason)
-                                .ok()
-                                .and_then(|v| v.as_str().map(str::to_string))
-                                .unwrap_or_default()
-                        ));
+                        findings.push(format!("it was decommissioned ({})", reason.name()));
                     }
                 }
                 if let Some(recall) = &lot.recall {

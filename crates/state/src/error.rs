@@ -115,7 +115,7 @@ pub enum TxError {
     AccessDenied(Box<AccessDenial>),
     /// A supply-chain operation refused for a reason that points at counterfeiting or
     /// diversion. It is committed as denied, with a suspect-product alert.
-    #[error("{}: {}", .0.kind.code(), .0.reason)]
+    #[error("{}: {}", .0.kind.name(), .0.reason)]
     SuspectProduct(Box<crate::supply::Violation>),
     #[error(
         "{party} needs a valid {credential_type} credential (jurisdiction {jurisdiction}) to {action}; best found: {found}"
@@ -173,7 +173,7 @@ impl TxError {
             TxError::CredentialRequired { .. } => "credential_required",
             TxError::Refused { code, .. } => code,
             TxError::AccessDenied(denial) => denial.code,
-            TxError::SuspectProduct(violation) => violation.kind.code(),
+            TxError::SuspectProduct(violation) => violation.kind.name(),
         }
     }
 }

@@ -44,10 +44,10 @@ use medchain_types::{
     hash::{Hash32, hash_parts},
     supply::{
         ALERTS_ALL, Alert, AlertKind, CONTAINER_LOTS_MAX, Commission, Container, ContainerStatus,
-        Decommission, DecommissionReason, Dispense, EVENT_TIME_SKEW_MS, EventMeta, Flag, FlagKind,
-        HISTORY_MAX, HistoryEntry, Lot, LotRef, Object, Pack, Product, Recall, RecallNotice,
-        Receive, Ship, Shipment, Step, SupplyOp, Tracking, Transform, Transformation, Unit,
-        UnitGroup, UnitStatus, Unpack, unit_objects,
+        Decommission, Dispense, EVENT_TIME_SKEW_MS, EventMeta, Flag, FlagKind, HISTORY_MAX,
+        HistoryEntry, Lot, LotRef, Object, Pack, Product, Recall, RecallNotice, Receive, Ship,
+        Shipment, Step, SupplyOp, Tracking, Transform, Transformation, Unit, UnitGroup, UnitStatus,
+        Unpack, unit_objects,
     },
     time::Date,
 };
@@ -169,7 +169,7 @@ impl Entity {
                 UnitStatus::Dispensed => Some("was already dispensed".into()),
                 UnitStatus::Consumed => Some("was consumed by a transformation".into()),
                 UnitStatus::Decommissioned { reason } => {
-                    Some(format!("was decommissioned ({})", reason_name(reason)))
+                    Some(format!("was decommissioned ({})", reason.name()))
                 }
             },
             Entity::Container(c) => {
@@ -182,15 +182,6 @@ impl Entity {
             Entity::Unit(u) => u.encode().to_vec(),
             Entity::Container(c) => c.encode().to_vec(),
         }
-    }
-}
-
-fn reason_name(reason: DecommissionReason) -> &'static str {
-    match reason {
-        DecommissionReason::Destroyed => "destroyed",
-        DecommissionReason::Sample => "sample",
-        DecommissionReason::Stolen => "stolen",
-        DecommissionReason::Other => "other",
     }
 }
 
@@ -397,11 +388,7 @@ impl<'c, 'b, 'a, R: StateRead> Work<'c, 'b, 'a, R> {
         if let Some(flag @ (FlagKind::Suspect | FlagKind::Illegitimate)) = entity.tracking().flag
             && !allow_recalled
         {
-            let flag = if flag == FlagKind::Suspect {
-                "suspect"
-            } else {
-                "illegitimate"
-            };
+            let flag = flag.name();
             return Err(violation(
                 AlertKind::Flagged,
                 self.op,
@@ -1143,7 +1130,7 @@ async fn decommission<R: StateRead>(
             count += 1;
         }
     }
-    Ok((count, reason_name(op.reason).to_string()))
+    Ok((count, op.reason.name().to_string()))
 }
 
 async fn recall<R: StateRead>(
@@ -1251,12 +1238,7 @@ async fn flag<R: StateRead>(
         work.record(&object, entry.clone()).await?;
         count += 1;
     }
-    let subject = match op.flag {
-        FlagKind::Suspect => "suspect",
-        FlagKind::Illegitimate => "illegitimate",
-        FlagKind::Cleared => "cleared",
-    };
-    Ok((count, subject.to_string()))
+    Ok((count, op.flag.name().to_string()))
 }
 
 /// Records a suspect-product alert in a denied transaction's emptied context: the alert, in

@@ -560,8 +560,15 @@ pub enum FlagKind {
     Cleared,
 }
 
+/// A one-byte tag codec for a field-less enum, and its names (as in JSON).
 macro_rules! small_enum_codec {
-    ($ty:ident { $($tag:literal => $variant:ident),* $(,)? }) => {
+    ($ty:ident { $($tag:literal => $variant:ident = $name:literal),* $(,)? }) => {
+        impl $ty {
+            /// The name, as in JSON.
+            pub fn name(self) -> &'static str {
+                match self { $($ty::$variant => $name,)* }
+            }
+        }
         impl Write for $ty {
             fn write(&self, buf: &mut impl BufMut) {
                 let tag: u8 = match self { $($ty::$variant => $tag,)* };
@@ -583,8 +590,17 @@ macro_rules! small_enum_codec {
     };
 }
 
-small_enum_codec!(DecommissionReason { 0 => Destroyed, 1 => Sample, 2 => Stolen, 3 => Other });
-small_enum_codec!(FlagKind { 0 => Suspect, 1 => Illegitimate, 2 => Cleared });
+small_enum_codec!(DecommissionReason {
+    0 => Destroyed = "destroyed",
+    1 => Sample = "sample",
+    2 => Stolen = "stolen",
+    3 => Other = "other",
+});
+small_enum_codec!(FlagKind {
+    0 => Suspect = "suspect",
+    1 => Illegitimate = "illegitimate",
+    2 => Cleared = "cleared",
+});
 
 /// Manufacturer commissions serialized units of one lot (GS1 ILMD: lot and expiry), perhaps
 /// straight into a container.
@@ -953,15 +969,15 @@ pub enum Step {
 }
 
 small_enum_codec!(Step {
-    0 => Commissioned,
-    1 => Packed,
-    2 => Unpacked,
-    3 => Shipped,
-    4 => Received,
-    5 => Dispensed,
-    6 => Decommissioned,
-    7 => Transformed,
-    8 => Flagged,
+    0 => Commissioned = "commissioned",
+    1 => Packed = "packed",
+    2 => Unpacked = "unpacked",
+    3 => Shipped = "shipped",
+    4 => Received = "received",
+    5 => Dispensed = "dispensed",
+    6 => Decommissioned = "decommissioned",
+    7 => Transformed = "transformed",
+    8 => Flagged = "flagged",
 });
 
 /// One step of an object's own history. Steps of a container it was in are in the
@@ -1066,7 +1082,10 @@ pub enum ContainerStatus {
     Decommissioned,
 }
 
-small_enum_codec!(ContainerStatus { 0 => Active, 1 => Decommissioned });
+small_enum_codec!(ContainerStatus {
+    0 => Active = "active",
+    1 => Decommissioned = "decommissioned",
+});
 
 /// Most lots one container holds units of.
 pub const CONTAINER_LOTS_MAX: usize = 64;
@@ -1241,31 +1260,15 @@ pub enum AlertKind {
 }
 
 small_enum_codec!(AlertKind {
-    0 => DuplicateCommission,
-    1 => NotCustodian,
-    2 => WrongReceiver,
-    3 => AlreadyOut,
-    4 => UnknownSerial,
-    5 => Recalled,
-    6 => Expired,
-    7 => Flagged,
+    0 => DuplicateCommission = "duplicate_commission",
+    1 => NotCustodian = "not_custodian",
+    2 => WrongReceiver = "wrong_receiver",
+    3 => AlreadyOut = "already_out",
+    4 => UnknownSerial = "unknown_serial",
+    5 => Recalled = "recalled",
+    6 => Expired = "expired",
+    7 => Flagged = "flagged",
 });
-
-impl AlertKind {
-    /// The stable code, as in refusals.
-    pub fn code(self) -> &'static str {
-        match self {
-            AlertKind::DuplicateCommission => "duplicate_commission",
-            AlertKind::NotCustodian => "not_custodian",
-            AlertKind::WrongReceiver => "wrong_receiver",
-            AlertKind::AlreadyOut => "already_out",
-            AlertKind::UnknownSerial => "unknown_serial",
-            AlertKind::Recalled => "recalled",
-            AlertKind::Expired => "expired",
-            AlertKind::Flagged => "flagged",
-        }
-    }
-}
 
 /// A suspect-product alert: a refused operation that points at counterfeiting or diversion.
 /// Listed for the product's manufacturer (`l/alerts/<manufacturer>`) and for regulators
@@ -1310,6 +1313,50 @@ mod tests {
 
     fn gtin() -> Gtin {
         Gtin::parse("09521111111115").expect("GTIN")
+    }
+
+    #[test]
+    fn enum_names_are_their_json_names() {
+        let json = |v: serde_json::Value| v.as_str().map(str::to_string);
+        for v in [
+            DecommissionReason::Destroyed,
+            DecommissionReason::Sample,
+            DecommissionReason::Stolen,
+            DecommissionReason::Other,
+        ] {
+            assert_eq!(json(serde_json::json!(v)).as_deref(), Some(v.name()));
+        }
+        for v in [FlagKind::Suspect, FlagKind::Illegitimate, FlagKind::Cleared] {
+            assert_eq!(json(serde_json::json!(v)).as_deref(), Some(v.name()));
+        }
+        for v in [
+            Step::Commissioned,
+            Step::Packed,
+            Step::Unpacked,
+            Step::Shipped,
+            Step::Received,
+            Step::Dispensed,
+            Step::Decommissioned,
+            Step::Transformed,
+            Step::Flagged,
+        ] {
+            assert_eq!(json(serde_json::json!(v)).as_deref(), Some(v.name()));
+        }
+        for v in [
+            AlertKind::DuplicateCommission,
+            AlertKind::NotCustodian,
+            AlertKind::WrongReceiver,
+            AlertKind::AlreadyOut,
+            AlertKind::UnknownSerial,
+            AlertKind::Recalled,
+            AlertKind::Expired,
+            AlertKind::Flagged,
+        ] {
+            assert_eq!(json(serde_json::json!(v)).as_deref(), Some(v.name()));
+        }
+        for v in [ContainerStatus::Active, ContainerStatus::Decommissioned] {
+            assert_eq!(json(serde_json::json!(v)).as_deref(), Some(v.name()));
+        }
     }
 
     #[test]

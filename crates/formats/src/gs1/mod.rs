@@ -82,6 +82,17 @@ pub enum Form {
     DigitalLink,
 }
 
+impl Form {
+    /// The name, as in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Form::ElementString => "element_string",
+            Form::HumanReadable => "human_readable",
+            Form::DigitalLink => "digital_link",
+        }
+    }
+}
+
 /// One application identifier and its value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Element {
@@ -426,6 +437,7 @@ mod tests {
         assert_eq!(back.serial(), s.serial());
         assert_eq!(back.lot(), s.lot());
         assert_eq!(back.expiry(), s.expiry());
+        assert_eq!(serde_json::json!(s.form), serde_json::json!(s.form.name()));
         let hri = scan(&s.human_readable()).expect("hri parses");
         assert_eq!(hri.elements, s.elements);
     }
