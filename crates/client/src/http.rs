@@ -310,7 +310,10 @@ impl Client {
         scan: &str,
         proof: bool,
     ) -> Result<medchain_types::api::VerifyPackResponse, ClientError> {
-        let mut path = format!("/v1/supply/verify?scan={}", query_encode(scan));
+        let mut path = format!(
+            "/v1/supply/verify?scan={}",
+            medchain_formats::uri::percent_encode(scan)
+        );
         if proof {
             path.push_str("&proof=true");
         }
@@ -483,17 +486,4 @@ impl Client {
                 })?;
         self.answer(url, response).await
     }
-}
-
-/// Percent-encodes a query value: everything but the unreserved characters (RFC 3986 2.3).
-pub fn query_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() * 3);
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }

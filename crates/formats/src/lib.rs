@@ -5,3 +5,4 @@
 //! passes it in.
 
 pub mod gs1;
+pub mod uri;

@@ -18,7 +18,10 @@
 #[path = "../../client/tests/it/venv.rs"]
 mod venv;
 
-use medchain_formats::gs1::{Gtin, Scan, Sscc, check_digit};
+use medchain_formats::{
+    gs1::{Gtin, Scan, Sscc, check_digit},
+    uri::percent_encode,
+};
 use medchain_types::time::Date;
 use serde_json::{Value, json};
 use std::{path::Path, process::Command};
@@ -137,18 +140,6 @@ fn is_variable(ai: &str) -> bool {
     medchain_formats::gs1::ai::lookup(ai).is_some_and(|a| a.separator_required)
 }
 
-fn percent(text: &str) -> String {
-    text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
 fn generated() -> Vec<String> {
     let mut rng = Rng(0x6d65_6463_6861_696e);
     let mut scans = Vec::new();
@@ -195,9 +186,9 @@ fn generated() -> Vec<String> {
                 let mut query = Vec::new();
                 for (ai, value) in &elements {
                     if ["10", "21", "22"].contains(&ai.as_str()) && rng.chance(70) {
-                        s.push_str(&format!("/{ai}/{}", percent(value)));
+                        s.push_str(&format!("/{ai}/{}", percent_encode(value)));
                     } else if ai != "01" {
-                        query.push(format!("{ai}={}", percent(value)));
+                        query.push(format!("{ai}={}", percent_encode(value)));
                     }
                 }
                 if rng.chance(20) {

@@ -4,6 +4,7 @@
 //! form uses.
 
 use super::{Element, Gs1Error, ai};
+use crate::uri::{percent_decode, percent_encode};
 
 /// A primary key AI, the width a short value is padded to, and the qualifier AIs that may
 /// follow it in the path, in their order.
@@ -102,47 +103,6 @@ fn primary(code: &str) -> Option<&'static Primary> {
 
 fn error(message: impl Into<String>) -> Gs1Error {
     Gs1Error::DigitalLink(message.into())
-}
-
-/// Percent-decoding as URIs define it; a `%` not followed by two hex digits stays as it is.
-fn percent_decode(text: &str, plus_is_space: bool) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len()
-                && bytes[i + 1].is_ascii_hexdigit()
-                && bytes[i + 2].is_ascii_hexdigit() =>
-            {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).expect("ASCII");
-                out.push(u8::from_str_radix(hex, 16).expect("hex digits"));
-                i += 3;
-            }
-            b'+' if plus_is_space => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Percent-encodes everything but the unreserved characters (RFC 3986 2.3).
-pub(crate) fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// The scheme, path and query of an absolute `http(s)` URI.
@@ -274,18 +234,4 @@ pub(super) fn build(elements: &[Element], domain: &str) -> Result<String, Gs1Err
         separator = '&';
     }
     Ok(uri)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn percent_coding_round_trips() {
-        for text in ["A/B", "a b+c", "100%", "!\"%&'()*+,-./:;<=>?_"] {
-            assert_eq!(percent_decode(&percent_encode(text), false), text);
-        }
-        assert_eq!(percent_decode("a+b%2", true), "a b%2");
-        assert_eq!(percent_decode("%zz", false), "%zz");
-    }
 }

@@ -105,10 +105,7 @@ pub struct Element {
 impl Element {
     /// Checks `value` against the AI's format, check digit and date rules.
     pub fn new(ai: &'static Ai, value: &str, current_year: i32) -> Result<Element, Gs1Error> {
-        // The value must also be what a scanner reads from the element string: the few
-        // patterns that allow percent-escapes would otherwise let a value run past its length.
-        let read = ai.take_value(&format!("{}{value}", ai.code));
-        if !ai.matches(value) || read.as_deref() != Some(value) {
+        if !ai.matches(value) {
             return Err(Gs1Error::Format {
                 ai: ai.code.clone(),
                 title: ai.data_title.clone(),
