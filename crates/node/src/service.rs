@@ -624,7 +624,17 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
     }
 }
 
-/// A list's count, or one of its items: an id, or an access-log entry.
+/// The JSON of a value stored in the canonical encoding of `T`.
+fn json_of<T: commonware_codec::Read<Cfg = ()> + serde::Serialize>(
+    bytes: &[u8],
+) -> Option<serde_json::Value> {
+    T::decode(bytes.to_vec())
+        .ok()
+        .and_then(|v| serde_json::to_value(v).ok())
+}
+
+/// A list's count, or one of its items: an id, an access-log entry, a suspect-product alert,
+/// an object packed in a container, or the serials of a lot's commissioning.
 fn decode_list_value(text: &str, bytes: &[u8]) -> Option<serde_json::Value> {
     use medchain_state::lists::names;
     let parts: Vec<&str> = text.split('/').collect();
@@ -633,24 +643,16 @@ fn decode_list_value(text: &str, bytes: &[u8]) -> Option<serde_json::Value> {
             .ok()
             .map(|count| serde_json::json!({ "count": u64::from_be_bytes(count) })),
         ["list", name, _, _] if *name == names::ACCESS => {
-            medchain_types::records::AccessEntry::decode(bytes.to_vec())
-                .ok()
-                .and_then(|v| serde_json::to_value(v).ok())
+            json_of::<medchain_types::records::AccessEntry>(bytes)
         }
         ["list", name, _, _] if *name == names::ALERTS => {
-            medchain_types::supply::Alert::decode(bytes.to_vec())
-                .ok()
-                .and_then(|v| serde_json::to_value(v).ok())
+            json_of::<medchain_types::supply::Alert>(bytes)
         }
         ["list", name, _, _] if *name == names::CONTENTS => {
-            medchain_types::supply::Object::decode(bytes.to_vec())
-                .ok()
-                .and_then(|v| serde_json::to_value(v).ok())
+            json_of::<medchain_types::supply::Object>(bytes)
         }
         ["list", name, _, _] if *name == names::LOT_BATCHES => {
-            medchain_types::supply::Serials::decode(bytes.to_vec())
-                .ok()
-                .and_then(|v| serde_json::to_value(v).ok())
+            json_of::<medchain_types::supply::Serials>(bytes)
         }
         ["list", _, _, _] => {
             (bytes.len() == 32).then(|| serde_json::Value::String(hex::encode(bytes)))
@@ -661,69 +663,30 @@ fn decode_list_value(text: &str, bytes: &[u8]) -> Option<serde_json::Value> {
 
 /// Renders a stored value as JSON when the key's type is known.
 pub fn decode_value(key: &[u8], bytes: &[u8]) -> Option<serde_json::Value> {
-    let bytes = bytes.to_vec();
     let text = keys::describe(key);
     let kind = text.split('/').next().unwrap_or_default();
     match kind {
-        "party" => Party::decode(bytes)
-            .ok()
-            .and_then(|v| serde_json::to_value(v).ok()),
-        "receipt" => Receipt::decode(bytes)
-            .ok()
-            .and_then(|v| serde_json::to_value(v).ok()),
-        "proposal" => Proposal::decode(bytes)
-            .ok()
-            .and_then(|v| serde_json::to_value(v).ok()),
-        "governance" => GovernanceConfig::decode(bytes)
-            .ok()
-            .and_then(|v| serde_json::to_value(v).ok()),
-        "attestation" => Attestation::decode(bytes)
-            .ok()
-            .and_then(|v| serde_json::to_value(v).ok()),
-        "credential" => medchain_types::credential::Credential::decode(bytes)
-            .ok()
-            .and_then(|v| serde_json::to_value(v).ok()),
-        "accreditation" => medchain_state::credentials::Accreditation::decode(bytes)
-            .ok()
-            .and_then(|v| serde_json::to_value(v).ok()),
-        "requirement" => medchain_types::tx::CredentialRequirement::decode(bytes)
-            .ok()
-            .and_then(|v| serde_json::to_value(v).ok()),
-        "key" => medchain_types::KeyRecord::decode(bytes)
-            .ok()
-            .and_then(|v| serde_json::to_value(v).ok()),
-        "record" => medchain_types::records::Record::decode(bytes)
-            .ok()
-            .and_then(|v| serde_json::to_value(v).ok()),
-        "record-version" => medchain_types::records::RecordVersion::decode(bytes)
-            .ok()
-            .and_then(|v| serde_json::to_value(v).ok()),
-        "grant" => medchain_types::records::Grant::decode(bytes)
-            .ok()
-            .and_then(|v| serde_json::to_value(v).ok()),
-        "break-glass" => medchain_types::records::BreakGlass::decode(bytes)
-            .ok()
-            .and_then(|v| serde_json::to_value(v).ok()),
-        "product" => medchain_types::supply::Product::decode(bytes)
-            .ok()
-            .and_then(|v| serde_json::to_value(v).ok()),
-        "lot" => medchain_types::supply::Lot::decode(bytes)
-            .ok()
-            .and_then(|v| serde_json::to_value(v).ok()),
-        "unit" => medchain_types::supply::Unit::decode(bytes)
-            .ok()
-            .and_then(|v| serde_json::to_value(v).ok()),
-        "container" => medchain_types::supply::Container::decode(bytes)
-            .ok()
-            .and_then(|v| serde_json::to_value(v).ok()),
-        "shipment" => medchain_types::supply::Shipment::decode(bytes)
-            .ok()
-            .and_then(|v| serde_json::to_value(v).ok()),
-        "transformation" => medchain_types::supply::Transformation::decode(bytes)
-            .ok()
-            .and_then(|v| serde_json::to_value(v).ok()),
-        "list" => decode_list_value(&text, &bytes),
-        "genesis" => medchain_types::Hash32::from_slice(&bytes)
+        "party" => json_of::<Party>(bytes),
+        "receipt" => json_of::<Receipt>(bytes),
+        "proposal" => json_of::<Proposal>(bytes),
+        "governance" => json_of::<GovernanceConfig>(bytes),
+        "attestation" => json_of::<Attestation>(bytes),
+        "credential" => json_of::<medchain_types::credential::Credential>(bytes),
+        "accreditation" => json_of::<medchain_state::credentials::Accreditation>(bytes),
+        "requirement" => json_of::<medchain_types::tx::CredentialRequirement>(bytes),
+        "key" => json_of::<medchain_types::KeyRecord>(bytes),
+        "record" => json_of::<medchain_types::records::Record>(bytes),
+        "record-version" => json_of::<medchain_types::records::RecordVersion>(bytes),
+        "grant" => json_of::<medchain_types::records::Grant>(bytes),
+        "break-glass" => json_of::<medchain_types::records::BreakGlass>(bytes),
+        "product" => json_of::<medchain_types::supply::Product>(bytes),
+        "lot" => json_of::<medchain_types::supply::Lot>(bytes),
+        "unit" => json_of::<medchain_types::supply::Unit>(bytes),
+        "container" => json_of::<medchain_types::supply::Container>(bytes),
+        "shipment" => json_of::<medchain_types::supply::Shipment>(bytes),
+        "transformation" => json_of::<medchain_types::supply::Transformation>(bytes),
+        "list" => decode_list_value(&text, bytes),
+        "genesis" => medchain_types::Hash32::from_slice(bytes)
             .ok()
             .map(|digest| serde_json::Value::String(digest.to_hex())),
         _ => None,
