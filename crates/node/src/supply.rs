@@ -37,6 +37,18 @@ fn decode_entry<T: commonware_codec::Read<Cfg = ()>>(
     }
 }
 
+/// The answer for a serial or SSCC that was never on chain: its absence is the proof.
+fn unknown(
+    mut response: VerifyPackResponse,
+    entries: Vec<StateResponse>,
+    finding: String,
+) -> VerifyPackResponse {
+    response.verdict = PackVerdict::UnknownSerial;
+    response.findings = vec![finding];
+    response.entries = entries;
+    response
+}
+
 /// The states read for one answer, each once.
 struct Reads<'s, E: Spawner + StorageContext + Clock> {
     service: &'s NodeService<E>,
@@ -156,13 +168,13 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
             (Some(gtin), Some(serial), _) => {
                 let entry = reads.read(unit_key(&gtin, serial)).await?;
                 let Some(unit) = decode_entry::<Unit>(&entry, "unit")? else {
-                    findings.push(format!(
-                        "no pack with GTIN {gtin} and serial {serial} was ever commissioned"
+                    return Ok(unknown(
+                        response,
+                        reads.entries,
+                        format!(
+                            "no pack with GTIN {gtin} and serial {serial} was ever commissioned"
+                        ),
                     ));
-                    response.verdict = PackVerdict::UnknownSerial;
-                    response.findings = findings;
-                    response.entries = reads.entries;
-                    return Ok(response);
                 };
                 let lot_entry = reads.read(lot_key(&gtin, &unit.lot)).await?;
                 let lot = decode_entry::<Lot>(&lot_entry, "lot")?
@@ -218,13 +230,11 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
             }
             (_, _, Some(sscc)) => {
                 let Some(container) = reads.container(&sscc).await? else {
-                    findings.push(format!(
-                        "no case or pallet with SSCC {sscc} was ever packed"
+                    return Ok(unknown(
+                        response,
+                        reads.entries,
+                        format!("no case or pallet with SSCC {sscc} was ever packed"),
                     ));
-                    response.verdict = PackVerdict::UnknownSerial;
-                    response.findings = findings;
-                    response.entries = reads.entries;
-                    return Ok(response);
                 };
                 if container.status == ContainerStatus::Decommissioned {
                     verdicts.push(PackVerdict::Decommissioned);

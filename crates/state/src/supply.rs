@@ -509,28 +509,27 @@ async fn authorise<R: StateRead>(
     signer: &Party,
     op: &SupplyOp,
 ) -> Result<(), TxError> {
+    use Role::{Dispenser, Distributor, Manufacturer, Regulator};
     let name = op.name();
-    let role_ok = match op {
+    let (roles, needed): (&[Role], &str) = match op {
         SupplyOp::Commission(_) | SupplyOp::Transform(_) => {
-            signer.roles.contains(Role::Manufacturer)
+            (&[Manufacturer], "the manufacturer role")
         }
-        SupplyOp::Dispense(_) => signer.roles.contains(Role::Dispenser),
-        SupplyOp::Recall(_) | SupplyOp::Flag(_) => {
-            signer.roles.contains(Role::Manufacturer) || signer.roles.contains(Role::Regulator)
-        }
+        SupplyOp::Dispense(_) => (&[Dispenser], "the dispenser role"),
+        SupplyOp::Recall(_) | SupplyOp::Flag(_) => (
+            &[Manufacturer, Regulator],
+            "the manufacturer or regulator role",
+        ),
         SupplyOp::Pack(_)
         | SupplyOp::Unpack(_)
         | SupplyOp::Ship(_)
         | SupplyOp::Receive(_)
-        | SupplyOp::Decommission(_) => trading_partner(signer),
+        | SupplyOp::Decommission(_) => (
+            &[Manufacturer, Distributor, Dispenser],
+            "a trading-partner role (manufacturer, distributor or dispenser)",
+        ),
     };
-    if !role_ok {
-        let needed = match op {
-            SupplyOp::Commission(_) | SupplyOp::Transform(_) => "the manufacturer role",
-            SupplyOp::Dispense(_) => "the dispenser role",
-            SupplyOp::Recall(_) | SupplyOp::Flag(_) => "the manufacturer or regulator role",
-            _ => "a trading-partner role (manufacturer, distributor or dispenser)",
-        };
+    if !roles.iter().any(|role| signer.roles.contains(*role)) {
         return Err(refused(
             "missing_role",
             format!("{} lacks {needed}, needed to {name}", signer.id),
