@@ -19,6 +19,9 @@ use medchain_types::{
 
 /// How many containers deep a custody chain is followed.
 const DEPTH_MAX: usize = 8;
+/// Most steps one chain of custody shows (an object and each container keep at most
+/// `HISTORY_MAX` entries each; this bounds the answer whatever the nesting).
+const STEPS_MAX: usize = 1024;
 
 fn corrupt(what: &str, err: impl std::fmt::Display) -> Problem {
     Problem::new(500, "internal", format!("stored {what} is corrupt: {err}"))
@@ -84,7 +87,15 @@ impl<E: Spawner + StorageContext + Clock> Reads<'_, E> {
         steps: &mut Vec<CustodyStep>,
     ) -> Result<(), Problem> {
         for (i, entry) in history.iter().enumerate() {
-            if entry.height < from || entry.height > to {
+            if entry.height < from || entry.height > to || steps.len() >= STEPS_MAX {
+                continue;
+            }
+            // A container reached by two paths (a pack moved between two cases on one
+            // pallet) shows its steps once.
+            if steps
+                .iter()
+                .any(|s| s.object == object && s.entry == *entry)
+            {
                 continue;
             }
             steps.push(CustodyStep {

@@ -43,11 +43,12 @@ use medchain_types::{
     gs1::{Gtin, Sscc},
     hash::{Hash32, hash_parts},
     supply::{
-        ALERTS_ALL, Alert, AlertKind, CONTAINER_LOTS_MAX, Commission, Container, ContainerStatus,
-        Decommission, Dispense, EVENT_TIME_SKEW_MS, EventMeta, Flag, FlagKind, HISTORY_MAX,
-        HistoryEntry, Lot, LotRef, Object, Pack, Product, Recall, RecallNotice, Receive, Ship,
-        Shipment, Step, SupplyOp, Tracking, Transform, Transformation, Unit, UnitGroup, UnitStatus,
-        Unpack, unit_objects,
+        ALERT_REASON_BYTES_MAX, ALERTS_ALL, Alert, AlertKind, CONTAINER_LOTS_MAX,
+        CONTAINER_PACKINGS_MAX, Commission, Container, ContainerStatus, Decommission, Dispense,
+        EVENT_TIME_SKEW_MS, EventMeta, Flag, FlagKind, HISTORY_MAX, HistoryEntry, Lot, LotRef,
+        OBJECTS_PER_OP_MAX, Object, Pack, Product, Recall, RecallNotice, Receive, Ship, Shipment,
+        Step, SupplyOp, Tracking, Transform, Transformation, Unit, UnitGroup, UnitStatus, Unpack,
+        unit_objects,
     },
     time::Date,
 };
@@ -55,8 +56,8 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// How deep containers nest (unit in case in pallet in ...) before we stop following.
 pub const NESTING_MAX: usize = 8;
-/// Most objects one unpack or decommission of a container reaches, contents included.
-pub const REACH_MAX: usize = 100_000;
+/// Most objects one decommissioning of containers reaches, contents included.
+pub const REACH_MAX: usize = OBJECTS_PER_OP_MAX;
 
 /// `sg/<gtin>`.
 pub fn product_key(gtin: &Gtin) -> Vec<u8> {
@@ -822,7 +823,17 @@ async fn put_into<R: StateRead>(
         listed.push(child.encode().to_vec());
     }
     let count = listed.len();
-    lists::extend(work.ctx, names::CONTENTS, &contents_owner(&parent), listed).await?;
+    let owner = contents_owner(&parent);
+    let packed_before = lists::len(work.ctx, names::CONTENTS, &owner).await?;
+    if packed_before as usize + count > CONTAINER_PACKINGS_MAX {
+        return Err(refused(
+            "container_full",
+            format!(
+                "container {parent} has had {packed_before} objects packed in it; at most {CONTAINER_PACKINGS_MAX} ever are (an SSCC names one logistic unit: use a new SSCC)"
+            ),
+        ));
+    }
+    lists::extend(work.ctx, names::CONTENTS, &owner, listed).await?;
     let container = Object::Container { sscc: parent };
     if let Entity::Container(c) = work.existing(&container).await? {
         c.contents += count as u64;
@@ -1255,7 +1266,7 @@ pub async fn record_alert<R: StateRead>(
         op: violation.op.to_string(),
         object: violation.object.clone(),
         manufacturer: violation.manufacturer,
-        reason: truncate(violation.reason.clone(), 512),
+        reason: truncate(violation.reason.clone(), ALERT_REASON_BYTES_MAX),
         height: ctx.env().height,
         time_ms: ctx.env().time_ms,
         tx,

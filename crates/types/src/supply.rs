@@ -50,6 +50,11 @@ pub const EXTRA_BYTES_MAX: usize = 8 * 1024;
 pub const SUPPLY_REASON_BYTES_MAX: usize = 256;
 /// Most history entries a unit or container keeps (after that, moves are refused).
 pub const HISTORY_MAX: usize = 64;
+/// Most objects ever packed in one container: an SSCC names one logistic unit, so it is not
+/// refilled without end.
+pub const CONTAINER_PACKINGS_MAX: usize = 2 * OBJECTS_PER_OP_MAX;
+/// Largest reason an alert records, in bytes (longer ones are cut).
+pub const ALERT_REASON_BYTES_MAX: usize = 512;
 /// How far ahead of the block an event's time may be (clock skew), in milliseconds.
 pub const EVENT_TIME_SKEW_MS: u64 = 5 * 60 * 1000;
 
@@ -163,6 +168,9 @@ impl Serials {
     }
 
     fn check(&self) -> Result<(), ParseError> {
+        if self.is_empty() {
+            return Err(invalid("serials", "a GTIN group lists at least one serial"));
+        }
         match self {
             Serials::List(list) => {
                 for serial in list {
@@ -1297,7 +1305,7 @@ struct_codec!(Alert {
     op: s(32),
     object: v,
     manufacturer: v,
-    reason: s(SUPPLY_REASON_BYTES_MAX * 2),
+    reason: s(ALERT_REASON_BYTES_MAX),
     height: v,
     time_ms: v,
     tx: v,
@@ -1372,6 +1380,7 @@ mod tests {
             ["A0007", "A0008", "A0009"]
         );
         assert!(range.check().is_ok());
+        assert!(Serials::List(vec![]).check().is_err());
         let too_long = Serials::Range {
             prefix: "ABCDEFGHIJKLMNOP".into(),
             first: 0,
