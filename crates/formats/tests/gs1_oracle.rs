@@ -24,7 +24,7 @@ use medchain_formats::{
 };
 use medchain_types::time::Date;
 use serde_json::{Value, json};
-use std::{path::Path, process::Command};
+use std::path::Path;
 
 /// A small deterministic generator (xorshift64*), so a failure can be reproduced.
 struct Rng(u64);
@@ -241,22 +241,8 @@ fn ours(scan: &str, today: Date) -> Value {
 #[test]
 fn gs1_scans_parse_as_biip_parses_them() {
     let extra = generated();
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let file = dir.join(format!("gs1-oracle-{}.json", std::process::id()));
-    std::fs::write(&file, serde_json::to_vec(&extra).expect("json")).expect("write");
-    let output = Command::new(venv::python("gs1-oracle"))
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/gs1-oracle/oracle.py"))
-        .arg(&file)
-        .arg(dir.join("gs1-oracle-biip-sdist"))
-        .output()
-        .expect("python runs");
-    let _ = std::fs::remove_file(&file);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let answer: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let sdist = Path::new(env!("CARGO_TARGET_TMPDIR")).join("gs1-oracle-biip-sdist");
+    let answer = venv::run_oracle("gs1-oracle", &json!(extra), &[&sdist]);
     let corpus = answer["corpus"].as_array().expect("corpus");
     assert!(
         corpus.len() > 500,

@@ -4,7 +4,6 @@
 
 use medchain_types::totp;
 use serde_json::{Value, json};
-use std::{path::Path, process::Command};
 
 #[test]
 fn totp_codes_and_uris_agree_with_pyotp() {
@@ -36,21 +35,7 @@ fn totp_codes_and_uris_agree_with_pyotp() {
         })
         .collect();
     let spec = json!({ "uris": uris, "generate": 8, "times": times });
-    let file = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("totp-oracle-{}.json", std::process::id()));
-    std::fs::write(&file, serde_json::to_vec(&spec).expect("json")).expect("write");
-    let output = Command::new(crate::venv::python("totp-oracle"))
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/totp-oracle/oracle.py"))
-        .arg(&file)
-        .output()
-        .expect("python runs");
-    let _ = std::fs::remove_file(&file);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let answer: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let answer = crate::venv::run_oracle("totp-oracle", &spec, &[]);
     for (secret, codes) in secrets
         .iter()
         .zip(answer["codes"].as_array().expect("codes"))

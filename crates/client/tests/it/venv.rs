@@ -42,3 +42,29 @@ pub fn python(name: &str) -> PathBuf {
     }
     python
 }
+
+/// Runs `tests/<name>/oracle.py` with a JSON file holding `spec` (then `args`), and returns the
+/// JSON it prints; a failure shows the oracle's stderr.
+pub fn run_oracle(name: &str, spec: &serde_json::Value, args: &[&Path]) -> serde_json::Value {
+    let file =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}.json", std::process::id()));
+    std::fs::write(&file, serde_json::to_vec(spec).expect("json")).expect("write");
+    let output = Command::new(python(name))
+        .arg(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests")
+                .join(name)
+                .join("oracle.py"),
+        )
+        .arg(&file)
+        .args(args)
+        .output()
+        .expect("python runs");
+    let _ = std::fs::remove_file(&file);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("the oracle prints JSON")
+}
