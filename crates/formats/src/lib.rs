@@ -4,5 +4,6 @@
 //! Nothing here does I/O or reads a clock: a caller that needs "today" (GS1 two-digit years)
 //! passes it in.
 
+pub mod epcis;
 pub mod gs1;
 pub mod uri;

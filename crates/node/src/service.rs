@@ -654,6 +654,9 @@ fn decode_list_value(text: &str, bytes: &[u8]) -> Option<serde_json::Value> {
         ["list", name, _, _] if *name == names::LOT_BATCHES => {
             json_of::<medchain_types::supply::Serials>(bytes)
         }
+        ["list", name, _, _] if *name == names::EVENT_DAYS || *name == names::LOT_EVENTS => {
+            json_of::<medchain_types::supply::EventRef>(bytes)
+        }
         ["list", _, _, _] => {
             (bytes.len() == 32).then(|| serde_json::Value::String(hex::encode(bytes)))
         }

@@ -31,6 +31,12 @@ pub mod names {
     /// Suspect-product alerts, per manufacturer and for regulators (owner
     /// `supply::ALERTS_ALL`): encoded `Alert`s.
     pub const ALERTS: &str = "alerts";
+    /// Supply events by the UTC day of their event time (owner: `supply::day_owner`), for
+    /// EPCIS time queries: encoded `EventRef`s.
+    pub const EVENT_DAYS: &str = "supply-days";
+    /// The events that name a lot (owner: `supply::lot_owner`): its commissionings,
+    /// transformations into it and its recall, for EPCIS lot queries: encoded `EventRef`s.
+    pub const LOT_EVENTS: &str = "lot-events";
     /// Every list name, for parsing keys.
     pub const ALL: &[&str] = &[
         RECORDS,
@@ -41,6 +47,8 @@ pub mod names {
         CONTENTS,
         LOT_BATCHES,
         ALERTS,
+        EVENT_DAYS,
+        LOT_EVENTS,
     ];
 }
 

@@ -45,10 +45,10 @@ use medchain_types::{
     supply::{
         ALERT_REASON_BYTES_MAX, ALERTS_ALL, Alert, AlertKind, CONTAINER_LOTS_MAX,
         CONTAINER_PACKINGS_MAX, Commission, Container, ContainerStatus, Decommission, Dispense,
-        EVENT_TIME_SKEW_MS, EventMeta, Flag, FlagKind, HISTORY_MAX, HistoryEntry, Lot, LotRef,
-        OBJECTS_PER_OP_MAX, Object, Pack, Product, Recall, RecallNotice, Receive, Ship, Shipment,
-        Step, SupplyOp, Tracking, Transform, Transformation, Unit, UnitGroup, UnitStatus, Unpack,
-        unit_objects,
+        EVENT_TIME_SKEW_MS, EventMeta, EventRef, Flag, FlagKind, HISTORY_MAX, HistoryEntry, Lot,
+        LotRef, OBJECTS_PER_OP_MAX, Object, Pack, Product, Recall, RecallNotice, Receive, Ship,
+        Shipment, Step, SupplyOp, Tracking, Transform, Transformation, Unit, UnitGroup, UnitStatus,
+        Unpack, unit_objects,
     },
     time::Date,
 };
@@ -97,6 +97,11 @@ pub fn contents_owner(sscc: &Sscc) -> [u8; 32] {
 /// The owner of a lot's `lot-batches` list.
 pub fn lot_owner(gtin: &Gtin, lot: &str) -> [u8; 32] {
     hash_parts(b"medchain/supply/lot", &[gtin.digits(), lot.as_bytes()]).0
+}
+
+/// The owner of the `supply-days` list of one UTC day (days since 1970-01-01).
+pub fn day_owner(day: i64) -> [u8; 32] {
+    hash_parts(b"medchain/supply/day", &[&day.to_be_bytes()]).0
 }
 
 /// The shipment a transaction's ship operation creates.
@@ -583,12 +588,48 @@ pub async fn apply<R: StateRead>(
         SupplyOp::Flag(f) => flag(&mut work, f, is_regulator).await?,
     };
     work.flush();
+    index(ctx, op, tx).await?;
     ctx.emit(Event::SupplyStep {
         op: op.name().to_string(),
         actor: signer,
         objects: objects as u32,
         subject: truncate(subject, SUPPLY_SUBJECT_BYTES_MAX),
     });
+    Ok(())
+}
+
+/// Lists the event for EPCIS queries: under the day of its event time, and under the lots it
+/// names (the lot it commissions or makes, the lot it recalls).
+async fn index<R: StateRead>(
+    ctx: &mut TxContext<'_, '_, R>,
+    op: &SupplyOp,
+    tx: TxHash,
+) -> Result<(), TxError> {
+    let event_time_ms = op.meta().event_time_ms;
+    let entry = EventRef {
+        tx,
+        height: ctx.env().height,
+        event_time_ms,
+    }
+    .encode()
+    .to_vec();
+    let day = Date::of_ms(event_time_ms).days();
+    lists::push(ctx, names::EVENT_DAYS, &day_owner(day), entry.clone()).await?;
+    let lots: Vec<(Gtin, &str)> = match op {
+        SupplyOp::Commission(c) => c.units.iter().map(|g| (g.gtin, c.lot.as_str())).collect(),
+        SupplyOp::Transform(t) => t.outputs.iter().map(|g| (g.gtin, t.lot.as_str())).collect(),
+        SupplyOp::Recall(r) => vec![(r.gtin, r.lot.as_str())],
+        _ => Vec::new(),
+    };
+    for (gtin, lot) in lots {
+        lists::push(
+            ctx,
+            names::LOT_EVENTS,
+            &lot_owner(&gtin, lot),
+            entry.clone(),
+        )
+        .await?;
+    }
     Ok(())
 }
 

@@ -1137,6 +1137,21 @@ struct_codec!(Container {
     lots: l(CONTAINER_LOTS_MAX),
 });
 
+/// Where a supply event is recorded: its transaction, the block holding it, and its event
+/// time. The EPCIS query indexes (events by day of event time, and by lot) list these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventRef {
+    pub tx: TxHash,
+    pub height: u64,
+    pub event_time_ms: u64,
+}
+
+struct_codec!(EventRef {
+    tx: v,
+    height: v,
+    event_time_ms: v,
+});
+
 /// A recall of a lot.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecallNotice {

@@ -8,6 +8,11 @@ use std::{
 /// The Python of `tests/<name>/`'s virtual environment, with the packages of its
 /// `requirements.txt` installed (once per target dir and requirements).
 pub fn python(name: &str) -> PathBuf {
+    // Tests of one binary run in parallel threads; one of them builds the environment.
+    static BUILDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _building = BUILDING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let source = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests")
         .join(name);
@@ -46,8 +51,10 @@ pub fn python(name: &str) -> PathBuf {
 /// Runs `tests/<name>/oracle.py` with a JSON file holding `spec` (then `args`), and returns the
 /// JSON it prints; a failure shows the oracle's stderr.
 pub fn run_oracle(name: &str, spec: &serde_json::Value, args: &[&Path]) -> serde_json::Value {
-    let file =
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}.json", std::process::id()));
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let file = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("{name}-{}-{call}.json", std::process::id()));
     std::fs::write(&file, serde_json::to_vec(spec).expect("json")).expect("write");
     let output = Command::new(python(name))
         .arg(
