@@ -220,7 +220,7 @@ pub(crate) async fn recover<B: Backend>(
 }
 
 /// The keys of the custodial session a request is signed under.
-async fn session_keys<B: Backend>(
+pub(crate) async fn session_keys<B: Backend>(
     backend: &B,
     auth: &Auth,
     method: &Method,

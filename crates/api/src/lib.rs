@@ -38,6 +38,7 @@
 
 mod auth;
 mod custodial;
+mod epcis;
 mod openapi;
 mod records;
 mod routes;

@@ -129,6 +129,48 @@ pub fn openapi() -> Value {
                 ],
                 "responses": with_problems(json!({ "200": { "description": "Verdict", "content": { "application/json": { "schema": { "type": "object", "required": ["scan", "verdict", "findings", "height", "custody", "entries"] } } } } }))
             }},
+            "/epcis/events": { "get": {
+                "summary": "EPCIS 2.0 query: supply events as an EPCISQueryDocument",
+                "operationId": "epcisEvents",
+                "description": "Public. A SimpleEventQuery as query parameters (GS1 EPCIS 2.0 REST binding); several values of one parameter are separated by `|`. Name what to find: `MATCH_anyEPC` (events naming a unit or container in any EPC field), `MATCH_epc` (in epcList or childEPCs), `MATCH_anyEPCClass` / `MATCH_epcClass` (a lot, `https://id.gs1.org/01/{gtin}/10/{lot}` or `urn:epc:class:lgtin:...`: its recall and the events commissioning or making its units), or `GE_eventTime` (with `LT_eventTime`; at most 366 days). Filters: `eventType`, `EQ_bizStep`, `GE_/LT_eventTime`, `GE_/LT_recordTime`. Identifiers may be GS1 Digital Link URIs on any domain or EPC URNs. Each event carries its GS1 CBV 2.0 event hash id as `eventID` and its block's time as `recordTime`; EPCs are canonical Digital Link. `perPage` (1 to 1000, default 100); a further page is linked in the `Link: <...>; rel=\"next\"` header (`nextPageToken`). Answers carry `GS1-EPCIS-Version: 2.0` and `GS1-CBV-Version: 2.0`. An unknown parameter is a 400 `query_parameter` naming it.",
+                "parameters": [
+                    { "name": "MATCH_anyEPC", "in": "query", "schema": { "type": "string" } },
+                    { "name": "MATCH_epc", "in": "query", "schema": { "type": "string" } },
+                    { "name": "MATCH_anyEPCClass", "in": "query", "schema": { "type": "string" } },
+                    { "name": "MATCH_epcClass", "in": "query", "schema": { "type": "string" } },
+                    { "name": "eventType", "in": "query", "schema": { "type": "string" } },
+                    { "name": "EQ_bizStep", "in": "query", "schema": { "type": "string" } },
+                    { "name": "GE_eventTime", "in": "query", "schema": { "type": "string", "format": "date-time" } },
+                    { "name": "LT_eventTime", "in": "query", "schema": { "type": "string", "format": "date-time" } },
+                    { "name": "GE_recordTime", "in": "query", "schema": { "type": "string", "format": "date-time" } },
+                    { "name": "LT_recordTime", "in": "query", "schema": { "type": "string", "format": "date-time" } },
+                    { "name": "perPage", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 1000 } },
+                    { "name": "nextPageToken", "in": "query", "schema": { "type": "string" } }
+                ],
+                "responses": with_problems(json!({
+                    "200": { "description": "EPCISQueryDocument", "content": { "application/ld+json": { "schema": { "type": "object", "required": ["@context", "type", "schemaVersion", "epcisBody"] } } } },
+                    "413": { "$ref": "#/components/responses/Problem" }
+                }))
+            }},
+            "/epcis/capture": { "post": {
+                "summary": "EPCIS 2.0 capture for a custodial account",
+                "operationId": "epcisCapture",
+                "description": "Signed (RFC 9421, `hmac-sha256`) under a custodial session (POST /v1/custodial/sign-in); a party with its own key captures with the SDK (`supply::capture_transactions`) or `medchain supply capture`, which sign locally. The body is an EPCISDocument (JSON or JSON-LD, at most 1,000 events) of ObjectEvents, AggregationEvents and TransformationEvents with CBV 2.0 business steps: commissioning (ADD, ILMD `cbvmda:lotNumber` and `cbvmda:itemExpirationDate`), packing (ADD) and unpacking (DELETE), shipping (the receiver as `{\"type\": \"owning_party\", \"destination\": \"urn:medchain:party:<id>\"}`; disposition `returned` for a return), receiving, dispensing, decommissioning, destroying and sampling (DELETE), holding with disposition `recalled` (the lot in `quantityList`, `medchain:reason`), inspecting with `medchain:flag`. Every field is kept and served back; an event that would be served with another CBV 2.0 hash, or whose `ni:///` eventID is not its hash, is refused. Each event becomes one transaction signed with the account's key; all are run in order against current state and submitted only if every one would apply (`GS1-Capture-Error-Behaviour: rollback`; other behaviours are a 501). 400 `epcis_validation` names the event and the fault; 409 `epcis_capture_refused` names the event the chain would refuse and why.",
+                "security": [ { "httpSignature": [] } ],
+                "requestBody": { "required": true, "content": { "application/ld+json": { "schema": { "type": "object" } }, "application/json": { "schema": { "type": "object" } } } },
+                "responses": with_problems(json!({
+                    "202": { "description": "Accepted: `captureID`, each event's `eventIDs` and `transactions`; `Location: /epcis/capture/{captureID}`", "content": { "application/ld+json": { "schema": { "type": "object", "required": ["captureID", "eventIDs", "transactions"] } } } },
+                    "403": { "$ref": "#/components/responses/Problem" },
+                    "501": { "$ref": "#/components/responses/Problem" }
+                }))
+            }},
+            "/epcis/capture/{captureID}": { "get": {
+                "summary": "An EPCIS capture job",
+                "operationId": "epcisCaptureJob",
+                "description": "`running` while any of its transactions is pending; then `success`, and `errors` for events the chain did not record. Each event's `eventID`, `transaction` and `status`. A node remembers its last 4,096 jobs.",
+                "parameters": [ { "name": "captureID", "in": "path", "required": true, "schema": { "type": "string" } } ],
+                "responses": with_problems(json!({ "200": { "description": "Capture job", "content": { "application/ld+json": { "schema": { "type": "object", "required": ["captureID", "running", "errors"] } } } } }))
+            }},
             "/v1/credentials/{id}": { "get": {
                 "summary": "A credential, optionally with a proof",
                 "operationId": "credential",
@@ -468,6 +510,9 @@ mod tests {
             "/v1/credentials/check",
             "/v1/credentials/{id}",
             "/v1/supply/verify",
+            "/epcis/events",
+            "/epcis/capture",
+            "/epcis/capture/{captureID}",
             "/v1/blobs",
             "/v1/records/{id}/versions/{version}/keys/{recipient}",
             "/v1/records/{id}/read",

@@ -51,6 +51,18 @@ pub trait Backend: Clone + Send + Sync + 'static {
         scan: String,
         proof: bool,
     ) -> impl Future<Output = Result<medchain_types::api::VerifyPackResponse, Problem>> + Send;
+    /// An EPCIS SimpleEventQuery: the EPCISQueryDocument and the next page's token.
+    fn epcis_query(
+        &self,
+        params: Vec<(String, String)>,
+    ) -> impl Future<Output = Result<(serde_json::Value, Option<String>), Problem>> + Send;
+    /// An EPCIS capture for a custodial account: each event's hash id and transaction.
+    fn epcis_capture(
+        &self,
+        signer: PartyId,
+        keypair: medchain_types::keys::Keypair,
+        document: serde_json::Value,
+    ) -> impl Future<Output = Result<(Vec<String>, Vec<medchain_types::TxHash>), Problem>> + Send;
     /// Prometheus text exposition of the node's metrics.
     fn metrics(&self) -> String;
     /// Whether the node is ready to serve (its databases are open and it follows the chain).
@@ -230,6 +242,12 @@ pub fn router<B: Backend>(backend: B) -> Router {
             "/v1/patients/{id}/{list}",
             get(crate::records::patient_list::<B>),
         )
+        .route("/epcis/events", get(crate::epcis::events::<B>))
+        .route("/epcis/capture", post(crate::epcis::capture::<B>))
+        .route(
+            "/epcis/capture/{captureID}",
+            get(crate::epcis::capture_job::<B>),
+        )
         .route("/v1/openapi.json", get(openapi_document))
         .route("/v1/docs", get(docs))
         .route("/healthz", get(healthz))
@@ -240,6 +258,9 @@ pub fn router<B: Backend>(backend: B) -> Router {
         .layer(axum::middleware::from_fn(refuse_oversized))
         .layer(axum::Extension(std::sync::Arc::new(
             crate::auth::Auth::default(),
+        )))
+        .layer(axum::Extension(std::sync::Arc::new(
+            crate::epcis::CaptureJobs::default(),
         )))
         .with_state(backend)
 }

@@ -90,6 +90,27 @@ impl medchain_api::Backend for NodeBackend {
         self.service.verify_pack(&scan, proof).await
     }
 
+    async fn epcis_query(
+        &self,
+        params: Vec<(String, String)>,
+    ) -> Result<(serde_json::Value, Option<String>), Problem> {
+        let page = self.service.epcis_query(&params).await?;
+        Ok((page.document, page.next_page_token))
+    }
+
+    async fn epcis_capture(
+        &self,
+        signer: medchain_types::PartyId,
+        keypair: medchain_types::keys::Keypair,
+        document: serde_json::Value,
+    ) -> Result<(Vec<String>, Vec<medchain_types::TxHash>), Problem> {
+        let accepted = self
+            .service
+            .epcis_capture(signer, &keypair, &document)
+            .await?;
+        Ok((accepted.event_ids, accepted.transactions))
+    }
+
     fn metrics(&self) -> String {
         let mut text = self.metrics.encode();
         // Keep an OpenMetrics terminator last.

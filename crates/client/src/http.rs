@@ -147,7 +147,7 @@ impl Client {
         self.read(url, response).await
     }
 
-    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+    pub(crate) async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
         let url = format!("{}{}", self.base, path);
         let response =
             self.http

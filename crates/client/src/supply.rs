@@ -96,3 +96,50 @@ pub fn verify_pack_proofs(
     }
     Ok(())
 }
+
+/// An EPCIS 2.0 capture document as signed supply transactions of `keys`' party, one per
+/// event in order from `first_nonce`, with each event's CBV 2.0 hash id: what
+/// `POST /epcis/capture` does for a custodial account, for a party that signs itself. Submit
+/// them with [`crate::Client::submit_batch`].
+pub fn capture_transactions(
+    document: &serde_json::Value,
+    chain_id: &medchain_types::ChainId,
+    keys: &crate::keys::PartyKeys,
+    first_nonce: u64,
+) -> Result<Vec<(medchain_types::SignedTransaction, String)>, medchain_formats::epcis::EpcisError> {
+    Ok(medchain_formats::epcis::capture(document)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, captured)| {
+            let tx = keys.sign(
+                chain_id,
+                first_nonce + i as u64,
+                medchain_types::TxBody::Supply(captured.op),
+            );
+            (tx, captured.event_id)
+        })
+        .collect())
+}
+
+impl crate::Client {
+    /// `GET /epcis/events`: an EPCIS SimpleEventQuery (`MATCH_anyEPC`, `MATCH_anyEPCClass`,
+    /// `GE_eventTime`, `LT_eventTime`, `eventType`, `perPage`, ...), answered with an
+    /// EPCISQueryDocument.
+    pub async fn epcis_events(
+        &self,
+        params: &[(&str, &str)],
+    ) -> Result<serde_json::Value, crate::ClientError> {
+        let query: Vec<String> = params
+            .iter()
+            .map(|(name, value)| {
+                format!(
+                    "{}={}",
+                    medchain_formats::uri::percent_encode(name),
+                    medchain_formats::uri::percent_encode(value)
+                )
+            })
+            .collect();
+        self.get(&format!("/epcis/events?{}", query.join("&")))
+            .await
+    }
+}

@@ -11,6 +11,7 @@ pub mod block;
 pub mod custodian;
 pub mod db;
 pub mod engine;
+pub mod epcis;
 pub mod gossip;
 pub mod light;
 pub mod mempool;

@@ -30,7 +30,7 @@ use medchain_types::{
 use std::sync::Arc;
 
 /// Reads finalized state through a held read guard of the state database.
-struct GuardView<'a, DB>(&'a DB);
+pub(crate) struct GuardView<'a, DB>(pub(crate) &'a DB);
 
 impl<E: Spawner + StorageContext + Clock> StateRead for GuardView<'_, crate::db::StateDb<E>> {
     async fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
@@ -420,7 +420,7 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
         })
     }
 
-    async fn block_at(&self, height: u64) -> Option<Block> {
+    pub(crate) async fn block_at(&self, height: u64) -> Option<Block> {
         self.handles
             .marshal
             .get_block(Height::new(height))

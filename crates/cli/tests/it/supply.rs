@@ -267,3 +267,134 @@ async fn a_pallet_reaches_a_pharmacy_and_anyone_verifies_its_packs() {
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("SUSPECT"));
 }
+
+/// Waits until `hash` is committed (or fails the test after 60 seconds).
+async fn committed(client: &Client, hash: &medchain_types::TxHash) -> TxStatusResponse {
+    for _ in 0..600 {
+        let status = client.tx_status(hash).await.expect("status");
+        if status.status != TxState::Pending && status.status != TxState::Unknown {
+            return status;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("transaction {hash} did not commit");
+}
+
+fn event_ids(document: &serde_json::Value) -> Vec<String> {
+    document["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+        .as_array()
+        .expect("an event list")
+        .iter()
+        .map(|event| event["eventID"].as_str().expect("an eventID").to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn epcis_documents_are_captured_and_queried_back() {
+    let dir = processes::temp_dir("supply-epcis");
+    let node = Node::dev(&dir);
+    let client = node.client().await;
+    processes::wait_for_height(&client, 1, Duration::from_secs(60)).await;
+    let time = |offset_ms: u64| medchain_types::time::rfc3339(now_ms() + offset_ms);
+    let wholesaler = format!("urn:medchain:party:{}", party_id("wholesaler"));
+    let unit = |serial: &str| format!("https://id.gs1.org/01/{GTIN}/21/{serial}");
+    let pallet = format!("https://id.gs1.org/00/{}", sscc(77));
+    let document = serde_json::json!({
+        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld", { "ex": "https://ns.example.org/epcis/" }],
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": time(0),
+        "epcisBody": { "eventList": [
+            {
+                "type": "ObjectEvent", "eventTime": time(0), "eventTimeZoneOffset": "+01:00",
+                "epcList": [unit("E1"), unit("E2"), format!("urn:epc:id:sgtin:9521111.011111.E3")],
+                "action": "ADD", "bizStep": "commissioning", "disposition": "active",
+                "readPoint": { "id": "urn:epc:id:sgln:9521111.00001.0" },
+                "ilmd": { "cbvmda:lotNumber": "E-LOT", "cbvmda:itemExpirationDate": "2030-01-31" },
+                "ex:line": "3"
+            },
+            {
+                "type": "AggregationEvent", "eventTime": time(1_000), "eventTimeZoneOffset": "+01:00",
+                "parentID": pallet, "childEPCs": [unit("E1"), unit("E2"), unit("E3")],
+                "action": "ADD", "bizStep": "packing", "disposition": "in_progress"
+            },
+            {
+                "type": "ObjectEvent", "eventTime": time(2_000), "eventTimeZoneOffset": "+01:00",
+                "epcList": [pallet], "action": "OBSERVE", "bizStep": "shipping", "disposition": "in_transit",
+                "destinationList": [{ "type": "owning_party", "destination": wholesaler }]
+            }
+        ]}
+    });
+    let keys = PartyKeys::dev("manufacturer");
+    let status = client.status().await.expect("status");
+    let nonce = client.next_nonce(&keys.party_id).await.expect("nonce");
+    let signed =
+        medchain_client::supply::capture_transactions(&document, &status.chain_id, &keys, nonce)
+            .expect("a valid capture document");
+    let (txs, captured_ids): (Vec<_>, Vec<_>) = signed.into_iter().unzip();
+    let batch = client.submit_batch(&txs).await.expect("submitted");
+    assert_eq!(batch.accepted, 3, "{batch:?}");
+    for tx in &txs {
+        let answer = committed(&client, &tx.hash()).await;
+        assert_eq!(
+            answer.receipt.map(|r| r.outcome),
+            Some(medchain_types::Outcome::Applied)
+        );
+    }
+
+    // By EPC: the unit was commissioned and packed; the pallet was packed and shipped.
+    let by_unit = client
+        .epcis_events(&[("MATCH_anyEPC", &unit("E2"))])
+        .await
+        .expect("query");
+    assert_eq!(by_unit["type"], "EPCISQueryDocument");
+    assert_eq!(event_ids(&by_unit), captured_ids[..2].to_vec());
+    let by_pallet = client
+        .epcis_events(&[("MATCH_anyEPC", &pallet), ("eventType", "ObjectEvent")])
+        .await
+        .expect("query");
+    assert_eq!(event_ids(&by_pallet), captured_ids[2..].to_vec());
+    let shipped = &by_pallet["epcisBody"]["queryResults"]["resultsBody"]["eventList"][0];
+    assert_eq!(shipped["destinationList"][0]["destination"], wholesaler);
+    assert!(shipped["recordTime"].is_string());
+
+    // By lot, and the extension and its namespace came back.
+    let lot = format!("https://id.gs1.org/01/{GTIN}/10/E-LOT");
+    let by_lot = client
+        .epcis_events(&[("MATCH_anyEPCClass", &lot)])
+        .await
+        .expect("query");
+    assert_eq!(event_ids(&by_lot), captured_ids[..1].to_vec());
+    let commissioned = &by_lot["epcisBody"]["queryResults"]["resultsBody"]["eventList"][0];
+    assert_eq!(commissioned["ex:line"], "3");
+    assert_eq!(by_lot["@context"][1]["ex"], "https://ns.example.org/epcis/");
+
+    // By time, a page at a time.
+    let from = medchain_types::time::rfc3339(now_ms() - 3_600_000);
+    let first = client
+        .epcis_events(&[("GE_eventTime", &from), ("perPage", "2")])
+        .await
+        .expect("query");
+    assert_eq!(event_ids(&first), captured_ids[..2].to_vec());
+    let rest = client
+        .epcis_events(&[
+            ("GE_eventTime", &from),
+            ("perPage", "2"),
+            ("nextPageToken", "2"),
+        ])
+        .await
+        .expect("query");
+    assert_eq!(event_ids(&rest), captured_ids[2..].to_vec());
+
+    // A question it does not answer is named.
+    let err = client
+        .epcis_events(&[("MATCH_whatever", "x")])
+        .await
+        .expect_err("refused");
+    assert!(err.to_string().contains("MATCH_whatever"), "{err}");
+    let err = client
+        .epcis_events(&[("eventType", "ObjectEvent")])
+        .await
+        .expect_err("refused");
+    assert!(err.to_string().contains("name what to find"), "{err}");
+}

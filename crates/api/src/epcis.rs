@@ -1,0 +1,233 @@
+//! The EPCIS 2.0 REST interface (GS1 EPCIS 2.0, section 12) over the supply chain.
+//!
+//! ```text
+//! GET  /epcis/events               SimpleEventQuery as query parameters (MATCH_anyEPC,
+//!                                  MATCH_epc, MATCH_anyEPCClass, eventType, EQ_bizStep,
+//!                                  GE_/LT_eventTime, GE_/LT_recordTime, perPage,
+//!                                  nextPageToken): an EPCISQueryDocument; public
+//! POST /epcis/capture              session-signed by a custodial account: an EPCISDocument,
+//!                                  signed as the account's transactions and submitted
+//!                                  together if every one would apply; 202 and a Location
+//! GET  /epcis/capture/{captureID}  the capture job: running, success, errors
+//! ```
+//!
+//! Parties that keep their own keys capture through the SDK or `medchain supply capture`,
+//! which turn the same document into the same transactions and sign them locally.
+
+use crate::{
+    auth::{Auth, unix_now},
+    routes::{Backend, HttpResult, ProblemResponse},
+};
+use axum::{
+    Extension,
+    body::Bytes,
+    extract::{Path, RawQuery, State},
+    http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header},
+    response::{IntoResponse, Response},
+};
+use medchain_types::{TxHash, api::Problem, api::TxState};
+use serde_json::{Value, json};
+use std::{
+    collections::VecDeque,
+    sync::{Arc, Mutex},
+};
+
+/// Capture jobs a node remembers (the most recent).
+pub const CAPTURE_JOBS_MAX: usize = 4_096;
+
+/// A capture job: the transactions of its events.
+#[derive(Clone, Debug)]
+struct Job {
+    id: String,
+    created_ms: u64,
+    event_ids: Vec<String>,
+    transactions: Vec<TxHash>,
+}
+
+/// The capture jobs of a node, newest last.
+#[derive(Debug, Default)]
+pub struct CaptureJobs(Mutex<VecDeque<Job>>);
+
+fn versions(response: &mut Response) {
+    let headers = response.headers_mut();
+    headers.insert("GS1-EPCIS-Version", HeaderValue::from_static("2.0"));
+    headers.insert("GS1-CBV-Version", HeaderValue::from_static("2.0"));
+}
+
+fn ld_json(status: StatusCode, body: &Value) -> Response {
+    let mut response = (
+        status,
+        [(header::CONTENT_TYPE, "application/ld+json")],
+        body.to_string(),
+    )
+        .into_response();
+    versions(&mut response);
+    response
+}
+
+/// Decodes `a=b&c=d` (percent-encoding and `+` as space).
+fn query_pairs(raw: &str) -> Vec<(String, String)> {
+    raw.split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (
+                medchain_formats::uri::percent_decode(name, true),
+                medchain_formats::uri::percent_decode(value, true),
+            )
+        })
+        .collect()
+}
+
+/// `GET /epcis/events`.
+pub(crate) async fn events<B: Backend>(
+    State(backend): State<B>,
+    RawQuery(raw): RawQuery,
+) -> HttpResult<Response> {
+    let params = query_pairs(raw.as_deref().unwrap_or_default());
+    let (document, next) = backend.epcis_query(params.clone()).await?;
+    let mut response = ld_json(StatusCode::OK, &document);
+    if let Some(token) = next {
+        let mut query: Vec<String> = params
+            .iter()
+            .filter(|(name, _)| name != "nextPageToken")
+            .map(|(name, value)| {
+                format!(
+                    "{}={}",
+                    medchain_formats::uri::percent_encode(name),
+                    medchain_formats::uri::percent_encode(value)
+                )
+            })
+            .collect();
+        query.push(format!("nextPageToken={token}"));
+        let link = format!("</epcis/events?{}>; rel=\"next\"", query.join("&"));
+        if let Ok(value) = HeaderValue::from_str(&link) {
+            response.headers_mut().insert(header::LINK, value);
+        }
+    }
+    Ok(response)
+}
+
+/// `POST /epcis/capture`.
+pub(crate) async fn capture<B: Backend>(
+    State(backend): State<B>,
+    Extension(auth): Extension<Arc<Auth>>,
+    Extension(jobs): Extension<Arc<CaptureJobs>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResult<Response> {
+    let keys = crate::custodial::session_keys(&backend, &auth, &method, &uri, &headers, &body)
+        .await
+        .map_err(|_| {
+            ProblemResponse(Problem::new(
+                403,
+                "not_custodial",
+                "POST /epcis/capture signs for a custodial account: sign the request under a session opened with POST /v1/custodial/sign-in. A party with its own key captures with the SDK or `medchain supply capture`, which sign locally",
+            ))
+        })?;
+    if let Some(behaviour) = headers.get("GS1-Capture-Error-Behaviour")
+        && behaviour.as_bytes() != b"rollback"
+    {
+        return Err(ProblemResponse(Problem::new(
+            501,
+            "capture_error_behaviour",
+            "medchain captures all or nothing (GS1-Capture-Error-Behaviour: rollback): every event is checked against state before any is submitted",
+        )));
+    }
+    let document: Value = serde_json::from_slice(&body).map_err(|err| {
+        ProblemResponse(Problem::new(
+            400,
+            "malformed",
+            format!("the body must be an EPCIS 2.0 JSON document: {err}"),
+        ))
+    })?;
+    let (event_ids, transactions) = backend
+        .epcis_capture(keys.party(), keys.keypair(), document)
+        .await?;
+    let id = medchain_types::hash::hash_parts(
+        b"medchain/epcis/capture",
+        &transactions
+            .iter()
+            .map(|t| t.0.as_slice())
+            .collect::<Vec<_>>(),
+    )
+    .to_hex()[..32]
+        .to_string();
+    let job = Job {
+        id: id.clone(),
+        created_ms: unix_now() * 1000,
+        event_ids: event_ids.clone(),
+        transactions: transactions.clone(),
+    };
+    {
+        let mut jobs = jobs.0.lock().unwrap_or_else(|p| p.into_inner());
+        if jobs.len() >= CAPTURE_JOBS_MAX {
+            jobs.pop_front();
+        }
+        jobs.push_back(job);
+    }
+    let mut response = ld_json(
+        StatusCode::ACCEPTED,
+        &json!({
+            "captureID": id,
+            "eventIDs": event_ids,
+            "transactions": transactions,
+        }),
+    );
+    if let Ok(location) = HeaderValue::from_str(&format!("/epcis/capture/{id}")) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// `GET /epcis/capture/{captureID}`.
+pub(crate) async fn capture_job<B: Backend>(
+    State(backend): State<B>,
+    Extension(jobs): Extension<Arc<CaptureJobs>>,
+    Path(id): Path<String>,
+) -> HttpResult<Response> {
+    let job = {
+        let jobs = jobs.0.lock().unwrap_or_else(|p| p.into_inner());
+        jobs.iter().find(|job| job.id == id).cloned()
+    };
+    let Some(job) = job else {
+        return Err(ProblemResponse(Problem::new(
+            404,
+            "capture_not_found",
+            format!("this node has no capture job {id} (it remembers its last {CAPTURE_JOBS_MAX})"),
+        )));
+    };
+    let mut running = false;
+    let mut errors = Vec::new();
+    let mut events = Vec::new();
+    for (i, (tx, event_id)) in job.transactions.iter().zip(&job.event_ids).enumerate() {
+        let status = backend.tx_status(*tx).await?;
+        match status.status {
+            TxState::Pending => running = true,
+            TxState::Committed => {}
+            _ => errors.push(json!({
+                "type": "epcisException:ValidationException",
+                "title": format!("event {i} was not recorded"),
+                "status": status.status,
+                "detail": status.rejection.map(|r| format!("{}: {}", r.code, r.reason)).unwrap_or_default(),
+                "instance": tx,
+            })),
+        }
+        events.push(json!({ "eventID": event_id, "transaction": tx, "status": status.status }));
+    }
+    let mut body = json!({
+        "captureID": job.id,
+        "createdAt": medchain_types::time::rfc3339(job.created_ms),
+        "running": running,
+        "success": !running && errors.is_empty(),
+        "captureErrorBehaviour": "rollback",
+        "errors": errors,
+        "events": events,
+    });
+    if running {
+        body.as_object_mut().map(|m| m.shift_remove("success"));
+    }
+    Ok(ld_json(StatusCode::OK, &body))
+}

@@ -1,0 +1,502 @@
+//! EPCIS 2.0 over the chain: the query interface (`GET /epcis/events`), serving supply events
+//! as EPCIS documents from the chain's own indexes, and capture (`POST /epcis/capture`),
+//! turning a capture document into signed supply transactions, all checked together against
+//! state before any is submitted.
+//!
+//! Queries select events from state: an object's history (EPC queries), a lot's event list
+//! (class queries), the event-day lists (time queries). Each selected transaction is read from
+//! its block and served as the EPCIS event(s) its operation is, with its event hash id and the
+//! block's time as its record time.
+
+use crate::service::{NodeService, internal};
+use commonware_codec::DecodeExt;
+use commonware_runtime::{Clock, Spawner};
+use commonware_storage::Context as StorageContext;
+use medchain_formats::epcis::{self, hash, ids};
+use medchain_state::{
+    executor::{BlockEnv, BlockExecutor},
+    lists::{self, names},
+    supply::{day_owner, lot_owner, object_key},
+};
+use medchain_types::{
+    Outcome, PartyId, TxBody, TxHash,
+    api::Problem,
+    keys::Keypair,
+    supply::{Container, EVENT_TIME_SKEW_MS, EventRef, Object, Unit},
+    time::{DAY_MS, parse_rfc3339},
+    tx::Transaction,
+};
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, HashSet};
+
+type JsonObject = Map<String, Value>;
+
+/// Events one answer holds when the query does not say.
+pub const PER_PAGE_DEFAULT: usize = 100;
+/// Most events one answer holds.
+pub const PER_PAGE_MAX: usize = 1_000;
+/// Most days one event-time query reads.
+pub const QUERY_DAYS_MAX: i64 = 366;
+/// Most transactions one query looks at (before its filters), so no query reads without end.
+pub const CANDIDATES_MAX: usize = 100_000;
+
+/// One page of a query's answer: an EPCISQueryDocument, and the token of the next page.
+pub struct EpcisPage {
+    pub document: Value,
+    pub next_page_token: Option<String>,
+}
+
+/// A capture accepted: its transactions, in the order of the document's events.
+pub struct CaptureAccepted {
+    pub event_ids: Vec<String>,
+    pub transactions: Vec<TxHash>,
+}
+
+fn bad(detail: impl Into<String>) -> Problem {
+    Problem::new(400, "query_parameter", detail)
+}
+
+/// A parsed SimpleEventQuery.
+#[derive(Default)]
+struct Query {
+    any_epc: Vec<Object>,
+    epc: Vec<Object>,
+    classes: Vec<(medchain_types::gs1::Gtin, String)>,
+    event_types: Vec<String>,
+    biz_steps: Vec<String>,
+    ge_event_time: Option<u64>,
+    lt_event_time: Option<u64>,
+    ge_record_time: Option<u64>,
+    lt_record_time: Option<u64>,
+    per_page: usize,
+    offset: usize,
+}
+
+fn time_param(name: &str, value: &str) -> Result<u64, Problem> {
+    parse_rfc3339(value).ok_or_else(|| {
+        bad(format!(
+            "{name} must be an RFC 3339 date-time (such as 2026-11-20T00:00:00Z), found {value:?}"
+        ))
+    })
+}
+
+fn parse_query(params: &[(String, String)]) -> Result<Query, Problem> {
+    let mut query = Query {
+        per_page: PER_PAGE_DEFAULT,
+        ..Query::default()
+    };
+    for (name, value) in params {
+        let values = || value.split('|').filter(|v| !v.is_empty());
+        let objects = || -> Result<Vec<Object>, Problem> {
+            values()
+                .map(|v| ids::parse_object(v).map_err(|err| bad(format!("{name}: {err}"))))
+                .collect()
+        };
+        match name.as_str() {
+            "MATCH_anyEPC" => query.any_epc.extend(objects()?),
+            "MATCH_epc" => query.epc.extend(objects()?),
+            "MATCH_anyEPCClass" | "MATCH_epcClass" => {
+                for v in values() {
+                    query
+                        .classes
+                        .push(ids::parse_lot(v).map_err(|err| bad(format!("{name}: {err}")))?);
+                }
+            }
+            "eventType" => query.event_types.extend(values().map(str::to_string)),
+            "EQ_bizStep" => query.biz_steps.extend(values().map(|v| {
+                v.trim_start_matches("https://ref.gs1.org/cbv/BizStep-")
+                    .trim_start_matches("urn:epcglobal:cbv:bizstep:")
+                    .to_string()
+            })),
+            "GE_eventTime" => query.ge_event_time = Some(time_param(name, value)?),
+            "LT_eventTime" => query.lt_event_time = Some(time_param(name, value)?),
+            "GE_recordTime" => query.ge_record_time = Some(time_param(name, value)?),
+            "LT_recordTime" => query.lt_record_time = Some(time_param(name, value)?),
+            "perPage" => {
+                query.per_page = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=PER_PAGE_MAX).contains(n))
+                    .ok_or_else(|| {
+                        bad(format!("perPage is 1 to {PER_PAGE_MAX}, found {value:?}"))
+                    })?;
+            }
+            "nextPageToken" => {
+                query.offset = value.parse().map_err(|_| {
+                    bad(format!("nextPageToken {value:?} is not one this node gave"))
+                })?;
+            }
+            other => {
+                return Err(bad(format!(
+                    "{other} is not a query parameter medchain answers; it answers MATCH_anyEPC, MATCH_epc, MATCH_anyEPCClass, MATCH_epcClass, eventType, EQ_bizStep, GE_eventTime, LT_eventTime, GE_recordTime, LT_recordTime, perPage and nextPageToken"
+                )));
+            }
+        }
+    }
+    for event_type in &query.event_types {
+        if !matches!(
+            event_type.as_str(),
+            "ObjectEvent"
+                | "AggregationEvent"
+                | "TransformationEvent"
+                | "TransactionEvent"
+                | "AssociationEvent"
+        ) {
+            return Err(bad(format!(
+                "eventType {event_type:?} is not an EPCIS event type"
+            )));
+        }
+    }
+    Ok(query)
+}
+
+/// Whether an EPC field of `event` names one of `objects`.
+fn names_any(event: &Map<String, Value>, fields: &[&str], objects: &[Object]) -> bool {
+    fields.iter().any(|field| {
+        let values: Vec<&Value> = match event.get(*field) {
+            Some(Value::Array(items)) => items.iter().collect(),
+            Some(value @ Value::String(_)) => vec![value],
+            _ => Vec::new(),
+        };
+        values.iter().any(|v| {
+            v.as_str()
+                .and_then(|uri| ids::parse_object(uri).ok())
+                .is_some_and(|object| objects.contains(&object))
+        })
+    })
+}
+
+fn names_class(
+    event: &Map<String, Value>,
+    classes: &[(medchain_types::gs1::Gtin, String)],
+    commissions: bool,
+) -> bool {
+    let in_lists = [
+        "quantityList",
+        "childQuantityList",
+        "inputQuantityList",
+        "outputQuantityList",
+    ]
+    .iter()
+    .filter_map(|list| event.get(*list).and_then(Value::as_array))
+    .flatten()
+    .filter_map(|q| q.get("epcClass").and_then(Value::as_str))
+    .filter_map(|uri| ids::parse_lot(uri).ok())
+    .any(|class| classes.contains(&class));
+    // An event that commissions units of the lot (its ILMD names the lot) creates instances of
+    // the class, so it answers a class query too.
+    in_lists || commissions
+}
+
+impl<E: Spawner + StorageContext + Clock> NodeService<E> {
+    async fn list_refs(&self, list: &str, owner: &[u8; 32]) -> Result<Vec<EventRef>, Problem> {
+        let count = match self.read_raw(&lists::count_key(list, owner)).await? {
+            Some(bytes) => u64::from_be_bytes(
+                bytes
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| internal("a list count is not 8 bytes"))?,
+            ),
+            None => 0,
+        };
+        if count as usize > CANDIDATES_MAX {
+            return Err(Problem::new(
+                413,
+                "query_too_large",
+                format!(
+                    "the query selects {count} events, more than the {CANDIDATES_MAX} one query reads; narrow it (an EPC, a lot, a shorter time range)"
+                ),
+            ));
+        }
+        let mut refs = Vec::with_capacity(count as usize);
+        for seq in 0..count {
+            let bytes = self
+                .read_raw(&lists::item_key(list, owner, seq))
+                .await?
+                .ok_or_else(|| internal(format!("{list} item {seq} is missing")))?;
+            refs.push(
+                EventRef::decode(bytes)
+                    .map_err(|err| internal(format!("stored event reference is corrupt: {err}")))?,
+            );
+        }
+        Ok(refs)
+    }
+
+    /// The transactions that named `object` directly (its own history).
+    async fn object_refs(&self, object: &Object) -> Result<Vec<(u64, TxHash)>, Problem> {
+        let Some(bytes) = self.read_raw(&object_key(object)).await? else {
+            return Ok(Vec::new());
+        };
+        let tracking = match object {
+            Object::Unit { .. } => Unit::decode(bytes.clone()).map(|u| u.tracking),
+            Object::Container { .. } => Container::decode(bytes).map(|c| c.tracking),
+        }
+        .map_err(|err| internal(format!("stored object is corrupt: {err}")))?;
+        Ok(tracking
+            .history
+            .iter()
+            .map(|entry| (entry.height, entry.tx))
+            .collect())
+    }
+
+    /// `GET /epcis/events`: a SimpleEventQuery, answered with an EPCISQueryDocument.
+    pub async fn epcis_query(&self, params: &[(String, String)]) -> Result<EpcisPage, Problem> {
+        let query = parse_query(params)?;
+        // Per block, the transactions selected; served in chain order.
+        let mut candidates: BTreeMap<u64, HashSet<TxHash>> = BTreeMap::new();
+        let mut add = |height: u64, tx: TxHash| {
+            candidates.entry(height).or_default().insert(tx);
+        };
+        let mut commission_lots = false;
+        for object in query.any_epc.iter().chain(&query.epc) {
+            for (height, tx) in self.object_refs(object).await? {
+                add(height, tx);
+            }
+        }
+        for (gtin, lot) in &query.classes {
+            commission_lots = true;
+            for r in self
+                .list_refs(names::LOT_EVENTS, &lot_owner(gtin, lot))
+                .await?
+            {
+                add(r.height, r.tx);
+            }
+        }
+        let selected_by_key =
+            !query.any_epc.is_empty() || !query.epc.is_empty() || !query.classes.is_empty();
+        if !selected_by_key {
+            let (Some(from), to) = (query.ge_event_time, query.lt_event_time) else {
+                return Err(bad(
+                    "name what to find: MATCH_anyEPC or MATCH_epc (units, containers), MATCH_anyEPCClass (a lot), or a GE_eventTime (with LT_eventTime) range",
+                ));
+            };
+            let to = to.unwrap_or_else(|| self.tip().header.time_ms + EVENT_TIME_SKEW_MS + 1);
+            let (first, last) = (
+                (from / DAY_MS) as i64,
+                (to.saturating_sub(1) / DAY_MS) as i64,
+            );
+            if last - first + 1 > QUERY_DAYS_MAX {
+                return Err(bad(format!(
+                    "an event-time query spans at most {QUERY_DAYS_MAX} days; narrow GE_eventTime .. LT_eventTime"
+                )));
+            }
+            for day in first..=last {
+                for r in self.list_refs(names::EVENT_DAYS, &day_owner(day)).await? {
+                    if r.event_time_ms >= from && r.event_time_ms < to {
+                        add(r.height, r.tx);
+                    }
+                }
+            }
+        }
+        if candidates.values().map(HashSet::len).sum::<usize>() > CANDIDATES_MAX {
+            return Err(Problem::new(
+                413,
+                "query_too_large",
+                format!("the query selects more than {CANDIDATES_MAX} events; narrow it"),
+            ));
+        }
+        // Each candidate's events, in chain order, filtered; a page from `offset`.
+        // Each matched event, its record time, and the namespaces it needs.
+        let mut matched: Vec<(JsonObject, u64, JsonObject)> = Vec::new();
+        let mut seen = 0usize;
+        let mut more = false;
+        'blocks: for (height, txs) in candidates {
+            let block = self
+                .block_at(height)
+                .await
+                .ok_or_else(|| internal(format!("finalized block {height} is missing")))?;
+            for signed in block
+                .transactions
+                .iter()
+                .filter(|t| txs.contains(&t.hash()))
+            {
+                let TxBody::Supply(op) = &signed.transaction.body else {
+                    continue;
+                };
+                let context = epcis::event_context(op);
+                for event in epcis::op_events(op) {
+                    let time = event
+                        .get("eventTime")
+                        .and_then(Value::as_str)
+                        .and_then(epcis::parse_event_time)
+                        .unwrap_or(0);
+                    let record = block.header.time_ms;
+                    let kind = event
+                        .get("type")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default();
+                    let step = event
+                        .get("bizStep")
+                        .and_then(Value::as_str)
+                        .map(|s| s.trim_start_matches("https://ref.gs1.org/cbv/BizStep-"))
+                        .unwrap_or_default();
+                    let is_commission = commission_lots
+                        && event.get("ilmd").is_some()
+                        && matches!(
+                            op,
+                            medchain_types::supply::SupplyOp::Commission(_)
+                                | medchain_types::supply::SupplyOp::Transform(_)
+                        );
+                    let keep = query.ge_event_time.is_none_or(|t| time >= t)
+                        && query.lt_event_time.is_none_or(|t| time < t)
+                        && query.ge_record_time.is_none_or(|t| record >= t)
+                        && query.lt_record_time.is_none_or(|t| record < t)
+                        && (query.event_types.is_empty()
+                            || query.event_types.iter().any(|t| t == kind))
+                        && (query.biz_steps.is_empty()
+                            || query.biz_steps.iter().any(|s| s == step))
+                        && (query.any_epc.is_empty()
+                            || names_any(
+                                &event,
+                                &[
+                                    "epcList",
+                                    "childEPCs",
+                                    "parentID",
+                                    "inputEPCList",
+                                    "outputEPCList",
+                                ],
+                                &query.any_epc,
+                            ))
+                        && (query.epc.is_empty()
+                            || names_any(&event, &["epcList", "childEPCs"], &query.epc))
+                        && (query.classes.is_empty()
+                            || names_class(&event, &query.classes, is_commission));
+                    if !keep {
+                        continue;
+                    }
+                    if seen < query.offset {
+                        seen += 1;
+                        continue;
+                    }
+                    if matched.len() == query.per_page {
+                        more = true;
+                        break 'blocks;
+                    }
+                    seen += 1;
+                    matched.push((event, record, context.clone()));
+                }
+            }
+        }
+        let mut inline = Map::new();
+        for (_, _, context) in &matched {
+            for (k, v) in context {
+                inline.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+        let context = epcis::context(&inline);
+        let namespaces = hash::namespaces(Some(&context));
+        let events = matched
+            .into_iter()
+            .map(|(event, record, _)| {
+                Value::Object(epcis::finish_event(event, &namespaces, record))
+            })
+            .collect();
+        let now = self.tip().header.time_ms;
+        Ok(EpcisPage {
+            document: epcis::query_document(context, events, now),
+            next_page_token: more.then(|| seen.to_string()),
+        })
+    }
+
+    /// `POST /epcis/capture` for a custodial account: turns the document into supply
+    /// transactions signed with the account's key, runs them in order against current state,
+    /// and submits them only if every one would apply.
+    pub async fn epcis_capture(
+        &self,
+        signer: PartyId,
+        keypair: &Keypair,
+        document: &Value,
+    ) -> Result<CaptureAccepted, Problem> {
+        let captured = epcis::capture(document)
+            .map_err(|err| Problem::new(400, "epcis_validation", err.to_string()))?;
+        let party = self.party(&signer).await?.ok_or_else(|| {
+            Problem::new(403, "unknown_signer", format!("unknown signer {signer}"))
+        })?;
+        let pending = self.handles.mempool.highest_nonce(&signer).map(|n| n + 1);
+        let first_nonce = pending.map_or(party.nonce, |n| n.max(party.nonce));
+        let chain_id = self.genesis().chain_id.clone();
+        let mut signed = Vec::with_capacity(captured.len());
+        let mut verified = Vec::with_capacity(captured.len());
+        for (i, c) in captured.iter().enumerate() {
+            let tx = Transaction {
+                chain_id: chain_id.clone(),
+                signer,
+                public_key: keypair.public_key(),
+                nonce: first_nonce + i as u64,
+                body: TxBody::Supply(c.op.clone()),
+            }
+            .sign(keypair);
+            let v = self.verify(tx.clone()).map_err(|problem| {
+                Problem::new(
+                    problem.status,
+                    &problem.code,
+                    format!("event {i}: {}", problem.detail),
+                )
+            })?;
+            signed.push(tx);
+            verified.push(v);
+        }
+        if pending.is_none() {
+            // Next in line: run the whole capture against state now, in order.
+            let tip = self.tip();
+            let env = BlockEnv {
+                chain_id: chain_id.clone(),
+                height: tip.height + 1,
+                time_ms: tip.header.time_ms + 1,
+                event_base: 0,
+            };
+            let state = self.databases.0.read().await;
+            let view = crate::service::GuardView(&*state);
+            let mut executor = BlockExecutor::new(&view, env);
+            for (i, v) in verified.iter().enumerate() {
+                let refusal = match executor.apply(v).await {
+                    Ok(outcome) if outcome.receipt.outcome == Outcome::Applied => continue,
+                    Ok(outcome) => outcome
+                        .events
+                        .iter()
+                        .find_map(|event| match event {
+                            medchain_types::Event::ActionDenied { code, reason, .. } => {
+                                Some((code.clone(), reason.clone()))
+                            }
+                            _ => None,
+                        })
+                        .unwrap_or_else(|| ("denied".into(), "denied".into())),
+                    Err(err) => (err.code().to_string(), err.to_string()),
+                };
+                return Err(Problem::new(
+                    409,
+                    "epcis_capture_refused",
+                    format!(
+                        "event {i} ({}) would be refused ({}: {}); nothing of the capture was submitted",
+                        captured[i].op.name(),
+                        refusal.0,
+                        refusal.1
+                    ),
+                ));
+            }
+        }
+        let mut transactions = Vec::with_capacity(signed.len());
+        for (i, result) in self.submit_many(signed).await.into_iter().enumerate() {
+            let hash = result.map_err(|problem| {
+                Problem::new(
+                    problem.status,
+                    &problem.code,
+                    format!(
+                        "event {i}: {} (events before it were submitted: {})",
+                        problem.detail,
+                        transactions
+                            .iter()
+                            .map(|h: &TxHash| h.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+            })?;
+            transactions.push(hash);
+        }
+        Ok(CaptureAccepted {
+            event_ids: captured.into_iter().map(|c| c.event_id).collect(),
+            transactions,
+        })
+    }
+}
