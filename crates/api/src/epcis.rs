@@ -65,42 +65,23 @@ fn ld_json(status: StatusCode, body: &Value) -> Response {
     response
 }
 
-/// Decodes `a=b&c=d` (percent-encoding and `+` as space).
-fn query_pairs(raw: &str) -> Vec<(String, String)> {
-    raw.split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (
-                medchain_formats::uri::percent_decode(name, true),
-                medchain_formats::uri::percent_decode(value, true),
-            )
-        })
-        .collect()
-}
-
 /// `GET /epcis/events`.
 pub(crate) async fn events<B: Backend>(
     State(backend): State<B>,
     RawQuery(raw): RawQuery,
 ) -> HttpResult<Response> {
-    let params = query_pairs(raw.as_deref().unwrap_or_default());
+    let params = medchain_formats::uri::decode_query(raw.as_deref().unwrap_or_default());
     let (document, next) = backend.epcis_query(params.clone()).await?;
     let mut response = ld_json(StatusCode::OK, &document);
     if let Some(token) = next {
-        let mut query: Vec<String> = params
-            .iter()
-            .filter(|(name, _)| name != "nextPageToken")
-            .map(|(name, value)| {
-                format!(
-                    "{}={}",
-                    medchain_formats::uri::percent_encode(name),
-                    medchain_formats::uri::percent_encode(value)
-                )
-            })
-            .collect();
-        query.push(format!("nextPageToken={token}"));
-        let link = format!("</epcis/events?{}>; rel=\"next\"", query.join("&"));
+        let query = medchain_formats::uri::encode_query(
+            params
+                .iter()
+                .filter(|(name, _)| name != "nextPageToken")
+                .map(|(name, value)| (name.as_str(), value.as_str()))
+                .chain([("nextPageToken", token.as_str())]),
+        );
+        let link = format!("</epcis/events?{query}>; rel=\"next\"");
         if let Ok(value) = HeaderValue::from_str(&link) {
             response.headers_mut().insert(header::LINK, value);
         }

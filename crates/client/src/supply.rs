@@ -129,17 +129,7 @@ impl crate::Client {
         &self,
         params: &[(&str, &str)],
     ) -> Result<serde_json::Value, crate::ClientError> {
-        let query: Vec<String> = params
-            .iter()
-            .map(|(name, value)| {
-                format!(
-                    "{}={}",
-                    medchain_formats::uri::percent_encode(name),
-                    medchain_formats::uri::percent_encode(value)
-                )
-            })
-            .collect();
-        self.get(&format!("/epcis/events?{}", query.join("&")))
-            .await
+        let query = medchain_formats::uri::encode_query(params.iter().copied());
+        self.get(&format!("/epcis/events?{query}")).await
     }
 }

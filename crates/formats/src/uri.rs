@@ -41,6 +41,27 @@ pub fn percent_encode(text: &str) -> String {
     out
 }
 
+/// A query string: `name=value` pairs joined by `&`, each name and value percent-encoded.
+pub fn encode_query<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    pairs
+        .into_iter()
+        .map(|(name, value)| format!("{}={}", percent_encode(name), percent_encode(value)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The `name=value` pairs of a query string, decoded (`+` is a space).
+pub fn decode_query(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(name, true), percent_decode(value, true))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -52,5 +73,15 @@ mod tests {
         }
         assert_eq!(percent_decode("a+b%2", true), "a b%2");
         assert_eq!(percent_decode("%zz", false), "%zz");
+        let pairs = [
+            ("MATCH_anyEPC", "https://id.gs1.org/00/1|x y"),
+            ("perPage", "2"),
+        ];
+        let query = encode_query(pairs);
+        let decoded = decode_query(&query);
+        assert_eq!(
+            decoded,
+            pairs.map(|(n, v)| (n.to_string(), v.to_string())).to_vec()
+        );
     }
 }

@@ -22,10 +22,7 @@ use medchain_types::{
     time::Date,
 };
 use serde_json::{Map, Value, json};
-use std::{
-    path::{Path, PathBuf},
-    process::Command,
-};
+use std::process::Command;
 
 const T0: u64 = 1_795_000_000_000;
 
@@ -237,25 +234,10 @@ fn random_ops(count: usize) -> Vec<SupplyOp> {
             _ => {}
         }
         let m = meta(100 + i as u64, rng.below(2) == 0);
-        *meta_mut(&mut op) = m;
+        *op.meta_mut() = m;
         ops.push(op);
     }
     ops
-}
-
-fn meta_mut(op: &mut SupplyOp) -> &mut EventMeta {
-    match op {
-        SupplyOp::Commission(x) => &mut x.meta,
-        SupplyOp::Pack(x) => &mut x.meta,
-        SupplyOp::Unpack(x) => &mut x.meta,
-        SupplyOp::Ship(x) => &mut x.meta,
-        SupplyOp::Receive(x) => &mut x.meta,
-        SupplyOp::Dispense(x) => &mut x.meta,
-        SupplyOp::Decommission(x) => &mut x.meta,
-        SupplyOp::Recall(x) => &mut x.meta,
-        SupplyOp::Transform(x) => &mut x.meta,
-        SupplyOp::Flag(x) => &mut x.meta,
-    }
 }
 
 /// The query document medchain serves for `ops`, as the node builds it.
@@ -473,47 +455,8 @@ fn captured_events_keep_their_reference_hash_when_served() {
     }
 }
 
-/// The directory of `tests/<name>/` with its npm packages installed (once per target dir and
-/// package.json).
-fn npm_package(name: &str) -> PathBuf {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests")
-        .join(name);
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-npm"));
-    let manifest = std::fs::read(source.join("package.json")).expect("package.json");
-    let stamp = dir.join("package.installed");
-    if std::fs::read(&stamp).ok().as_ref() != Some(&manifest) {
-        let _ = std::fs::remove_dir_all(&dir);
-        copy_dir(&source, &dir);
-        let status = Command::new("npm")
-            .args(["install", "--no-audit", "--no-fund", "--silent"])
-            .current_dir(&dir)
-            .status()
-            .expect("npm (Node.js) must be installed to run the EPCIS schema tests");
-        assert!(
-            status.success(),
-            "npm install failed (the npm registry must be reachable)"
-        );
-        std::fs::write(&stamp, manifest).expect("stamp");
-    }
-    dir
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("readdir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
-
 fn validate(documents: &[Value]) -> Vec<Value> {
-    let dir = npm_package("epcis-validator");
+    let dir = venv::npm_package("epcis-validator");
     let file = dir.join(format!("documents-{}.json", std::process::id()));
     std::fs::write(&file, serde_json::to_vec(documents).expect("json")).expect("write");
     let output = Command::new("node")

@@ -15,6 +15,8 @@
 //!   range in the GS1 General Specifications) as a time of day. We read a range, so the
 //!   generator gives 7007 single dates only; ranges are covered by the unit tests.
 
+// The shared helper module also installs npm packages, which this test does not use.
+#[allow(dead_code)]
 #[path = "../../client/tests/it/venv.rs"]
 mod venv;
 

@@ -16,14 +16,14 @@ use medchain_formats::epcis::{self, hash, ids};
 use medchain_state::{
     executor::{BlockEnv, BlockExecutor},
     lists::{self, names},
-    supply::{day_owner, lot_owner, object_key},
+    supply::{day_owner, event_day, lot_owner, object_key},
 };
 use medchain_types::{
     Outcome, PartyId, TxBody, TxHash,
     api::Problem,
     keys::Keypair,
     supply::{Container, EVENT_TIME_SKEW_MS, EventRef, Object, Unit},
-    time::{DAY_MS, parse_rfc3339},
+    time::parse_rfc3339,
     tx::Transaction,
 };
 use serde_json::{Map, Value};
@@ -271,10 +271,7 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
                 ));
             };
             let to = to.unwrap_or_else(|| self.tip().header.time_ms + EVENT_TIME_SKEW_MS + 1);
-            let (first, last) = (
-                (from / DAY_MS) as i64,
-                (to.saturating_sub(1) / DAY_MS) as i64,
-            );
+            let (first, last) = (event_day(from), event_day(to.saturating_sub(1)));
             if last - first + 1 > QUERY_DAYS_MAX {
                 return Err(bad(format!(
                     "an event-time query spans at most {QUERY_DAYS_MAX} days; narrow GE_eventTime .. LT_eventTime"

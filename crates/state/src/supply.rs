@@ -99,7 +99,12 @@ pub fn lot_owner(gtin: &Gtin, lot: &str) -> [u8; 32] {
     hash_parts(b"medchain/supply/lot", &[gtin.digits(), lot.as_bytes()]).0
 }
 
-/// The owner of the `supply-days` list of one UTC day (days since 1970-01-01).
+/// The UTC day (days since 1970-01-01) of a time in milliseconds, as `supply-days` lists it.
+pub fn event_day(ms: u64) -> i64 {
+    (ms / medchain_types::time::DAY_MS) as i64
+}
+
+/// The owner of the `supply-days` list of one UTC day ([`event_day`]).
 pub fn day_owner(day: i64) -> [u8; 32] {
     hash_parts(b"medchain/supply/day", &[&day.to_be_bytes()]).0
 }
@@ -613,8 +618,8 @@ async fn index<R: StateRead>(
     }
     .encode()
     .to_vec();
-    let day = Date::of_ms(event_time_ms).days();
-    lists::push(ctx, names::EVENT_DAYS, &day_owner(day), entry.clone()).await?;
+    let day = day_owner(event_day(event_time_ms));
+    lists::push(ctx, names::EVENT_DAYS, &day, entry.clone()).await?;
     let lots: Vec<(Gtin, &str)> = match op {
         SupplyOp::Commission(c) => c.units.iter().map(|g| (g.gtin, c.lot.as_str())).collect(),
         SupplyOp::Transform(t) => t.outputs.iter().map(|g| (g.gtin, t.lot.as_str())).collect(),

@@ -829,6 +829,24 @@ op_codec!(
     9 => Flag,
 );
 
+/// `$body` for whichever operation `$value` holds, bound as `$op`.
+macro_rules! each_op {
+    ($value:expr, $op:ident => $body:expr) => {
+        match $value {
+            SupplyOp::Commission($op) => $body,
+            SupplyOp::Pack($op) => $body,
+            SupplyOp::Unpack($op) => $body,
+            SupplyOp::Ship($op) => $body,
+            SupplyOp::Receive($op) => $body,
+            SupplyOp::Dispense($op) => $body,
+            SupplyOp::Decommission($op) => $body,
+            SupplyOp::Recall($op) => $body,
+            SupplyOp::Transform($op) => $body,
+            SupplyOp::Flag($op) => $body,
+        }
+    };
+}
+
 impl SupplyOp {
     /// A short name for logs, metrics, errors and credential requirements, such as
     /// `supply_commission`.
@@ -849,18 +867,13 @@ impl SupplyOp {
 
     /// The EPCIS data every operation carries.
     pub fn meta(&self) -> &EventMeta {
-        match self {
-            SupplyOp::Commission(op) => &op.meta,
-            SupplyOp::Pack(op) => &op.meta,
-            SupplyOp::Unpack(op) => &op.meta,
-            SupplyOp::Ship(op) => &op.meta,
-            SupplyOp::Receive(op) => &op.meta,
-            SupplyOp::Dispense(op) => &op.meta,
-            SupplyOp::Decommission(op) => &op.meta,
-            SupplyOp::Recall(op) => &op.meta,
-            SupplyOp::Transform(op) => &op.meta,
-            SupplyOp::Flag(op) => &op.meta,
-        }
+        each_op!(self, op => &op.meta)
+    }
+
+    /// The EPCIS data every operation carries, to change (capture keeps the fields it does not
+    /// model in `extra`).
+    pub fn meta_mut(&mut self) -> &mut EventMeta {
+        each_op!(self, op => &mut op.meta)
     }
 
     /// Checks what needs no state.

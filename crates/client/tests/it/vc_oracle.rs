@@ -20,37 +20,10 @@ use std::{
     sync::OnceLock,
 };
 
-/// Installs the oracle's npm packages (once per target dir and lockfile) and returns its folder.
+/// The oracle's folder, its npm packages installed.
 fn oracle() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vc-oracle");
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("vc-oracle");
-        std::fs::create_dir_all(&dir).expect("oracle dir");
-        let lock = std::fs::read(source.join("package-lock.json")).expect("lockfile");
-        let installed = std::fs::read(dir.join("package-lock.json")).ok();
-        for file in [
-            "package.json",
-            "package-lock.json",
-            "loader.mjs",
-            "verify.mjs",
-            "sign.mjs",
-        ] {
-            std::fs::copy(source.join(file), dir.join(file)).expect("copy oracle file");
-        }
-        if installed.as_ref() != Some(&lock) || !dir.join("node_modules").exists() {
-            let status = Command::new("npm")
-                .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-                .current_dir(&dir)
-                .status()
-                .expect(
-                    "npm must be installed to run the VC interoperability test \
-                     (Debian: apt-get install nodejs npm)",
-                );
-            assert!(status.success(), "npm ci failed in {}", dir.display());
-        }
-        dir
-    })
+    DIR.get_or_init(|| crate::venv::npm_package("vc-oracle"))
 }
 
 fn node(args: &[&str]) -> String {

@@ -1,4 +1,5 @@
-//! Python virtual environments for the outside implementations the tests check against.
+//! Python virtual environments and npm packages for the outside implementations the tests
+//! check against.
 
 use std::{
     path::{Path, PathBuf},
@@ -74,4 +75,46 @@ pub fn run_oracle(name: &str, spec: &serde_json::Value, args: &[&Path]) -> serde
         String::from_utf8_lossy(&output.stderr)
     );
     serde_json::from_slice(&output.stdout).expect("the oracle prints JSON")
+}
+
+/// `tests/<name>/` (a package.json, its package-lock.json and scripts) copied into the target
+/// dir with its npm packages installed by `npm ci` (once per target dir and lockfile); returns
+/// the copy's folder.
+pub fn npm_package(name: &str) -> PathBuf {
+    static INSTALLING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _installing = INSTALLING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(name);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let lock = std::fs::read(source.join("package-lock.json")).expect("package-lock.json");
+    let installed = std::fs::read(dir.join("package-lock.json")).ok();
+    copy_dir(&source, &dir);
+    if installed.as_ref() != Some(&lock) || !dir.join("node_modules").exists() {
+        let status = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(&dir)
+            .status()
+            .expect(
+                "npm must be installed to run the interoperability tests \
+                 (Debian: apt-get install nodejs npm)",
+            );
+        assert!(status.success(), "npm ci failed in {}", dir.display());
+    }
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("dir entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
 }

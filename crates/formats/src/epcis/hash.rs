@@ -714,32 +714,30 @@ fn re(pattern: &str) -> Regex {
 
 static SGTIN: LazyLock<Regex> = LazyLock::new(|| {
     re(&format!(
-        r"^urn:epc:id:sgtin:((\d{{6}}\.\d{{7}})|(\d{{7}}\.\d{{6}})|(\d{{8}}\.\d{{5}})|(\d{{9}}\.\d{{4}})|(\d{{10}}\.\d{{3}})|(\d{{11}}\.\d{{2}})|(\d{{12}}\.\d{{1}}))\.{URN_CHAR}{{1,20}}$"
+        r"^urn:epc:id:sgtin:({})\.{URN_CHAR}{{1,20}}$",
+        split_digits(13, false)
     ))
 });
-static SSCC: LazyLock<Regex> = LazyLock::new(|| {
-    re(
-        r"^urn:epc:id:sscc:((\d{6}\.\d{11}$)|(\d{7}\.\d{10}$)|(\d{8}\.\d{9}$)|(\d{9}\.\d{8}$)|(\d{10}\.\d{7}$)|(\d{11}\.\d{6}$)|(\d{12}\.\d{5}$))",
-    )
-});
+static SSCC: LazyLock<Regex> =
+    LazyLock::new(|| re(&format!(r"^urn:epc:id:sscc:({})$", split_digits(17, false))));
 static SGLN: LazyLock<Regex> = LazyLock::new(|| {
     re(&format!(
-        r"^urn:epc:id:sgln:((\d{{6}}\.\d{{6}})|(\d{{7}}\.\d{{5}})|(\d{{8}}\.\d{{4}})|(\d{{9}}\.\d{{3}})|(\d{{10}}\.\d{{2}})|(\d{{11}}\.\d{{1}})|(\d{{12}}\.))\.{URN_CHAR}{{1,20}}$"
+        r"^urn:epc:id:sgln:({})\.{URN_CHAR}{{1,20}}$",
+        split_digits(12, false)
     ))
 });
-static PGLN: LazyLock<Regex> = LazyLock::new(|| {
-    re(
-        r"^urn:epc:id:pgln:((\d{6}\.\d{6})|(\d{7}\.\d{5})|(\d{8}\.\d{4})|(\d{9}\.\d{3})|(\d{10}\.\d{2})|(\d{11}\.\d{1})|(\d{12}\.))$",
-    )
-});
+static PGLN: LazyLock<Regex> =
+    LazyLock::new(|| re(&format!(r"^urn:epc:id:pgln:({})$", split_digits(12, false))));
 static LGTIN: LazyLock<Regex> = LazyLock::new(|| {
     re(&format!(
-        r"^urn:epc:class:lgtin:((\d{{6}}\.\d{{7}})|(\d{{7}}\.\d{{6}})|(\d{{8}}\.\d{{5}})|(\d{{9}}\.\d{{4}})|(\d{{10}}\.\d{{3}})|(\d{{11}}\.\d{{2}})|(\d{{12}}\.\d{{1}}))\.{URN_CHAR}{{1,20}}$"
+        r"^urn:epc:class:lgtin:({})\.{URN_CHAR}{{1,20}}$",
+        split_digits(13, false)
     ))
 });
 static GRAI: LazyLock<Regex> = LazyLock::new(|| {
     re(&format!(
-        r"^urn:epc:id:grai:(([\d]{{6}}\.[\d]{{6}})|([\d]{{7}}\.[\d]{{5}})|([\d]{{8}}\.[\d]{{4}})|([\d]{{9}}\.[\d]{{3}})|([\d]{{10}}\.[\d]{{2}})|([\d]{{11}}\.[\d]{{1}})|([\d]{{12}}\.\.))\.{URN_CHAR}{{1,16}}$"
+        r"^urn:epc:id:grai:({})\.{URN_CHAR}{{1,16}}$",
+        split_digits(12, true)
     ))
 });
 static GIAI: LazyLock<Regex> = LazyLock::new(|| {
@@ -804,6 +802,10 @@ static DL_CANONICAL_HOST: LazyLock<Regex> = LazyLock::new(|| {
     re(
         r"^https://id.gs1.org/(01|8006|8010|414|417|8017|8018|255|00|253|401|402|8003|8004)/(\d{4}[^/]+)(/[^/]+/[^/]+)?[/]?(\?([^?\n]*))?(#([^\n]*))?|^(/[A-Za-z_-]{10}$)",
     )
+});
+/// A GTIN of 14, 13, 12 or 8 digits right after `/01/`.
+static GTIN_WIDTHS: LazyLock<[Regex; 4]> = LazyLock::new(|| {
+    [14, 13, 12, 8].map(|digits| re(&format!(r"^https://id.gs1.org/01/\d{{{digits}}}")))
 });
 static CPV: LazyLock<[Regex; 2]> = LazyLock::new(|| {
     [
@@ -1015,13 +1017,13 @@ pub fn dl_normalise(uri: &str) -> Option<String> {
             }
         }
     }
-    let starts = |pattern: &str| re(pattern).is_match(&uri);
-    if !starts(r"^https://id.gs1.org/01/\d{14}") {
-        if starts(r"^https://id.gs1.org/01/\d{13}") {
+    let [gtin14, gtin13, gtin12, gtin8] = &*GTIN_WIDTHS;
+    if !gtin14.is_match(&uri) {
+        if gtin13.is_match(&uri) {
             uri = uri.replacen("/01/", "/01/0", usize::MAX);
-        } else if starts(r"^https://id.gs1.org/01/\d{12}") {
+        } else if gtin12.is_match(&uri) {
             uri = uri.replacen("/01/", "/01/00", usize::MAX);
-        } else if starts(r"^https://id.gs1.org/01/\d{8}") {
+        } else if gtin8.is_match(&uri) {
             uri = uri.replacen("/01/", "/01/000000", usize::MAX);
         }
     }

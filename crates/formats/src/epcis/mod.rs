@@ -405,11 +405,15 @@ pub fn context(extra: &Map<String, Value>) -> Value {
 /// Finishes an event for serving: its hash id (against the document's namespaces) first, and
 /// its record time (the block's).
 pub fn finish_event(
-    mut event: Map<String, Value>,
+    event: Map<String, Value>,
     namespaces: &hash::Namespaces,
     record_time_ms: u64,
 ) -> Map<String, Value> {
-    let id = hash::event_hash(&Value::Object(event.clone()), namespaces);
+    let event = Value::Object(event);
+    let id = hash::event_hash(&event, namespaces);
+    let Value::Object(mut event) = event else {
+        unreachable!("built as an object")
+    };
     let mut out = Map::new();
     out.insert(
         "type".into(),
@@ -541,19 +545,21 @@ fn capture_event(
             extra.insert(key.clone(), Value::Null);
         }
     }
+    let kept = Value::Object(extra);
     let used: Map<String, Value> = inline
         .iter()
-        .filter(|(prefix, _)| {
-            *prefix != "medchain" && mentions_prefix(&Value::Object(extra.clone()), prefix)
-        })
+        .filter(|(prefix, _)| *prefix != "medchain" && mentions_prefix(&kept, prefix))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
+    let Value::Object(mut extra) = kept else {
+        unreachable!("built as an object")
+    };
     if !used.is_empty() {
         extra.insert("@context".into(), Value::Object(used));
     }
     if !extra.is_empty() {
         let text = serde_json::to_string(&extra).expect("JSON");
-        op_meta_mut(&mut op).extra = Some(text);
+        op.meta_mut().extra = Some(text);
     }
     op.check_shape().map_err(|err| err.to_string())?;
     let captured_id = hash::event_hash(event, namespaces);
@@ -642,21 +648,6 @@ fn object_set(value: &Value) -> Option<std::collections::BTreeSet<Object>> {
         .iter()
         .map(|v| v.as_str().and_then(|s| ids::parse_object(s).ok()))
         .collect()
-}
-
-fn op_meta_mut(op: &mut SupplyOp) -> &mut EventMeta {
-    match op {
-        SupplyOp::Commission(x) => &mut x.meta,
-        SupplyOp::Pack(x) => &mut x.meta,
-        SupplyOp::Unpack(x) => &mut x.meta,
-        SupplyOp::Ship(x) => &mut x.meta,
-        SupplyOp::Receive(x) => &mut x.meta,
-        SupplyOp::Dispense(x) => &mut x.meta,
-        SupplyOp::Decommission(x) => &mut x.meta,
-        SupplyOp::Recall(x) => &mut x.meta,
-        SupplyOp::Transform(x) => &mut x.meta,
-        SupplyOp::Flag(x) => &mut x.meta,
-    }
 }
 
 fn text<'a>(event: &'a Map<String, Value>, key: &str) -> Result<&'a str, String> {
