@@ -11,8 +11,9 @@
 //! GET  /epcis/capture/{captureID}  the capture job: running, success, errors
 //! ```
 //!
-//! Parties that keep their own keys capture through the SDK or `medchain supply capture`,
-//! which turn the same document into the same transactions and sign them locally.
+//! Parties that keep their own keys capture through the SDK
+//! (`medchain_client::supply::capture_transactions`), which turns the same document into the
+//! same transactions and signs them locally.
 
 use crate::{
     auth::{Auth, unix_now},
@@ -101,12 +102,15 @@ pub(crate) async fn capture<B: Backend>(
 ) -> HttpResult<Response> {
     let keys = crate::custodial::session_keys(&backend, &auth, &method, &uri, &headers, &body)
         .await
-        .map_err(|_| {
-            ProblemResponse(Problem::new(
+        .map_err(|refusal| match refusal.0.code.as_str() {
+            // Signed, but not as a custodial account: say how else to capture. A request
+            // that fails authentication keeps its own answer.
+            "not_custodial" => ProblemResponse(Problem::new(
                 403,
                 "not_custodial",
-                "POST /epcis/capture signs for a custodial account: sign the request under a session opened with POST /v1/custodial/sign-in. A party with its own key captures with the SDK or `medchain supply capture`, which sign locally",
-            ))
+                "POST /epcis/capture signs for a custodial account: sign the request under a session opened with POST /v1/custodial/sign-in. A party with its own key captures with the SDK (medchain_client::supply::capture_transactions), which signs locally",
+            )),
+            _ => refusal,
         })?;
     if let Some(behaviour) = headers.get("GS1-Capture-Error-Behaviour")
         && behaviour.as_bytes() != b"rollback"

@@ -1111,26 +1111,8 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
         from: u64,
         limit: u64,
     ) -> Result<(u64, Vec<Vec<u8>>), Problem> {
-        let count = match self
-            .read_raw(&medchain_state::lists::count_key(list, &owner.0))
-            .await?
-        {
-            Some(bytes) => u64::from_be_bytes(
-                bytes
-                    .try_into()
-                    .map_err(|_| internal("a list count is corrupt"))?,
-            ),
-            None => 0,
-        };
-        let mut items = Vec::new();
-        for seq in from..count.min(from.saturating_add(limit.min(PAGE_MAX))) {
-            let item = self
-                .read_raw(&medchain_state::lists::item_key(list, &owner.0, seq))
-                .await?
-                .ok_or_else(|| internal(format!("list {list} item {seq} is missing")))?;
-            items.push(item);
-        }
-        Ok((count, items))
+        self.list_items(list, &owner.0, from, limit.min(PAGE_MAX))
+            .await
     }
 
     /// `GET /v1/patients/{id}/disclosures?from=&to=`: the accounting of disclosures of

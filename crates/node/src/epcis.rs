@@ -15,14 +15,14 @@ use commonware_storage::Context as StorageContext;
 use medchain_formats::epcis::{self, hash, ids};
 use medchain_state::{
     executor::{BlockEnv, BlockExecutor},
-    lists::{self, names},
+    lists::names,
     supply::{day_owner, event_day, lot_owner, object_key},
 };
 use medchain_types::{
     Outcome, PartyId, TxBody, TxHash,
     api::Problem,
     keys::Keypair,
-    supply::{Container, EVENT_TIME_SKEW_MS, EventRef, Object, Unit},
+    supply::{Container, EVENT_TIME_SKEW_MS, EventRef, Object, SupplyOp, Unit},
     time::parse_rfc3339,
     tx::Transaction,
 };
@@ -37,6 +37,8 @@ pub const PER_PAGE_DEFAULT: usize = 100;
 pub const PER_PAGE_MAX: usize = 1_000;
 /// Most days one event-time query reads.
 pub const QUERY_DAYS_MAX: i64 = 366;
+/// Most identifiers (EPCs and lots) one query names.
+pub const QUERY_VALUES_MAX: usize = 64;
 /// Most transactions one query looks at (before its filters), so no query reads without end.
 pub const CANDIDATES_MAX: usize = 100_000;
 
@@ -50,6 +52,16 @@ pub struct EpcisPage {
 pub struct CaptureAccepted {
     pub event_ids: Vec<String>,
     pub transactions: Vec<TxHash>,
+}
+
+fn too_large() -> Problem {
+    Problem::new(
+        413,
+        "query_too_large",
+        format!(
+            "the query selects more than the {CANDIDATES_MAX} events one query reads; narrow it (an EPC, a lot, a shorter time range)"
+        ),
+    )
 }
 
 fn bad(detail: impl Into<String>) -> Problem {
@@ -133,6 +145,12 @@ fn parse_query(params: &[(String, String)]) -> Result<Query, Problem> {
             }
         }
     }
+    let named = query.any_epc.len() + query.epc.len() + query.classes.len();
+    if named > QUERY_VALUES_MAX {
+        return Err(bad(format!(
+            "one query names at most {QUERY_VALUES_MAX} EPCs and lots, found {named}"
+        )));
+    }
     for event_type in &query.event_types {
         if !matches!(
             event_type.as_str(),
@@ -166,10 +184,13 @@ fn names_any(event: &Map<String, Value>, fields: &[&str], objects: &[Object]) ->
     })
 }
 
+/// Whether an event names one of `classes` (lots) in a quantity list, or is the event of `op`
+/// that commissions or makes units of one (its ILMD names the lot): that event creates
+/// instances of the class, so it answers a class query too.
 fn names_class(
     event: &Map<String, Value>,
+    op: &SupplyOp,
     classes: &[(medchain_types::gs1::Gtin, String)],
-    commissions: bool,
 ) -> bool {
     let in_lists = [
         "quantityList",
@@ -183,43 +204,40 @@ fn names_class(
     .filter_map(|q| q.get("epcClass").and_then(Value::as_str))
     .filter_map(|uri| ids::parse_lot(uri).ok())
     .any(|class| classes.contains(&class));
-    // An event that commissions units of the lot (its ILMD names the lot) creates instances of
-    // the class, so it answers a class query too.
-    in_lists || commissions
+    let (groups, lot) = match op {
+        SupplyOp::Commission(c) => (&c.units, &c.lot),
+        SupplyOp::Transform(t) => (&t.outputs, &t.lot),
+        _ => return in_lists,
+    };
+    in_lists
+        || (event.contains_key("ilmd")
+            && groups
+                .iter()
+                .any(|g| classes.iter().any(|(gtin, l)| *gtin == g.gtin && l == lot)))
 }
 
 impl<E: Spawner + StorageContext + Clock> NodeService<E> {
-    async fn list_refs(&self, list: &str, owner: &[u8; 32]) -> Result<Vec<EventRef>, Problem> {
-        let count = match self.read_raw(&lists::count_key(list, owner)).await? {
-            Some(bytes) => u64::from_be_bytes(
-                bytes
-                    .as_slice()
-                    .try_into()
-                    .map_err(|_| internal("a list count is not 8 bytes"))?,
-            ),
-            None => 0,
-        };
-        if count as usize > CANDIDATES_MAX {
-            return Err(Problem::new(
-                413,
-                "query_too_large",
-                format!(
-                    "the query selects {count} events, more than the {CANDIDATES_MAX} one query reads; narrow it (an EPC, a lot, a shorter time range)"
-                ),
-            ));
+    /// The event references a list holds, counted against the query's `budget` of candidates
+    /// before any is read.
+    async fn list_refs(
+        &self,
+        list: &str,
+        owner: &[u8; 32],
+        budget: &mut usize,
+    ) -> Result<Vec<EventRef>, Problem> {
+        let (count, _) = self.list_items(list, owner, 0, 0).await?;
+        if count > *budget as u64 {
+            return Err(too_large());
         }
-        let mut refs = Vec::with_capacity(count as usize);
-        for seq in 0..count {
-            let bytes = self
-                .read_raw(&lists::item_key(list, owner, seq))
-                .await?
-                .ok_or_else(|| internal(format!("{list} item {seq} is missing")))?;
-            refs.push(
+        *budget -= count as usize;
+        let (_, items) = self.list_items(list, owner, 0, count).await?;
+        items
+            .into_iter()
+            .map(|bytes| {
                 EventRef::decode(bytes)
-                    .map_err(|err| internal(format!("stored event reference is corrupt: {err}")))?,
-            );
-        }
-        Ok(refs)
+                    .map_err(|err| internal(format!("stored event reference is corrupt: {err}")))
+            })
+            .collect()
     }
 
     /// The transactions that named `object` directly (its own history).
@@ -242,21 +260,20 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
     /// `GET /epcis/events`: a SimpleEventQuery, answered with an EPCISQueryDocument.
     pub async fn epcis_query(&self, params: &[(String, String)]) -> Result<EpcisPage, Problem> {
         let query = parse_query(params)?;
+        let mut budget = CANDIDATES_MAX;
         // Per block, the transactions selected; served in chain order.
         let mut candidates: BTreeMap<u64, HashSet<TxHash>> = BTreeMap::new();
         let mut add = |height: u64, tx: TxHash| {
             candidates.entry(height).or_default().insert(tx);
         };
-        let mut commission_lots = false;
         for object in query.any_epc.iter().chain(&query.epc) {
             for (height, tx) in self.object_refs(object).await? {
                 add(height, tx);
             }
         }
         for (gtin, lot) in &query.classes {
-            commission_lots = true;
             for r in self
-                .list_refs(names::LOT_EVENTS, &lot_owner(gtin, lot))
+                .list_refs(names::LOT_EVENTS, &lot_owner(gtin, lot), &mut budget)
                 .await?
             {
                 add(r.height, r.tx);
@@ -278,19 +295,15 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
                 )));
             }
             for day in first..=last {
-                for r in self.list_refs(names::EVENT_DAYS, &day_owner(day)).await? {
+                for r in self
+                    .list_refs(names::EVENT_DAYS, &day_owner(day), &mut budget)
+                    .await?
+                {
                     if r.event_time_ms >= from && r.event_time_ms < to {
                         add(r.height, r.tx);
                     }
                 }
             }
-        }
-        if candidates.values().map(HashSet::len).sum::<usize>() > CANDIDATES_MAX {
-            return Err(Problem::new(
-                413,
-                "query_too_large",
-                format!("the query selects more than {CANDIDATES_MAX} events; narrow it"),
-            ));
         }
         // Each candidate's events, in chain order, filtered; a page from `offset`.
         // Each matched event, its record time, and the namespaces it needs.
@@ -327,13 +340,6 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
                         .and_then(Value::as_str)
                         .map(|s| s.trim_start_matches("https://ref.gs1.org/cbv/BizStep-"))
                         .unwrap_or_default();
-                    let is_commission = commission_lots
-                        && event.get("ilmd").is_some()
-                        && matches!(
-                            op,
-                            medchain_types::supply::SupplyOp::Commission(_)
-                                | medchain_types::supply::SupplyOp::Transform(_)
-                        );
                     let keep = query.ge_event_time.is_none_or(|t| time >= t)
                         && query.lt_event_time.is_none_or(|t| time < t)
                         && query.ge_record_time.is_none_or(|t| record >= t)
@@ -356,8 +362,7 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
                             ))
                         && (query.epc.is_empty()
                             || names_any(&event, &["epcList", "childEPCs"], &query.epc))
-                        && (query.classes.is_empty()
-                            || names_class(&event, &query.classes, is_commission));
+                        && (query.classes.is_empty() || names_class(&event, op, &query.classes));
                     if !keep {
                         continue;
                     }
@@ -409,72 +414,77 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
         let party = self.party(&signer).await?.ok_or_else(|| {
             Problem::new(403, "unknown_signer", format!("unknown signer {signer}"))
         })?;
-        let pending = self.handles.mempool.highest_nonce(&signer).map(|n| n + 1);
-        let first_nonce = pending.map_or(party.nonce, |n| n.max(party.nonce));
+        if let Some(nonce) = self.handles.mempool.highest_nonce(&signer) {
+            // The capture is checked against state as the next transactions of the account;
+            // with some still pending, it could not be, and all-or-nothing would not hold.
+            return Err(Problem::new(
+                409,
+                "capture_pending",
+                format!(
+                    "{signer} has transactions pending (up to nonce {nonce}); capture again once they commit, so the whole capture can be checked before any of it is submitted"
+                ),
+            ));
+        }
         let chain_id = self.genesis().chain_id.clone();
-        let mut signed = Vec::with_capacity(captured.len());
         let mut verified = Vec::with_capacity(captured.len());
         for (i, c) in captured.iter().enumerate() {
             let tx = Transaction {
                 chain_id: chain_id.clone(),
                 signer,
                 public_key: keypair.public_key(),
-                nonce: first_nonce + i as u64,
+                nonce: party.nonce + i as u64,
                 body: TxBody::Supply(c.op.clone()),
             }
             .sign(keypair);
-            let v = self.verify(tx.clone()).map_err(|problem| {
+            verified.push(self.verify(tx).map_err(|problem| {
                 Problem::new(
                     problem.status,
                     &problem.code,
                     format!("event {i}: {}", problem.detail),
                 )
-            })?;
-            signed.push(tx);
-            verified.push(v);
+            })?);
         }
-        if pending.is_none() {
-            // Next in line: run the whole capture against state now, in order.
-            let tip = self.tip();
-            let env = BlockEnv {
-                chain_id: chain_id.clone(),
-                height: tip.height + 1,
-                time_ms: tip.header.time_ms + 1,
-                event_base: 0,
+        // Run the whole capture against state, in order, before any of it is submitted.
+        let tip = self.tip();
+        let env = BlockEnv {
+            chain_id: chain_id.clone(),
+            height: tip.height + 1,
+            time_ms: tip.header.time_ms + 1,
+            event_base: 0,
+        };
+        let state = self.databases.0.read().await;
+        let view = crate::service::GuardView(&*state);
+        let mut executor = BlockExecutor::new(&view, env);
+        for (i, v) in verified.iter().enumerate() {
+            let refusal = match executor.apply(v).await {
+                Ok(outcome) if outcome.receipt.outcome == Outcome::Applied => continue,
+                Ok(outcome) => outcome
+                    .events
+                    .iter()
+                    .find_map(|event| match event {
+                        medchain_types::Event::ActionDenied { code, reason, .. } => {
+                            Some((code.clone(), reason.clone()))
+                        }
+                        _ => None,
+                    })
+                    .unwrap_or_else(|| ("denied".into(), "denied".into())),
+                Err(err) => (err.code().to_string(), err.to_string()),
             };
-            let state = self.databases.0.read().await;
-            let view = crate::service::GuardView(&*state);
-            let mut executor = BlockExecutor::new(&view, env);
-            for (i, v) in verified.iter().enumerate() {
-                let refusal = match executor.apply(v).await {
-                    Ok(outcome) if outcome.receipt.outcome == Outcome::Applied => continue,
-                    Ok(outcome) => outcome
-                        .events
-                        .iter()
-                        .find_map(|event| match event {
-                            medchain_types::Event::ActionDenied { code, reason, .. } => {
-                                Some((code.clone(), reason.clone()))
-                            }
-                            _ => None,
-                        })
-                        .unwrap_or_else(|| ("denied".into(), "denied".into())),
-                    Err(err) => (err.code().to_string(), err.to_string()),
-                };
-                return Err(Problem::new(
-                    409,
-                    "epcis_capture_refused",
-                    format!(
-                        "event {i} ({}) would be refused ({}: {}); nothing of the capture was submitted",
-                        captured[i].op.name(),
-                        refusal.0,
-                        refusal.1
-                    ),
-                ));
-            }
+            return Err(Problem::new(
+                409,
+                "epcis_capture_refused",
+                format!(
+                    "event {i} ({}) would be refused ({}: {}); nothing of the capture was submitted",
+                    captured[i].op.name(),
+                    refusal.0,
+                    refusal.1
+                ),
+            ));
         }
-        let mut transactions = Vec::with_capacity(signed.len());
-        for (i, result) in self.submit_many(signed).await.into_iter().enumerate() {
-            let hash = result.map_err(|problem| {
+        let mut transactions = Vec::with_capacity(verified.len());
+        for (i, tx) in verified.into_iter().enumerate() {
+            // Checked above, together: admitted without running each again.
+            let hash = self.admit_with(tx, false).await.map_err(|problem| {
                 Problem::new(
                     problem.status,
                     &problem.code,

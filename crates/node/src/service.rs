@@ -172,6 +172,36 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
             .map_err(|err| internal(format!("state read failed: {err:?}")))
     }
 
+    /// A provable list's length, and its items from `from`, at most `limit` of them.
+    pub(crate) async fn list_items(
+        &self,
+        list: &str,
+        owner: &[u8; 32],
+        from: u64,
+        limit: u64,
+    ) -> Result<(u64, Vec<Vec<u8>>), Problem> {
+        let count = match self
+            .read_raw(&medchain_state::lists::count_key(list, owner))
+            .await?
+        {
+            Some(bytes) => u64::from_be_bytes(
+                bytes
+                    .try_into()
+                    .map_err(|_| internal("a list count is corrupt"))?,
+            ),
+            None => 0,
+        };
+        let mut items = Vec::new();
+        for seq in from..count.min(from.saturating_add(limit)) {
+            let item = self
+                .read_raw(&medchain_state::lists::item_key(list, owner, seq))
+                .await?
+                .ok_or_else(|| internal(format!("list {list} item {seq} is missing")))?;
+            items.push(item);
+        }
+        Ok((count, items))
+    }
+
     /// `GET /v1/status`.
     pub fn status(&self) -> StatusResponse {
         let tip = self.tip();

@@ -368,6 +368,21 @@ async fn epcis_documents_are_captured_and_queried_back() {
     let commissioned = &by_lot["epcisBody"]["queryResults"]["resultsBody"]["eventList"][0];
     assert_eq!(commissioned["ex:line"], "3");
     assert_eq!(by_lot["@context"][1]["ex"], "https://ns.example.org/epcis/");
+    // Both filters hold: the unit's events of that lot, and none of another lot.
+    let both = client
+        .epcis_events(&[("MATCH_anyEPC", &unit("E2")), ("MATCH_anyEPCClass", &lot)])
+        .await
+        .expect("query");
+    assert_eq!(event_ids(&both), captured_ids[..1].to_vec());
+    let other_lot = format!("https://id.gs1.org/01/{GTIN}/10/OTHER");
+    let neither = client
+        .epcis_events(&[
+            ("MATCH_anyEPC", &unit("E2")),
+            ("MATCH_anyEPCClass", &other_lot),
+        ])
+        .await
+        .expect("query");
+    assert!(event_ids(&neither).is_empty(), "{neither}");
 
     // By time, a page at a time.
     let from = medchain_types::time::rfc3339(now_ms() - 3_600_000);
