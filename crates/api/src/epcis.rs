@@ -26,7 +26,13 @@ use axum::{
     http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header},
     response::{IntoResponse, Response},
 };
-use medchain_types::{TxHash, api::Problem, api::TxState};
+use medchain_types::{
+    TxHash,
+    api::{
+        EpcisCaptureAccepted, EpcisCaptureError, EpcisCaptureEvent, EpcisCaptureJob, Problem,
+        TxState,
+    },
+};
 use serde_json::{Value, json};
 use std::{
     collections::VecDeque,
@@ -153,14 +159,12 @@ pub(crate) async fn capture<B: Backend>(
         }
         jobs.push_back(job);
     }
-    let mut response = ld_json(
-        StatusCode::ACCEPTED,
-        &json!({
-            "captureID": id,
-            "eventIDs": event_ids,
-            "transactions": transactions,
-        }),
-    );
+    let accepted = EpcisCaptureAccepted {
+        capture_id: id.clone(),
+        event_ids,
+        transactions,
+    };
+    let mut response = ld_json(StatusCode::ACCEPTED, &json!(accepted));
     if let Ok(location) = HeaderValue::from_str(&format!("/epcis/capture/{id}")) {
         response.headers_mut().insert(header::LOCATION, location);
     }
@@ -192,27 +196,31 @@ pub(crate) async fn capture_job<B: Backend>(
         match status.status {
             TxState::Pending => running = true,
             TxState::Committed => {}
-            _ => errors.push(json!({
-                "type": "epcisException:ValidationException",
-                "title": format!("event {i} was not recorded"),
-                "status": status.status,
-                "detail": status.rejection.map(|r| format!("{}: {}", r.code, r.reason)).unwrap_or_default(),
-                "instance": tx,
-            })),
+            _ => errors.push(EpcisCaptureError {
+                kind: "epcisException:ValidationException".into(),
+                title: format!("event {i} was not recorded"),
+                status: status.status,
+                detail: status
+                    .rejection
+                    .map(|r| format!("{}: {}", r.code, r.reason))
+                    .unwrap_or_default(),
+                instance: *tx,
+            }),
         }
-        events.push(json!({ "eventID": event_id, "transaction": tx, "status": status.status }));
+        events.push(EpcisCaptureEvent {
+            event_id: event_id.clone(),
+            transaction: *tx,
+            status: status.status,
+        });
     }
-    let mut body = json!({
-        "captureID": job.id,
-        "createdAt": medchain_types::time::rfc3339(job.created_ms),
-        "running": running,
-        "success": !running && errors.is_empty(),
-        "captureErrorBehaviour": "rollback",
-        "errors": errors,
-        "events": events,
-    });
-    if running {
-        body.as_object_mut().map(|m| m.shift_remove("success"));
-    }
-    Ok(ld_json(StatusCode::OK, &body))
+    let body = EpcisCaptureJob {
+        capture_id: job.id,
+        created_at: medchain_types::time::rfc3339(job.created_ms),
+        running,
+        success: (!running).then_some(errors.is_empty()),
+        capture_error_behaviour: "rollback".into(),
+        errors,
+        events,
+    };
+    Ok(ld_json(StatusCode::OK, &json!(body)))
 }

@@ -121,7 +121,38 @@ pub fn capture_transactions(
         .collect())
 }
 
+/// `POST /epcis/capture` for a custodial account: the node signs one transaction per event
+/// with the account's key, runs them all against current state, and submits them only if
+/// every one would apply. Follow the job with [`crate::Client::epcis_capture_job`].
+pub async fn capture_custodial(
+    custodial: &crate::custodial::Custodial,
+    document: &serde_json::Value,
+) -> Result<medchain_types::api::EpcisCaptureAccepted, crate::ClientError> {
+    custodial
+        .node()
+        .signed_as(
+            crate::http::RequestSigner::Session(custodial.session()),
+            reqwest::Method::POST,
+            "/epcis/capture",
+            "application/ld+json",
+            serde_json::to_vec(document).expect("a JSON value serializes"),
+        )
+        .await
+}
+
 impl crate::Client {
+    /// `GET /epcis/capture/{captureID}`: a capture job on this node.
+    pub async fn epcis_capture_job(
+        &self,
+        capture_id: &str,
+    ) -> Result<medchain_types::api::EpcisCaptureJob, crate::ClientError> {
+        self.get(&format!(
+            "/epcis/capture/{}",
+            medchain_formats::uri::percent_encode(capture_id)
+        ))
+        .await
+    }
+
     /// `GET /epcis/events`: an EPCIS SimpleEventQuery (`MATCH_anyEPC`, `MATCH_anyEPCClass`,
     /// `GE_eventTime`, `LT_eventTime`, `eventType`, `perPage`, ...), answered with an
     /// EPCISQueryDocument.

@@ -452,34 +452,31 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
             time_ms: tip.header.time_ms + 1,
             event_base: 0,
         };
-        let state = self.databases.0.read().await;
-        let view = crate::service::GuardView(&*state);
-        let mut executor = BlockExecutor::new(&view, env);
-        for (i, v) in verified.iter().enumerate() {
-            let refusal = match executor.apply(v).await {
-                Ok(outcome) if outcome.receipt.outcome == Outcome::Applied => continue,
-                Ok(outcome) => outcome
-                    .events
-                    .iter()
-                    .find_map(|event| match event {
-                        medchain_types::Event::ActionDenied { code, reason, .. } => {
-                            Some((code.clone(), reason.clone()))
-                        }
-                        _ => None,
-                    })
-                    .unwrap_or_else(|| ("denied".into(), "denied".into())),
-                Err(err) => (err.code().to_string(), err.to_string()),
-            };
-            return Err(Problem::new(
-                409,
-                "epcis_capture_refused",
-                format!(
-                    "event {i} ({}) would be refused ({}: {}); nothing of the capture was submitted",
-                    captured[i].op.name(),
-                    refusal.0,
-                    refusal.1
-                ),
-            ));
+        // The state guard is released before admitting: admission reads state again, and a
+        // second read queued behind a block's waiting write would never be granted.
+        {
+            let state = self.databases.0.read().await;
+            let view = crate::service::GuardView(&*state);
+            let mut executor = BlockExecutor::new(&view, env);
+            for (i, v) in verified.iter().enumerate() {
+                let refusal = match executor.apply(v).await {
+                    Ok(outcome) if outcome.receipt.outcome == Outcome::Applied => continue,
+                    Ok(outcome) => outcome
+                        .denial
+                        .unwrap_or_else(|| ("denied".into(), "denied by policy".into())),
+                    Err(err) => (err.code().to_string(), err.to_string()),
+                };
+                return Err(Problem::new(
+                    409,
+                    "epcis_capture_refused",
+                    format!(
+                        "event {i} ({}) would be refused ({}: {}); nothing of the capture was submitted",
+                        captured[i].op.name(),
+                        refusal.0,
+                        refusal.1
+                    ),
+                ));
+            }
         }
         let mut transactions = Vec::with_capacity(verified.len());
         for (i, tx) in verified.into_iter().enumerate() {

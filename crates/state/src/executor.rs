@@ -28,6 +28,8 @@ pub struct BlockEnv {
 pub struct TxOutcome {
     pub receipt: Receipt,
     pub events: Vec<Event>,
+    /// For a denied transaction, why: the refusal's code and words.
+    pub denial: Option<(String, String)>,
 }
 
 /// Writes and events a block produced, in a deterministic order.
@@ -107,7 +109,7 @@ impl<'a, R: StateRead> BlockExecutor<'a, R> {
     /// [`Event::ActionDenied`], or for a refused read an access-log entry and an
     /// [`Event::RecordAccessDenied`]), and nothing else of it remains.
     pub async fn apply(&mut self, tx: &VerifiedTransaction) -> Result<TxOutcome, TxError> {
-        let (writes, events, signer, outcome) = {
+        let (writes, events, signer, outcome, denial) = {
             let mut ctx = TxContext::new(self);
             let mut signer = check_signer(&ctx, tx).await?;
             signer.nonce += 1;
@@ -115,6 +117,7 @@ impl<'a, R: StateRead> BlockExecutor<'a, R> {
             let signer_value = signer.encode().to_vec();
             ctx.put(signer_key.clone(), signer_value.clone());
             let mut outcome = Outcome::Applied;
+            let mut denial = None;
             if let Err(err) = dispatch(&mut ctx, tx, signer.id).await {
                 if !err.is_policy_denial() {
                     return Err(err);
@@ -124,6 +127,7 @@ impl<'a, R: StateRead> BlockExecutor<'a, R> {
                 ctx.put(signer_key, signer_value);
                 record_denial(&mut ctx, signer.id, tx.hash(), &err).await?;
                 outcome = Outcome::Denied;
+                denial = Some((err.code().to_string(), err.to_string()));
             }
             if ctx.events.len() > EVENTS_PER_TRANSACTION_MAX {
                 return Err(TxError::TooManyEvents {
@@ -131,7 +135,7 @@ impl<'a, R: StateRead> BlockExecutor<'a, R> {
                     max: EVENTS_PER_TRANSACTION_MAX,
                 });
             }
-            (ctx.writes, ctx.events, signer.id, outcome)
+            (ctx.writes, ctx.events, signer.id, outcome, denial)
         };
         let receipt = Receipt {
             tx: tx.hash(),
@@ -149,7 +153,11 @@ impl<'a, R: StateRead> BlockExecutor<'a, R> {
             self.push_raw_event(tx.hash(), event.clone());
         }
         self.committed += 1;
-        Ok(TxOutcome { receipt, events })
+        Ok(TxOutcome {
+            receipt,
+            events,
+            denial,
+        })
     }
 
     /// Ends the block.

@@ -530,3 +530,51 @@ pub struct VerifyPackResponse {
     /// in its custody chain, the shipment), each with a proof when asked.
     pub entries: Vec<StateResponse>,
 }
+
+/// `POST /epcis/capture` accepted (202): the capture job, and each event's hash id and
+/// transaction, in the document's order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EpcisCaptureAccepted {
+    #[serde(rename = "captureID")]
+    pub capture_id: String,
+    #[serde(rename = "eventIDs")]
+    pub event_ids: Vec<String>,
+    pub transactions: Vec<TxHash>,
+}
+
+/// One event of a capture job, and where its transaction is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EpcisCaptureEvent {
+    #[serde(rename = "eventID")]
+    pub event_id: String,
+    pub transaction: TxHash,
+    pub status: TxState,
+}
+
+/// An event a capture job failed to record (RFC 9457 problem, as EPCIS 2.0 reports capture
+/// errors).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EpcisCaptureError {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: TxState,
+    pub detail: String,
+    pub instance: TxHash,
+}
+
+/// `GET /epcis/capture/{captureID}`: a capture job. `success` is absent while it is running.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EpcisCaptureJob {
+    #[serde(rename = "captureID")]
+    pub capture_id: String,
+    pub created_at: String,
+    pub running: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub success: Option<bool>,
+    pub capture_error_behaviour: String,
+    pub errors: Vec<EpcisCaptureError>,
+    pub events: Vec<EpcisCaptureEvent>,
+}

@@ -413,3 +413,211 @@ async fn epcis_documents_are_captured_and_queried_back() {
         .expect_err("refused");
     assert!(err.to_string().contains("name what to find"), "{err}");
 }
+
+/// A hospital pharmacist's custodial account captures through `POST /epcis/capture`: the node
+/// signs each event with the account's key and submits only a capture every event of which
+/// would apply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_custodial_account_captures_epcis_all_or_nothing() {
+    use medchain_client::custodial;
+    use medchain_types::{PartyKind, Role, Roles, api::TxState, totp};
+    let dir = processes::temp_dir("supply-custodial");
+    let node = Node::dev(&dir);
+    let client = node.client().await;
+    processes::wait_for_height(&client, 1, Duration::from_secs(60)).await;
+    // The hospital (whose node keeps custodial accounts) runs a pharmacy.
+    let hospital = PartyKeys::dev("hospital");
+    let mut roles = medchain_types::dev::DEMO_PARTIES[0].roles.to_vec();
+    roles.push(Role::Dispenser);
+    crate::govern(
+        &client,
+        medchain_types::GovernanceAction::SetRoles {
+            party: hospital.party_id,
+            roles: Roles::new(roles),
+        },
+    )
+    .await;
+    let invited = custodial::invite(
+        &client,
+        &hospital,
+        "pharmacist.one",
+        PartyKind::Practitioner,
+        "Hospital pharmacist (synthetic)",
+        Roles::new([Role::Dispenser]),
+    )
+    .await
+    .expect("the hospital opens a pharmacist's account");
+    let password = "Synthetic-Passphrase-Supply";
+    let enrolled = custodial::activate(
+        &client,
+        "pharmacist.one",
+        &invited.activation_code,
+        password,
+    )
+    .await
+    .expect("activates");
+    let secret = totp::base32_decode(&enrolled.totp_secret).expect("base32");
+    let code = totp::code(&secret, (now_ms() + 60_000) / 1000);
+    let pharmacist = custodial::sign_in(&client, "pharmacist.one", password, &code, Some(600))
+        .await
+        .expect("signs in");
+    let pharmacist_id = invited.party_id;
+
+    // The manufacturer ships three packs to the pharmacist.
+    let serials = ["H1", "H2", "H3"];
+    let expiry = Date::new(2030, 1, 31).expect("date");
+    applied(
+        &client,
+        "manufacturer",
+        SupplyOp::Commission(Commission {
+            meta: EventMeta::at(now_ms()),
+            units: units(&serials),
+            lot: "H-LOT".into(),
+            expiry,
+            into: None,
+        }),
+    )
+    .await;
+    let packs = Objects {
+        units: units(&serials),
+        containers: vec![],
+    };
+    applied(
+        &client,
+        "manufacturer",
+        SupplyOp::Ship(Ship {
+            meta: EventMeta::at(now_ms()),
+            objects: packs,
+            to: pharmacist_id,
+            is_return: false,
+        }),
+    )
+    .await;
+
+    let time = |offset_ms: u64| medchain_types::time::rfc3339(now_ms() + offset_ms);
+    let unit = |serial: &str| format!("https://id.gs1.org/01/{GTIN}/21/{serial}");
+    let receiving = serde_json::json!({
+        "type": "ObjectEvent", "eventTime": time(1_000), "eventTimeZoneOffset": "+00:00",
+        "epcList": [unit("H1"), unit("H2"), unit("H3")],
+        "action": "OBSERVE", "bizStep": "receiving", "disposition": "in_progress"
+    });
+    let dispensing = |serial: &str, offset_ms: u64| {
+        serde_json::json!({
+            "type": "ObjectEvent", "eventTime": time(offset_ms), "eventTimeZoneOffset": "+00:00",
+            "epcList": [unit(serial)],
+            "action": "OBSERVE", "bizStep": "dispensing", "disposition": "dispensed"
+        })
+    };
+    let document = |events: Vec<serde_json::Value>| {
+        serde_json::json!({
+            "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+            "type": "EPCISDocument", "schemaVersion": "2.0", "creationDate": time(0),
+            "epcisBody": { "eventList": events }
+        })
+    };
+
+    // Dispensing H1 twice: the third event would be refused, so nothing is submitted.
+    let err = medchain_client::supply::capture_custodial(
+        &pharmacist,
+        &document(vec![
+            receiving.clone(),
+            dispensing("H1", 2_000),
+            dispensing("H1", 3_000),
+        ]),
+    )
+    .await
+    .expect_err("refused");
+    let medchain_client::ClientError::Problem(problem) = &err else {
+        panic!("not a problem answer: {err}");
+    };
+    assert_eq!(
+        (problem.status, problem.code.as_str()),
+        (409, "epcis_capture_refused")
+    );
+    assert!(
+        problem.detail.contains("event 2 (supply_dispense)")
+            && problem.detail.contains("already_out"),
+        "{problem:?}"
+    );
+    assert_eq!(
+        client.next_nonce(&pharmacist_id).await.expect("nonce"),
+        0,
+        "nothing was signed into the mempool"
+    );
+    let answer = client
+        .verify_pack(&unit("H1"), false)
+        .await
+        .expect("verified");
+    assert_eq!(answer.in_transit_to, Some(pharmacist_id), "{answer:?}");
+
+    // Receiving them and dispensing H1 once is captured.
+    let accepted = medchain_client::supply::capture_custodial(
+        &pharmacist,
+        &document(vec![receiving, dispensing("H1", 2_000)]),
+    )
+    .await
+    .expect("captured");
+    assert_eq!(accepted.transactions.len(), 2);
+    let mut job = client
+        .epcis_capture_job(&accepted.capture_id)
+        .await
+        .expect("the job");
+    for _ in 0..600 {
+        if !job.running {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        job = client
+            .epcis_capture_job(&accepted.capture_id)
+            .await
+            .expect("the job");
+    }
+    assert_eq!(job.success, Some(true), "{job:?}");
+    assert!(job.errors.is_empty());
+    assert!(
+        job.events
+            .iter()
+            .all(|event| event.status == TxState::Committed),
+        "{job:?}"
+    );
+    assert_eq!(
+        job.events
+            .iter()
+            .map(|event| event.event_id.clone())
+            .collect::<Vec<_>>(),
+        accepted.event_ids
+    );
+    let answer = client
+        .verify_pack(&unit("H1"), false)
+        .await
+        .expect("verified");
+    assert_eq!(answer.verdict, PackVerdict::Dispensed, "{answer:?}");
+    let answer = client
+        .verify_pack(&unit("H2"), false)
+        .await
+        .expect("verified");
+    assert_eq!(answer.custodian, Some(pharmacist_id), "{answer:?}");
+    let by_unit = client
+        .epcis_events(&[("MATCH_anyEPC", &unit("H1")), ("EQ_bizStep", "dispensing")])
+        .await
+        .expect("query");
+    assert_eq!(event_ids(&by_unit), accepted.event_ids[1..].to_vec());
+
+    // A party that keeps its own key is told to capture with the SDK; an unknown job is a 404.
+    let err = client
+        .signed::<medchain_types::api::EpcisCaptureAccepted>(
+            &PartyKeys::dev("pharmacy"),
+            reqwest::Method::POST,
+            "/epcis/capture",
+            "application/ld+json",
+            b"{}".to_vec(),
+        )
+        .await
+        .expect_err("not custodial");
+    assert!(err.to_string().contains("capture_transactions"), "{err}");
+    let err = client
+        .epcis_capture_job("0123456789abcdef")
+        .await
+        .expect_err("unknown");
+    assert!(err.to_string().contains("no capture job"), "{err}");
+}
