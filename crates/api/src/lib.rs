@@ -42,9 +42,11 @@ mod epcis;
 mod openapi;
 mod records;
 mod routes;
+mod supply;
 
 pub use openapi::openapi;
 pub use routes::{Backend, router};
+pub use supply::Holdings;
 
 /// Largest request body, in bytes.
 pub const BODY_BYTES_MAX: usize = 20 * 1024 * 1024;

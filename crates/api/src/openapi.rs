@@ -129,6 +129,43 @@ pub fn openapi() -> Value {
                 ],
                 "responses": with_problems(json!({ "200": { "description": "Verdict", "content": { "application/json": { "schema": { "type": "object", "required": ["scan", "verdict", "findings", "height", "custody", "entries"] } } } } }))
             }},
+            "/v1/supply/alerts": { "get": {
+                "summary": "Suspect-product alerts",
+                "operationId": "supplyAlerts",
+                "description": "Public, like the ledger. A refused supply operation that points at counterfeiting or diversion (a second commissioning of a serial, a move or dispensing by someone who does not hold the object, a receipt by someone it was not sent to, a second dispensing, an unknown serial, a recalled, expired or flagged unit dispensed) is committed as denied and raises an alert: kind, who attempted what on which object, the reason, and the block. `manufacturer` (party id) pages that manufacturer's products' alerts; without it, every alert (what regulators watch). `from` (default 0) and `limit` (1 to 1000, default 100); `count` is the list's length. With `proof=true` each list entry has a proof against a finalized block.",
+                "parameters": [
+                    { "name": "manufacturer", "in": "query", "schema": hex("Party id") },
+                    { "name": "from", "in": "query", "schema": { "type": "integer", "minimum": 0 } },
+                    { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 1000 } },
+                    { "name": "proof", "in": "query", "schema": { "type": "boolean" } }
+                ],
+                "responses": with_problems(json!({ "200": { "description": "Alerts", "content": { "application/json": { "schema": { "type": "object", "required": ["count", "from", "alerts", "entries"] } } } } }))
+            }},
+            "/v1/supply/holdings": { "get": {
+                "summary": "Where the units of a lot are (for a recall)",
+                "operationId": "lotHoldings",
+                "description": "Public. The lot (its expiry and recall notice), and for each of its units in commissioning order: serial, status, who holds it (a packed unit's outermost container's holder), where it is heading while in transit, and the containers it is in (innermost first), so a custodian finds each recalled pack down to its case. `custodian` keeps the units a party holds or is being sent; `in_chain=true` keeps units not yet dispensed, decommissioned or consumed. A page looks at `limit` units from position `from` (1 to 10,000, default 1,000; 1 to 1,000 with `proof=true`); `next` is where the next page starts. With `proof=true` the answer carries every state entry it read, each with a proof. An unknown lot is a 404.",
+                "parameters": [
+                    { "name": "gtin", "in": "query", "required": true, "schema": { "type": "string", "pattern": "^[0-9]{8,14}$" } },
+                    { "name": "lot", "in": "query", "required": true, "schema": { "type": "string" } },
+                    { "name": "custodian", "in": "query", "schema": hex("Party id") },
+                    { "name": "in_chain", "in": "query", "schema": { "type": "boolean" } },
+                    { "name": "from", "in": "query", "schema": { "type": "integer", "minimum": 0 } },
+                    { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 10000 } },
+                    { "name": "proof", "in": "query", "schema": { "type": "boolean" } }
+                ],
+                "responses": with_problems(json!({ "200": { "description": "Holdings", "content": { "application/json": { "schema": { "type": "object", "required": ["lot", "in_chain_only", "height", "from", "units", "entries"] } } } } }))
+            }},
+            "/v1/supply/lineage": { "get": {
+                "summary": "A unit's ancestry through transformations",
+                "operationId": "lineage",
+                "description": "Public. `scan` names a serialized unit (element string, human-readable form or Digital Link). The answer lists the unit and its ancestors breadth first: each with its lot, its generation (0 the unit asked about, 1 its inputs, ...), and the transformation that made it (who, when, its inputs, the transaction). At most 1,000 units (`truncated` says more exist). With `proof=true` every state entry read comes with a proof. An unknown serial is a 404.",
+                "parameters": [
+                    { "name": "scan", "in": "query", "required": true, "schema": { "type": "string" } },
+                    { "name": "proof", "in": "query", "schema": { "type": "boolean" } }
+                ],
+                "responses": with_problems(json!({ "200": { "description": "Lineage", "content": { "application/json": { "schema": { "type": "object", "required": ["height", "ancestry", "truncated", "entries"] } } } } }))
+            }},
             "/epcis/events": { "get": {
                 "summary": "EPCIS 2.0 query: supply events as an EPCISQueryDocument",
                 "operationId": "epcisEvents",
@@ -510,6 +547,9 @@ mod tests {
             "/v1/credentials/check",
             "/v1/credentials/{id}",
             "/v1/supply/verify",
+            "/v1/supply/alerts",
+            "/v1/supply/holdings",
+            "/v1/supply/lineage",
             "/epcis/events",
             "/epcis/capture",
             "/epcis/capture/{captureID}",

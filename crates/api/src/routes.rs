@@ -51,6 +51,25 @@ pub trait Backend: Clone + Send + Sync + 'static {
         scan: String,
         proof: bool,
     ) -> impl Future<Output = Result<medchain_types::api::VerifyPackResponse, Problem>> + Send;
+    /// A page of suspect-product alerts: a manufacturer's, or everyone's.
+    fn supply_alerts(
+        &self,
+        manufacturer: Option<PartyId>,
+        from: u64,
+        limit: u64,
+        proof: bool,
+    ) -> impl Future<Output = Result<medchain_types::api::SupplyAlertsResponse, Problem>> + Send;
+    /// Where the units of a lot are.
+    fn lot_holdings(
+        &self,
+        query: crate::supply::Holdings,
+    ) -> impl Future<Output = Result<medchain_types::api::LotHoldingsResponse, Problem>> + Send;
+    /// A unit's ancestry through transformations.
+    fn lineage(
+        &self,
+        scan: String,
+        proof: bool,
+    ) -> impl Future<Output = Result<medchain_types::api::LineageResponse, Problem>> + Send;
     /// An EPCIS SimpleEventQuery: the EPCISQueryDocument and the next page's token.
     fn epcis_query(
         &self,
@@ -192,6 +211,9 @@ pub fn router<B: Backend>(backend: B) -> Router {
         .route("/v1/parties/{id}", get(party::<B>))
         .route("/v1/credentials/check", get(credential_check::<B>))
         .route("/v1/supply/verify", get(verify_pack::<B>))
+        .route("/v1/supply/alerts", get(crate::supply::alerts::<B>))
+        .route("/v1/supply/holdings", get(crate::supply::holdings::<B>))
+        .route("/v1/supply/lineage", get(crate::supply::lineage::<B>))
         .route("/v1/credentials/{id}", get(credential::<B>))
         .route("/v1/blobs", post(crate::records::upload_blob::<B>))
         .route(

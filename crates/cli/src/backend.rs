@@ -90,6 +90,43 @@ impl medchain_api::Backend for NodeBackend {
         self.service.verify_pack(&scan, proof).await
     }
 
+    async fn supply_alerts(
+        &self,
+        manufacturer: Option<medchain_types::PartyId>,
+        from: u64,
+        limit: u64,
+        proof: bool,
+    ) -> Result<medchain_types::api::SupplyAlertsResponse, Problem> {
+        self.service
+            .supply_alerts(manufacturer, from, limit, proof)
+            .await
+    }
+
+    async fn lot_holdings(
+        &self,
+        query: medchain_api::Holdings,
+    ) -> Result<medchain_types::api::LotHoldingsResponse, Problem> {
+        self.service
+            .lot_holdings(
+                query.gtin,
+                &query.lot,
+                query.custodian,
+                query.in_chain_only,
+                query.from,
+                query.limit,
+                query.proof,
+            )
+            .await
+    }
+
+    async fn lineage(
+        &self,
+        scan: String,
+        proof: bool,
+    ) -> Result<medchain_types::api::LineageResponse, Problem> {
+        self.service.lineage(&scan, proof).await
+    }
+
     async fn epcis_query(
         &self,
         params: Vec<(String, String)>,

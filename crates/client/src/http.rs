@@ -163,7 +163,10 @@ impl Client {
 
     /// A GET that retries, for up to five seconds, while the node answers that the state it
     /// would prove is between blocks or not yet covered by a certificate.
-    async fn get_settled<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+    pub(crate) async fn get_settled<T: DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<T, ClientError> {
         let mut attempts = 0;
         loop {
             match self.get(path).await {

@@ -1,4 +1,5 @@
-//! The supply chain from a client: checking a verify-pack answer against the chain.
+//! The supply chain from a client: verify-pack, alerts, lot holdings, lineage and EPCIS, and
+//! checking their answers' proofs against the chain.
 
 use crate::verify::{VerifyError, verify_state};
 use commonware_codec::{DecodeExt, Encode};
@@ -23,6 +24,131 @@ pub enum PackProofError {
     },
 }
 
+/// Checks every entry's proof against the genesis validators and that its value is the
+/// proven one (for the `entries` of any supply answer asked for with proofs).
+pub fn verify_entries(
+    genesis: &Genesis,
+    entries: &[medchain_types::api::StateResponse],
+) -> Result<(), PackProofError> {
+    proven_entries(genesis, entries).map(|_| ())
+}
+
+/// [`verify_entries`], answering the proven entries.
+fn proven_entries(
+    genesis: &Genesis,
+    entries: &[medchain_types::api::StateResponse],
+) -> Result<Vec<crate::verify::VerifiedState>, PackProofError> {
+    entries
+        .iter()
+        .map(|entry| {
+            let verified =
+                verify_state(genesis, entry).map_err(|source| PackProofError::Proof {
+                    key: entry.key.clone(),
+                    source,
+                })?;
+            if verified.value.as_ref().map(hex::encode) != entry.value {
+                return Err(PackProofError::Differs {
+                    key: entry.key.clone(),
+                });
+            }
+            Ok(verified)
+        })
+        .collect()
+}
+
+/// Whether `value` is proven under `key`.
+fn proven_as(proven: &[crate::verify::VerifiedState], key: &[u8], value: &[u8]) -> bool {
+    proven
+        .iter()
+        .any(|v| v.key == key && v.value.as_deref() == Some(value))
+}
+
+/// Checks an alerts answer (asked for with proofs): each alert is the proven item at its
+/// position in the list.
+pub fn verify_alerts_proofs(
+    genesis: &Genesis,
+    answer: &medchain_types::api::SupplyAlertsResponse,
+) -> Result<(), PackProofError> {
+    let proven = proven_entries(genesis, &answer.entries)?;
+    let owner = answer
+        .manufacturer
+        .map_or(medchain_types::supply::ALERTS_ALL, |party| party.0);
+    for (i, alert) in answer.alerts.iter().enumerate() {
+        let key = medchain_state::lists::item_key(
+            medchain_state::lists::names::ALERTS,
+            &owner,
+            answer.from + i as u64,
+        );
+        if !proven_as(&proven, &key, &alert.encode()) {
+            return Err(PackProofError::Mismatch { what: "alert" });
+        }
+    }
+    Ok(())
+}
+
+/// Checks a lineage answer (asked for with proofs): every unit shown and the transformation
+/// that made it are proven state.
+pub fn verify_lineage_proofs(
+    genesis: &Genesis,
+    answer: &medchain_types::api::LineageResponse,
+) -> Result<(), PackProofError> {
+    let proven = proven_entries(genesis, &answer.entries)?;
+    for node in &answer.ancestry {
+        let key = medchain_state::supply::unit_key(&node.gtin, &node.serial);
+        let unit = proven
+            .iter()
+            .find(|v| v.key == key)
+            .and_then(|v| v.value.clone())
+            .and_then(|value| medchain_types::supply::Unit::decode(value).ok())
+            .ok_or(PackProofError::Mismatch { what: "unit" })?;
+        if unit.lot != node.lot || unit.made_by != node.made_by.as_ref().map(|t| t.tx) {
+            return Err(PackProofError::Mismatch { what: "unit" });
+        }
+        if let Some(made_by) = &node.made_by
+            && !proven_as(
+                &proven,
+                &medchain_state::supply::transformation_key(&made_by.tx),
+                &made_by.encode(),
+            )
+        {
+            return Err(PackProofError::Mismatch {
+                what: "transformation",
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Checks a holdings answer (asked for with proofs): the lot, and each unit's status, are
+/// proven state.
+pub fn verify_holdings_proofs(
+    genesis: &Genesis,
+    answer: &medchain_types::api::LotHoldingsResponse,
+) -> Result<(), PackProofError> {
+    let proven = proven_entries(genesis, &answer.entries)?;
+    let lot = &answer.lot;
+    if !proven_as(
+        &proven,
+        &medchain_state::supply::lot_key(&lot.gtin, &lot.lot),
+        &lot.encode(),
+    ) {
+        return Err(PackProofError::Mismatch { what: "lot" });
+    }
+    for held in &answer.units {
+        let key = medchain_state::supply::unit_key(&lot.gtin, &held.serial);
+        let unit = proven
+            .iter()
+            .find(|v| v.key == key)
+            .and_then(|v| v.value.clone())
+            .and_then(|value| medchain_types::supply::Unit::decode(value).ok())
+            .ok_or(PackProofError::Mismatch { what: "unit" })?;
+        if unit.status != held.status || unit.tracking.parent != held.containers.first().copied() {
+            return Err(PackProofError::Mismatch { what: "unit" });
+        }
+    }
+    Ok(())
+}
+
 /// Checks every state entry of a verify-pack answer (asked for with proofs) against the
 /// genesis validators, and that the unit, lot and container the answer shows are the proven
 /// ones; an "unknown serial" answer must prove the serial absent.
@@ -30,19 +156,7 @@ pub fn verify_pack_proofs(
     genesis: &Genesis,
     answer: &VerifyPackResponse,
 ) -> Result<(), PackProofError> {
-    let mut proven = Vec::new();
-    for entry in &answer.entries {
-        let verified = verify_state(genesis, entry).map_err(|source| PackProofError::Proof {
-            key: entry.key.clone(),
-            source,
-        })?;
-        if verified.value.as_ref().map(hex::encode) != entry.value {
-            return Err(PackProofError::Differs {
-                key: entry.key.clone(),
-            });
-        }
-        proven.push(verified);
-    }
+    let proven = proven_entries(genesis, &answer.entries)?;
     let find = |encoded: Vec<u8>| proven.iter().any(|v| v.value.as_ref() == Some(&encoded));
     if let Some(unit) = &answer.unit
         && !find(unit.encode().to_vec())
@@ -141,6 +255,80 @@ pub async fn capture_custodial(
 }
 
 impl crate::Client {
+    /// `GET /v1/supply/alerts`: a page of suspect-product alerts, a manufacturer's or (with
+    /// `None`) everyone's.
+    pub async fn supply_alerts(
+        &self,
+        manufacturer: Option<&medchain_types::PartyId>,
+        from: u64,
+        limit: u64,
+        proof: bool,
+    ) -> Result<medchain_types::api::SupplyAlertsResponse, crate::ClientError> {
+        let (from, limit, proof) = (from.to_string(), limit.to_string(), proof.to_string());
+        let manufacturer = manufacturer.map(|party| party.to_string());
+        let mut params = vec![
+            ("from", from.as_str()),
+            ("limit", &limit),
+            ("proof", &proof),
+        ];
+        if let Some(party) = &manufacturer {
+            params.push(("manufacturer", party));
+        }
+        self.get_settled(&format!(
+            "/v1/supply/alerts?{}",
+            medchain_formats::uri::encode_query(params)
+        ))
+        .await
+    }
+
+    /// `GET /v1/supply/holdings`: where the units of a lot are, `limit` from position `from`;
+    /// only a custodian's, and only those still in the chain, when asked.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn lot_holdings(
+        &self,
+        gtin: &medchain_types::gs1::Gtin,
+        lot: &str,
+        custodian: Option<&medchain_types::PartyId>,
+        in_chain_only: bool,
+        from: u64,
+        limit: u64,
+        proof: bool,
+    ) -> Result<medchain_types::api::LotHoldingsResponse, crate::ClientError> {
+        let (gtin, from, limit) = (gtin.to_string(), from.to_string(), limit.to_string());
+        let (in_chain, proof) = (in_chain_only.to_string(), proof.to_string());
+        let custodian = custodian.map(|party| party.to_string());
+        let mut params = vec![
+            ("gtin", gtin.as_str()),
+            ("lot", lot),
+            ("in_chain", &in_chain),
+            ("from", &from),
+            ("limit", &limit),
+            ("proof", &proof),
+        ];
+        if let Some(party) = &custodian {
+            params.push(("custodian", party));
+        }
+        self.get_settled(&format!(
+            "/v1/supply/holdings?{}",
+            medchain_formats::uri::encode_query(params)
+        ))
+        .await
+    }
+
+    /// `GET /v1/supply/lineage`: a scanned unit's ancestry through transformations.
+    pub async fn lineage(
+        &self,
+        scan: &str,
+        proof: bool,
+    ) -> Result<medchain_types::api::LineageResponse, crate::ClientError> {
+        let proof = proof.to_string();
+        self.get_settled(&format!(
+            "/v1/supply/lineage?{}",
+            medchain_formats::uri::encode_query([("scan", scan), ("proof", &proof)])
+        ))
+        .await
+    }
+
     /// `GET /epcis/capture/{captureID}`: a capture job on this node.
     pub async fn epcis_capture_job(
         &self,

@@ -1,21 +1,29 @@
-//! Supply-chain queries: verifying a scanned pack (public, no account needed).
+//! Supply-chain queries, public like the ledger they read: verifying a scanned pack,
+//! suspect-product alerts, where the units of a lot are (for a recall), and a unit's lineage.
 
 use crate::service::NodeService;
 use commonware_codec::DecodeExt;
 use commonware_runtime::{Clock, Spawner};
 use commonware_storage::Context as StorageContext;
 use medchain_formats::gs1::Scan;
-use medchain_state::supply::{container_key, lot_key, shipment_key, unit_key};
+use medchain_state::{
+    lists::{self, names},
+    supply::{container_key, lot_key, lot_owner, shipment_key, transformation_key, unit_key},
+};
 use medchain_types::{
-    Party, PartyId,
-    api::{CustodyStep, PackVerdict, Problem, ScanSummary, StateResponse, VerifyPackResponse},
-    gs1::Sscc,
+    Hash32, Party, PartyId,
+    api::{
+        CustodyStep, HeldUnit, LineageNode, LineageResponse, LotHoldingsResponse, PackVerdict,
+        Problem, ScanSummary, StateResponse, SupplyAlertsResponse, VerifyPackResponse,
+    },
+    gs1::{Gtin, Sscc},
     supply::{
-        Container, ContainerStatus, FlagKind, HistoryEntry, Lot, Object, Shipment, Step, Unit,
-        UnitStatus,
+        ALERTS_ALL, Alert, Container, ContainerStatus, FlagKind, HistoryEntry, Lot, Object,
+        Serials, Shipment, Step, Tracking, Transformation, Unit, UnitStatus,
     },
     time::Date,
 };
+use std::collections::HashMap;
 
 /// How many containers deep a custody chain is followed.
 const DEPTH_MAX: usize = 8;
@@ -57,22 +65,81 @@ struct Reads<'s, E: Spawner + StorageContext + Clock> {
     service: &'s NodeService<E>,
     proof: bool,
     entries: Vec<StateResponse>,
+    /// Where each key's entry is in `entries`.
+    index: HashMap<Vec<u8>, usize>,
 }
 
-impl<E: Spawner + StorageContext + Clock> Reads<'_, E> {
-    async fn read(&mut self, key: Vec<u8>) -> Result<StateResponse, Problem> {
-        let key_hex = hex::encode(&key);
-        if let Some(entry) = self.entries.iter().find(|e| e.key_hex == key_hex) {
-            return Ok(entry.clone());
+/// Where an object is: the containers it is in (innermost first), who holds the outermost,
+/// and the shipment it is travelling in.
+struct Whereabouts {
+    containers: Vec<Sscc>,
+    custodian: PartyId,
+    shipment: Option<Hash32>,
+}
+
+impl<'s, E: Spawner + StorageContext + Clock> Reads<'s, E> {
+    fn new(service: &'s NodeService<E>, proof: bool) -> Self {
+        Self {
+            service,
+            proof,
+            entries: Vec::new(),
+            index: HashMap::new(),
         }
-        let entry = self.service.state(key, self.proof).await?;
+    }
+
+    async fn read(&mut self, key: Vec<u8>) -> Result<StateResponse, Problem> {
+        if let Some(&at) = self.index.get(&key) {
+            return Ok(self.entries[at].clone());
+        }
+        let entry = self.service.state(key.clone(), self.proof).await?;
+        self.index.insert(key, self.entries.len());
         self.entries.push(entry.clone());
         Ok(entry)
     }
 
+    async fn decoded<T: commonware_codec::Read<Cfg = ()>>(
+        &mut self,
+        key: Vec<u8>,
+        what: &str,
+    ) -> Result<Option<T>, Problem> {
+        let entry = self.read(key).await?;
+        decode_entry(&entry, what)
+    }
+
     async fn container(&mut self, sscc: &Sscc) -> Result<Option<Container>, Problem> {
-        let entry = self.read(container_key(sscc)).await?;
-        decode_entry(&entry, "container")
+        self.decoded(container_key(sscc), "container").await
+    }
+
+    /// Where an object with this tracking is: the outermost container holds it.
+    async fn whereabouts(&mut self, tracking: &Tracking) -> Result<Whereabouts, Problem> {
+        let mut place = Whereabouts {
+            containers: Vec::new(),
+            custodian: tracking.custodian,
+            shipment: tracking.shipment,
+        };
+        let mut parent = tracking.parent;
+        while let Some(sscc) = parent {
+            if place.containers.len() >= DEPTH_MAX {
+                break;
+            }
+            place.containers.push(sscc);
+            let container = self
+                .container(&sscc)
+                .await?
+                .ok_or_else(|| corrupt("object", format!("its container {sscc} is missing")))?;
+            parent = container.tracking.parent;
+            place.custodian = container.tracking.custodian;
+            place.shipment = container.tracking.shipment;
+        }
+        Ok(place)
+    }
+
+    /// Where a shipment is heading.
+    async fn destination(&mut self, shipment: Option<Hash32>) -> Result<Option<Shipment>, Problem> {
+        match shipment {
+            Some(id) => self.decoded(shipment_key(&id), "shipment").await,
+            None => Ok(None),
+        }
     }
 
     /// The steps of `object` between heights `from` and `to`, and those of every container
@@ -151,11 +218,7 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
             sscc: parsed.sscc(),
             digital_link: parsed.digital_link("id.gs1.org").ok(),
         };
-        let mut reads = Reads {
-            service: self,
-            proof,
-            entries: Vec::new(),
-        };
+        let mut reads = Reads::new(self, proof);
         let mut findings = Vec::new();
         let mut verdicts = Vec::new();
         let mut response = VerifyPackResponse {
@@ -278,34 +341,16 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
             _ => {}
         }
         // Where it is: the outermost container holds it.
-        let (mut parent, mut custodian, mut shipment) =
-            (tracking.parent, tracking.custodian, tracking.shipment);
-        let mut depth = 0;
-        while let Some(sscc) = parent {
-            if depth >= DEPTH_MAX {
-                break;
-            }
-            depth += 1;
-            response.containers.push(sscc);
-            let container = reads
-                .container(&sscc)
-                .await?
-                .ok_or_else(|| corrupt("unit", format!("its container {sscc} is missing")))?;
-            parent = container.tracking.parent;
-            custodian = container.tracking.custodian;
-            shipment = container.tracking.shipment;
-        }
-        response.custodian = Some(custodian);
-        response.custodian_label = self.label(&custodian).await;
-        if let Some(id) = shipment {
-            let entry = reads.read(shipment_key(&id)).await?;
-            if let Some(shipment) = decode_entry::<Shipment>(&entry, "shipment")? {
-                response.in_transit_to = Some(shipment.to);
-                findings.push(format!(
-                    "it is in transit from {} to {}",
-                    shipment.from, shipment.to
-                ));
-            }
+        let place = reads.whereabouts(&tracking).await?;
+        response.containers = place.containers;
+        response.custodian = Some(place.custodian);
+        response.custodian_label = self.label(&place.custodian).await;
+        if let Some(shipment) = reads.destination(place.shipment).await? {
+            response.in_transit_to = Some(shipment.to);
+            findings.push(format!(
+                "it is in transit from {} to {}",
+                shipment.from, shipment.to
+            ));
         }
         let mut steps = Vec::new();
         reads
@@ -338,5 +383,237 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
             .ok()
             .map(|p| p.label)
             .filter(|label| !label.is_empty())
+    }
+}
+
+/// Most alerts one page shows.
+pub const ALERTS_PAGE_MAX: u64 = 1_000;
+/// Most units of a lot one holdings page looks at, and with proofs.
+pub const HOLDINGS_PAGE_MAX: u64 = 10_000;
+pub const HOLDINGS_PROVEN_PAGE_MAX: u64 = 1_000;
+/// Most units one lineage answer shows.
+pub const LINEAGE_MAX: usize = 1_000;
+
+impl<E: Spawner + StorageContext + Clock> NodeService<E> {
+    /// `GET /v1/supply/alerts`: a page of suspect-product alerts, of one manufacturer's
+    /// products or of all (`None`).
+    pub async fn supply_alerts(
+        &self,
+        manufacturer: Option<PartyId>,
+        from: u64,
+        limit: u64,
+        proof: bool,
+    ) -> Result<SupplyAlertsResponse, Problem> {
+        if limit == 0 || limit > ALERTS_PAGE_MAX {
+            return Err(Problem::new(
+                400,
+                "invalid_limit",
+                format!("limit is 1 to {ALERTS_PAGE_MAX}, not {limit}"),
+            ));
+        }
+        let owner = manufacturer.map_or(ALERTS_ALL, |party| party.0);
+        let mut reads = Reads::new(self, proof);
+        let count = self.list_count(names::ALERTS, &owner).await?;
+        let mut alerts = Vec::new();
+        for seq in from..count.min(from.saturating_add(limit)) {
+            let alert = reads
+                .decoded::<Alert>(lists::item_key(names::ALERTS, &owner, seq), "alert")
+                .await?
+                .ok_or_else(|| corrupt("alert list", format!("item {seq} is missing")))?;
+            alerts.push(alert);
+        }
+        Ok(SupplyAlertsResponse {
+            manufacturer,
+            count,
+            from,
+            alerts,
+            entries: reads.entries,
+        })
+    }
+
+    /// `GET /v1/supply/holdings`: where the units of a lot are, `limit` of them from
+    /// position `from` in commissioning order; only those `custodian` holds or is being sent,
+    /// and only those still in the supply chain, when asked. State entries come with the
+    /// answer only when proofs are asked for.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn lot_holdings(
+        &self,
+        gtin: Gtin,
+        lot_number: &str,
+        custodian: Option<PartyId>,
+        in_chain_only: bool,
+        from: u64,
+        limit: u64,
+        proof: bool,
+    ) -> Result<LotHoldingsResponse, Problem> {
+        let max = if proof {
+            HOLDINGS_PROVEN_PAGE_MAX
+        } else {
+            HOLDINGS_PAGE_MAX
+        };
+        if limit == 0 || limit > max {
+            return Err(Problem::new(
+                400,
+                "invalid_limit",
+                format!(
+                    "limit is 1 to {max}{}, not {limit}",
+                    if proof { " with proofs" } else { "" }
+                ),
+            ));
+        }
+        let height = self.tip().height;
+        let mut reads = Reads::new(self, proof);
+        let Some(lot) = reads
+            .decoded::<Lot>(lot_key(&gtin, lot_number), "lot")
+            .await?
+        else {
+            return Err(Problem::new(
+                404,
+                "unknown_lot",
+                format!("no unit of GTIN {gtin} was ever commissioned in lot {lot_number:?}"),
+            ));
+        };
+        let owner = lot_owner(&gtin, lot_number);
+        let batches = self.list_count(names::LOT_BATCHES, &owner).await?;
+        let end = from.saturating_add(limit);
+        // The position in the lot of the next serial.
+        let (mut position, mut units) = (0u64, Vec::new());
+        for seq in 0..batches {
+            if position >= end {
+                break;
+            }
+            let serials = reads
+                .decoded::<Serials>(
+                    lists::item_key(names::LOT_BATCHES, &owner, seq),
+                    "lot batch",
+                )
+                .await?
+                .ok_or_else(|| corrupt("lot batch list", format!("item {seq} is missing")))?;
+            let size = serials.len() as u64;
+            if position + size <= from {
+                position += size;
+                continue;
+            }
+            let skip = from.saturating_sub(position);
+            position += skip;
+            for serial in serials.iter().skip(skip as usize) {
+                if position >= end {
+                    break;
+                }
+                position += 1;
+                let unit = reads
+                    .decoded::<Unit>(unit_key(&gtin, &serial), "unit")
+                    .await?
+                    .ok_or_else(|| corrupt("lot", format!("its unit {serial} is missing")))?;
+                if in_chain_only && unit.status != UnitStatus::Active {
+                    continue;
+                }
+                let place = reads.whereabouts(&unit.tracking).await?;
+                let in_transit_to = reads.destination(place.shipment).await?.map(|s| s.to);
+                if custodian
+                    .is_some_and(|party| party != place.custodian && Some(party) != in_transit_to)
+                {
+                    continue;
+                }
+                units.push(HeldUnit {
+                    serial,
+                    status: unit.status,
+                    custodian: place.custodian,
+                    in_transit_to,
+                    containers: place.containers,
+                });
+            }
+        }
+        let next = (position >= end && position < lot.units).then_some(position);
+        Ok(LotHoldingsResponse {
+            lot,
+            custodian,
+            in_chain_only,
+            height,
+            from,
+            next,
+            units,
+            entries: if proof { reads.entries } else { Vec::new() },
+        })
+    }
+
+    /// `GET /v1/supply/lineage`: the ancestry of a scanned unit through the
+    /// transformations that made it, generation by generation.
+    pub async fn lineage(&self, scan: &str, proof: bool) -> Result<LineageResponse, Problem> {
+        let tip = self.tip();
+        let parsed = Scan::parse(scan, Date::of_ms(tip.header.time_ms))
+            .map_err(|err| Problem::new(422, "invalid_scan", err.to_string()))?;
+        let (Some(gtin), Some(serial)) = (parsed.gtin(), parsed.serial()) else {
+            return Err(Problem::new(
+                422,
+                "not_serialized",
+                "lineage is traced from a serialized unit: its GTIN (AI 01) and serial number (AI 21)",
+            ));
+        };
+        let mut reads = Reads::new(self, proof);
+        let mut ancestry = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut queue = std::collections::VecDeque::from([(gtin, serial.to_string(), 0u32)]);
+        let mut truncated = false;
+        while let Some((gtin, serial, generation)) = queue.pop_front() {
+            if !seen.insert((gtin, serial.clone())) {
+                continue;
+            }
+            if ancestry.len() >= LINEAGE_MAX {
+                truncated = true;
+                break;
+            }
+            let Some(unit) = reads
+                .decoded::<Unit>(unit_key(&gtin, &serial), "unit")
+                .await?
+            else {
+                if generation == 0 {
+                    return Err(Problem::new(
+                        404,
+                        "unknown_serial",
+                        format!(
+                            "no pack with GTIN {gtin} and serial {serial} was ever commissioned"
+                        ),
+                    ));
+                }
+                return Err(corrupt(
+                    "transformation",
+                    format!("its input {gtin}/{serial} is missing"),
+                ));
+            };
+            let made_by = match unit.made_by {
+                Some(tx) => Some(
+                    reads
+                        .decoded::<Transformation>(transformation_key(&tx), "transformation")
+                        .await?
+                        .ok_or_else(|| {
+                            corrupt("unit", format!("its transformation {tx} is missing"))
+                        })?,
+                ),
+                None => None,
+            };
+            for input in made_by.iter().flat_map(|t| &t.inputs) {
+                if let Object::Unit { gtin, serial } = input {
+                    queue.push_back((*gtin, serial.clone(), generation + 1));
+                }
+            }
+            ancestry.push(LineageNode {
+                gtin,
+                serial,
+                lot: unit.lot,
+                generation,
+                made_by,
+            });
+        }
+        Ok(LineageResponse {
+            height: tip.height,
+            ancestry,
+            truncated,
+            entries: reads.entries,
+        })
+    }
+
+    async fn list_count(&self, list: &str, owner: &[u8; 32]) -> Result<u64, Problem> {
+        Ok(self.list_items(list, owner, 0, 0).await?.0)
     }
 }

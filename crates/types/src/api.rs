@@ -578,3 +578,81 @@ pub struct EpcisCaptureJob {
     pub errors: Vec<EpcisCaptureError>,
     pub events: Vec<EpcisCaptureEvent>,
 }
+
+/// `GET /v1/supply/alerts`: suspect-product alerts, a page of a manufacturer's list or of
+/// everyone's (what regulators watch).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupplyAlertsResponse {
+    /// Whose list: a manufacturer's, or `None` for every alert.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manufacturer: Option<crate::ids::PartyId>,
+    /// How many alerts the list holds.
+    pub count: u64,
+    /// The position of the first alert shown.
+    pub from: u64,
+    pub alerts: Vec<crate::supply::Alert>,
+    /// The list entries the alerts are read from, each with a proof when asked.
+    pub entries: Vec<StateResponse>,
+}
+
+/// A unit of a lot and where it is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldUnit {
+    pub serial: String,
+    pub status: crate::supply::UnitStatus,
+    /// Who holds it (for a packed unit, its outermost container's holder).
+    pub custodian: crate::ids::PartyId,
+    /// Where it is heading, while in transit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_transit_to: Option<crate::ids::PartyId>,
+    /// The containers it is in, innermost first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub containers: Vec<crate::gs1::Sscc>,
+}
+
+/// `GET /v1/supply/holdings`: where the units of a lot are (what a recall needs: each
+/// custodian finds what it holds, down to the case it is in), a page at a time in the
+/// order they were commissioned.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LotHoldingsResponse {
+    pub lot: crate::supply::Lot,
+    /// Only the units this party holds or is being sent, when asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custodian: Option<crate::ids::PartyId>,
+    /// Only units still in the supply chain (not dispensed, decommissioned or consumed).
+    pub in_chain_only: bool,
+    pub height: u64,
+    /// The position (among the lot's units) of the first unit looked at, and of the first
+    /// of the next page.
+    pub from: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<u64>,
+    pub units: Vec<HeldUnit>,
+    /// The state entries the answer rests on, each with a proof when asked.
+    pub entries: Vec<StateResponse>,
+}
+
+/// A unit in a product's ancestry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineageNode {
+    pub gtin: crate::gs1::Gtin,
+    pub serial: String,
+    pub lot: String,
+    /// 0 for the unit asked about, 1 for its inputs, 2 for theirs, ...
+    pub generation: u32,
+    /// The transformation that made it from its inputs (none for a commissioned unit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub made_by: Option<crate::supply::Transformation>,
+}
+
+/// `GET /v1/supply/lineage`: a unit's ancestry through transformations, generation by
+/// generation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineageResponse {
+    pub height: u64,
+    pub ancestry: Vec<LineageNode>,
+    /// Whether the ancestry goes on beyond what one answer shows.
+    pub truncated: bool,
+    /// The state entries the answer rests on, each with a proof when asked.
+    pub entries: Vec<StateResponse>,
+}

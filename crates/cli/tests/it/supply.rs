@@ -226,17 +226,19 @@ async fn a_pallet_reaches_a_pharmacy_and_anyone_verifies_its_packs() {
     );
     let answer = client.verify_pack(&link, false).await.expect("verified");
     assert_eq!(answer.verdict, PackVerdict::Suspect);
-    let alerts = client
-        .state(
-            &format!(
-                "list/alerts/{}",
-                hex::encode(medchain_types::supply::ALERTS_ALL)
-            ),
-            false,
-        )
-        .await
-        .expect("alerts");
-    assert_eq!(alerts.decoded, Some(serde_json::json!({ "count": 1 })));
+    // The manufacturer and regulators list the alert, with proofs.
+    for manufacturer in [Some(party_id("manufacturer")), None] {
+        let alerts = client
+            .supply_alerts(manufacturer.as_ref(), 0, 10, true)
+            .await
+            .expect("alerts");
+        assert_eq!(alerts.count, 1, "{alerts:?}");
+        let alert = &alerts.alerts[0];
+        assert_eq!(alert.kind, medchain_types::supply::AlertKind::AlreadyOut);
+        assert_eq!(alert.actor, party_id("pharmacy"));
+        medchain_client::supply::verify_alerts_proofs(&genesis, &alerts)
+            .expect("the alert list's proofs verify");
+    }
 
     // The command line: exit 0 for a genuine pack, 3 otherwise.
     let url = client.base().to_string();
@@ -266,6 +268,74 @@ async fn a_pallet_reaches_a_pharmacy_and_anyone_verifies_its_packs() {
         .expect("runs");
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("SUSPECT"));
+
+    // A recall: the pharmacy finds every pack of the lot it still holds, case by case.
+    applied(
+        &client,
+        "manufacturer",
+        SupplyOp::Recall(medchain_types::supply::Recall {
+            meta: meta(),
+            gtin: gtin(),
+            lot: "L1".into(),
+            reason: "synthetic: sterility assurance failure".into(),
+        }),
+    )
+    .await;
+    let pharmacy = party_id("pharmacy");
+    let held = client
+        .lot_holdings(&gtin(), "L1", Some(&pharmacy), true, 0, 100, true)
+        .await
+        .expect("holdings");
+    assert!(held.lot.recall.is_some());
+    let serials: Vec<&str> = held.units.iter().map(|u| u.serial.as_str()).collect();
+    assert_eq!(serials, ["A2", "A3", "A4", "B1", "B2"], "{held:?}");
+    assert!(held.units.iter().all(|u| u.custodian == pharmacy));
+    assert_eq!(held.units[0].containers, vec![sscc(1), sscc(9)]);
+    assert_eq!(held.next, None);
+    medchain_client::supply::verify_holdings_proofs(&genesis, &held)
+        .expect("the holdings' proofs verify");
+    let mut tampered = held.clone();
+    tampered.units[0].containers = vec![sscc(2), sscc(9)];
+    assert!(medchain_client::supply::verify_holdings_proofs(&genesis, &tampered).is_err());
+    // Page by page over every unit, dispensed ones included; nobody else holds any.
+    let first = client
+        .lot_holdings(&gtin(), "L1", None, false, 0, 4, false)
+        .await
+        .expect("holdings");
+    assert_eq!(first.units.len(), 4);
+    assert_eq!(first.next, Some(4));
+    let rest = client
+        .lot_holdings(&gtin(), "L1", None, false, 4, 4, false)
+        .await
+        .expect("holdings");
+    assert_eq!(rest.units.len(), 2);
+    assert_eq!(rest.next, None);
+    let wholesaler = party_id("wholesaler");
+    let none = client
+        .lot_holdings(&gtin(), "L1", Some(&wholesaler), false, 0, 100, false)
+        .await
+        .expect("holdings");
+    assert!(none.units.is_empty());
+    let err = client
+        .lot_holdings(&gtin(), "NO-SUCH-LOT", None, false, 0, 100, false)
+        .await
+        .expect_err("unknown lot");
+    assert!(err.to_string().contains("NO-SUCH-LOT"), "{err}");
+    // Dispensing a recalled pack is refused.
+    let answer = run(
+        &client,
+        "pharmacy",
+        SupplyOp::Dispense(Dispense {
+            meta: meta(),
+            units: units(&["A2"]),
+        }),
+    )
+    .await;
+    assert_eq!(
+        answer.receipt.as_ref().map(|r| r.outcome),
+        Some(medchain_types::Outcome::Denied),
+        "{answer:?}"
+    );
 }
 
 /// Waits until `hash` is committed (or fails the test after 60 seconds).
@@ -620,4 +690,100 @@ async fn a_custodial_account_captures_epcis_all_or_nothing() {
         .await
         .expect_err("unknown");
     assert!(err.to_string().contains("no capture job"), "{err}");
+}
+
+/// A cell therapy's lineage: a drug substance made from a cell-bank vial and a media bag, a
+/// drug product made from the substance; the product's ancestry is traced back with proofs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lineage_traces_a_product_back_through_its_transformations() {
+    use medchain_types::supply::Transform;
+    let dir = processes::temp_dir("supply-lineage");
+    let node = Node::dev(&dir);
+    let client = node.client().await;
+    processes::wait_for_height(&client, 1, Duration::from_secs(60)).await;
+    let genesis: Genesis =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("genesis.json")).expect("genesis"))
+            .expect("genesis JSON");
+    let expiry = Date::new(2030, 1, 31).expect("date");
+    for (serials, lot) in [(vec!["CB1", "CB2"], "BANK-1"), (vec!["MEDIA1"], "MEDIA-1")] {
+        applied(
+            &client,
+            "manufacturer",
+            SupplyOp::Commission(Commission {
+                meta: EventMeta::at(now_ms()),
+                units: units(&serials),
+                lot: lot.into(),
+                expiry,
+                into: None,
+            }),
+        )
+        .await;
+    }
+    let transform = |inputs: &[&str], outputs: &[&str], lot: &str| {
+        SupplyOp::Transform(Transform {
+            meta: EventMeta::at(now_ms()),
+            inputs: units(inputs),
+            outputs: units(outputs),
+            lot: lot.into(),
+            expiry,
+        })
+    };
+    applied(
+        &client,
+        "manufacturer",
+        transform(&["CB1", "MEDIA1"], &["DS1", "DS2"], "DS-LOT"),
+    )
+    .await;
+    applied(
+        &client,
+        "manufacturer",
+        transform(&["DS1"], &["DP1"], "DP-LOT"),
+    )
+    .await;
+
+    let product = format!("https://id.gs1.org/01/{GTIN}/21/DP1");
+    let lineage = client.lineage(&product, true).await.expect("lineage");
+    let nodes: Vec<(&str, u32, &str)> = lineage
+        .ancestry
+        .iter()
+        .map(|n| (n.serial.as_str(), n.generation, n.lot.as_str()))
+        .collect();
+    assert_eq!(
+        nodes,
+        [
+            ("DP1", 0, "DP-LOT"),
+            ("DS1", 1, "DS-LOT"),
+            ("CB1", 2, "BANK-1"),
+            ("MEDIA1", 2, "MEDIA-1")
+        ],
+        "{lineage:?}"
+    );
+    assert!(!lineage.truncated);
+    assert!(lineage.ancestry[2].made_by.is_none());
+    assert_eq!(
+        lineage.ancestry[1].made_by.as_ref().map(|t| t.by),
+        Some(party_id("manufacturer"))
+    );
+    medchain_client::supply::verify_lineage_proofs(&genesis, &lineage)
+        .expect("the lineage's proofs verify");
+    let mut tampered = lineage.clone();
+    tampered.ancestry[2].lot = "BANK-2".into();
+    assert!(medchain_client::supply::verify_lineage_proofs(&genesis, &tampered).is_err());
+
+    // The consumed vial says so; an unknown serial and a scan without one are named.
+    let vial = client
+        .verify_pack(&format!("https://id.gs1.org/01/{GTIN}/21/CB1"), false)
+        .await
+        .expect("verified");
+    assert_eq!(vial.verdict, PackVerdict::Consumed, "{vial:?}");
+    let err = client
+        .lineage(&format!("https://id.gs1.org/01/{GTIN}/21/NOPE"), false)
+        .await
+        .expect_err("unknown");
+    assert!(err.to_string().contains("NOPE"), "{err}");
+    let err = client
+        .lineage(&format!("https://id.gs1.org/01/{GTIN}"), false)
+        .await
+        .expect_err("no serial");
+    assert!(err.to_string().contains("serial"), "{err}");
 }
