@@ -112,9 +112,15 @@ pub(crate) async fn send(
     Ok(answer)
 }
 
+/// Prints JSON to standard output. A reader that stops early (`| head`) ends the command
+/// quietly.
 pub(crate) fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
-    Ok(())
+    use std::io::Write;
+    let text = serde_json::to_string_pretty(value)?;
+    match writeln!(std::io::stdout().lock(), "{text}") {
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        other => Ok(other.context("cannot write to standard output")?),
+    }
 }
 
 /// `medchain keys ...`

@@ -55,6 +55,10 @@ enum Command {
     /// Custodial accounts (the node keeps the user's keys): invite, activate, sign-in, ...
     #[command(subcommand)]
     Custodial(custodial_cmd::CustodialCommand),
+    /// The drug supply chain: commission, pack, ship, receive, dispense, recall, EPCIS
+    /// capture and events, alerts, recall holdings, lineage.
+    #[command(subcommand)]
+    Supply(supply_cmd::SupplyCommand),
     /// Time-stamp a digest (proof of existence).
     Attest(commands::AttestArgs),
     /// Transactions.
@@ -287,6 +291,7 @@ fn main() -> ExitCode {
         Command::Custodial(command) => {
             commands::block_on(custodial_cmd::custodial_command(command))
         }
+        Command::Supply(command) => commands::block_on(supply_cmd::supply_command(command)),
         Command::Tx(command) => commands::block_on(commands::tx(command)),
         Command::Block(args) => commands::block_on(commands::block(args)),
         Command::State(command) => commands::block_on(commands::state(command)),

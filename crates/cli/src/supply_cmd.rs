@@ -1,11 +1,24 @@
-//! `medchain verify-pack`: anyone checks a scanned pack.
+//! `medchain verify-pack`: anyone checks a scanned pack; `medchain supply ...`: the supply
+//! chain's operations, EPCIS capture and queries, alerts, recall holdings and lineage.
 
-use crate::commands::{NodeUrl, print_json};
-use anyhow::Context;
-use clap::Args;
-use medchain_client::Client;
-use medchain_types::api::PackVerdict;
-use std::path::PathBuf;
+use crate::{
+    commands::{NodeUrl, Signer, print_json},
+    custodial_cmd::{AnyHolder, load_holder},
+};
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use medchain_client::{Client, custodial::Holder, supply};
+use medchain_types::{
+    PartyId, TxBody, TxHash,
+    api::{PackVerdict, TxState, TxStatusResponse},
+    gs1::{Gtin, Sscc},
+    supply::{
+        Commission, Decommission, DecommissionReason, Dispense, EventMeta, Flag, FlagKind, Object,
+        Objects, Pack, Recall, Receive, Serials, Ship, SupplyOp, Transform, UnitGroup, Unpack,
+    },
+    time::Date,
+};
+use std::path::{Path, PathBuf};
 
 /// `medchain verify-pack`
 #[derive(Args)]
@@ -84,4 +97,797 @@ pub async fn verify_pack(args: VerifyPackArgs) -> anyhow::Result<()> {
         std::process::exit(3);
     }
     Ok(())
+}
+
+/// `medchain supply`: the supply chain from the command line.
+#[derive(Subcommand)]
+pub enum SupplyCommand {
+    /// Commission serialized units of a GTIN in a lot (manufacturer).
+    Commission {
+        #[arg(long)]
+        gtin: Gtin,
+        /// Serials, comma-separated.
+        #[arg(long, value_delimiter = ',', required_unless_present = "range")]
+        serials: Vec<String>,
+        /// A numeric range instead: PREFIX:FIRST:COUNT:WIDTH (`A:1:10000:6` is A000001 to
+        /// A010000).
+        #[arg(long, conflicts_with = "serials")]
+        range: Option<String>,
+        #[arg(long)]
+        lot: String,
+        /// The lot's expiry date (YYYY-MM-DD).
+        #[arg(long)]
+        expiry: String,
+        /// Pack them straight into this case (SSCC).
+        #[arg(long)]
+        into: Option<String>,
+        #[command(flatten)]
+        common: OpArgs,
+    },
+    /// Pack units and containers into a case or pallet.
+    Pack {
+        /// The case or pallet (SSCC).
+        #[arg(long)]
+        parent: String,
+        #[command(flatten)]
+        objects: ObjectArgs,
+        #[command(flatten)]
+        common: OpArgs,
+    },
+    /// Take objects out of a case or pallet (all of them when none is named).
+    Unpack {
+        #[arg(long)]
+        parent: String,
+        #[command(flatten)]
+        objects: ObjectArgs,
+        #[command(flatten)]
+        common: OpArgs,
+    },
+    /// Ship objects to a trading partner (only their custodian can).
+    Ship {
+        #[command(flatten)]
+        objects: ObjectArgs,
+        /// The receiver: a party id or `dev:<name>`.
+        #[arg(long)]
+        to: String,
+        /// A return to the sender it came from.
+        #[arg(long = "return")]
+        is_return: bool,
+        #[command(flatten)]
+        common: OpArgs,
+    },
+    /// Receive objects shipped to you.
+    Receive {
+        #[command(flatten)]
+        objects: ObjectArgs,
+        #[command(flatten)]
+        common: OpArgs,
+    },
+    /// Dispense packs to a patient (dispenser).
+    Dispense {
+        #[command(flatten)]
+        objects: ObjectArgs,
+        #[command(flatten)]
+        common: OpArgs,
+    },
+    /// Take objects out of the supply chain: destroyed, sample, stolen or other.
+    Decommission {
+        #[command(flatten)]
+        objects: ObjectArgs,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        common: OpArgs,
+    },
+    /// Recall a lot, wherever its units are (its manufacturer or a regulator).
+    Recall {
+        #[arg(long)]
+        gtin: Gtin,
+        #[arg(long)]
+        lot: String,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        common: OpArgs,
+    },
+    /// Flag objects suspect or illegitimate, or clear them (manufacturer or regulator).
+    Flag {
+        #[command(flatten)]
+        objects: ObjectArgs,
+        /// suspect, illegitimate or cleared.
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        common: OpArgs,
+    },
+    /// Make new units of a lot from input units, which are consumed (manufacturer).
+    Transform {
+        /// Input units (repeat), as for --unit.
+        #[arg(long = "input", required = true)]
+        inputs: Vec<String>,
+        /// Output units (repeat).
+        #[arg(long = "output", required = true)]
+        outputs: Vec<String>,
+        #[arg(long)]
+        lot: String,
+        #[arg(long)]
+        expiry: String,
+        #[command(flatten)]
+        common: OpArgs,
+    },
+    /// Capture an EPCIS 2.0 document (JSON or JSON-LD; `-` reads standard input): one
+    /// transaction per event. A key signs locally; a custodial session captures through the
+    /// node's EPCIS endpoint, all or nothing.
+    Capture {
+        file: PathBuf,
+        #[command(flatten)]
+        signer: Signer,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
+    /// EPCIS events by EPC, lot or time, as an EPCISQueryDocument.
+    Events {
+        /// A unit or container (Digital Link or EPC URN); repeat for several.
+        #[arg(long)]
+        epc: Vec<String>,
+        /// A lot: GTIN/LOT, a Digital Link (01 and 10) or an LGTIN class URN.
+        #[arg(long)]
+        lot: Vec<String>,
+        /// From this time on (RFC 3339 or YYYY-MM-DD).
+        #[arg(long)]
+        from: Option<String>,
+        /// Before this time.
+        #[arg(long)]
+        to: Option<String>,
+        /// ObjectEvent, AggregationEvent or TransformationEvent.
+        #[arg(long = "type")]
+        event_type: Option<String>,
+        /// A CBV business step (commissioning, shipping, ...).
+        #[arg(long)]
+        biz_step: Option<String>,
+        /// Events per page (up to 1,000); every page is fetched unless --page-token is given.
+        #[arg(long, default_value_t = 1000)]
+        per_page: u32,
+        /// Fetch the one page this token names.
+        #[arg(long)]
+        page_token: Option<String>,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
+    /// Suspect-product alerts: a manufacturer's, or everyone's.
+    Alerts {
+        /// A party id or `dev:<name>`.
+        #[arg(long)]
+        manufacturer: Option<String>,
+        #[arg(long, default_value_t = 0)]
+        from: u64,
+        #[arg(long, default_value_t = 100)]
+        limit: u64,
+        #[command(flatten)]
+        check: CheckArgs,
+    },
+    /// Where the units of a lot are (for a recall): each with its holder and containers.
+    Holdings {
+        #[arg(long)]
+        gtin: Gtin,
+        #[arg(long)]
+        lot: String,
+        /// Only what this party holds or is being sent: a party id or `dev:<name>`.
+        #[arg(long)]
+        custodian: Option<String>,
+        /// Only units still in the supply chain.
+        #[arg(long)]
+        in_chain: bool,
+        #[arg(long, default_value_t = 0)]
+        from: u64,
+        #[arg(long, default_value_t = 1000)]
+        limit: u64,
+        #[command(flatten)]
+        check: CheckArgs,
+    },
+    /// A unit's ancestry through transformations.
+    Lineage {
+        /// The unit: an element string, the human-readable form or a Digital Link.
+        scan: String,
+        #[command(flatten)]
+        check: CheckArgs,
+    },
+}
+
+/// Objects an operation names.
+#[derive(Args, Clone, Default)]
+pub struct ObjectArgs {
+    /// A unit (repeat): a Digital Link, an EPC URN, an element string or GTIN:SERIAL.
+    #[arg(long = "unit")]
+    units: Vec<String>,
+    /// A case or pallet (repeat): an SSCC, a Digital Link or an EPC URN.
+    #[arg(long = "container")]
+    containers: Vec<String>,
+}
+
+/// What every operation takes.
+#[derive(Args, Clone)]
+pub struct OpArgs {
+    /// When it happened (RFC 3339); now by default.
+    #[arg(long)]
+    at: Option<String>,
+    /// Where (EPCIS readPoint), such as urn:epc:id:sgln:...
+    #[arg(long)]
+    read_point: Option<String>,
+    #[command(flatten)]
+    signer: Signer,
+    #[command(flatten)]
+    node: NodeUrl,
+}
+
+/// Reading answers with their proofs.
+#[derive(Args, Clone)]
+pub struct CheckArgs {
+    /// Check every proof in the answer against this genesis file (offline, trusting no node).
+    #[arg(long)]
+    genesis: Option<PathBuf>,
+    #[command(flatten)]
+    node: NodeUrl,
+}
+
+fn parse_party(text: &str) -> anyhow::Result<PartyId> {
+    if text.starts_with("dev:") {
+        return Ok(crate::commands::load_signer(text)?.party_id);
+    }
+    if let Some(party) = medchain_formats::epcis::ids::parse_party(text) {
+        return Ok(party);
+    }
+    PartyId::from_hex(text).map_err(|err| anyhow::anyhow!("{text:?} is not a party id: {err}"))
+}
+
+fn parse_expiry(text: &str) -> anyhow::Result<Date> {
+    Date::parse(text).with_context(|| format!("--expiry {text:?} is not a date (YYYY-MM-DD)"))
+}
+
+fn parse_sscc(text: &str) -> anyhow::Result<Sscc> {
+    if let Ok(sscc) = Sscc::parse(text) {
+        return Ok(sscc);
+    }
+    match medchain_formats::epcis::ids::parse_object(text) {
+        Ok(Object::Container { sscc }) => Ok(sscc),
+        Ok(_) => bail!("{text:?} names a unit, not a case or pallet"),
+        Err(err) => bail!("{text:?} is not an SSCC: {err}"),
+    }
+}
+
+/// A unit: GTIN:SERIAL, a Digital Link or EPC URN, or a scanned element string.
+fn parse_unit(text: &str) -> anyhow::Result<(Gtin, String)> {
+    if let Some((gtin, serial)) = text.split_once(':')
+        && let Ok(gtin) = Gtin::parse(gtin)
+    {
+        return Ok((gtin, serial.to_string()));
+    }
+    if let Ok(Object::Unit { gtin, serial }) = medchain_formats::epcis::ids::parse_object(text) {
+        return Ok((gtin, serial));
+    }
+    let scan = medchain_formats::gs1::Scan::parse(text, Date::of_ms(0))
+        .map_err(|err| anyhow::anyhow!("{text:?} is not a unit: {err}"))?;
+    match (scan.gtin(), scan.serial()) {
+        (Some(gtin), Some(serial)) => Ok((gtin, serial.to_string())),
+        _ => bail!("{text:?} names no unit: a unit has a GTIN and a serial number"),
+    }
+}
+
+/// Units grouped by GTIN, in the order given.
+fn unit_groups(texts: &[String]) -> anyhow::Result<Vec<UnitGroup>> {
+    let mut groups: Vec<(Gtin, Vec<String>)> = Vec::new();
+    for text in texts {
+        let (gtin, serial) = parse_unit(text)?;
+        match groups.iter_mut().find(|(g, _)| *g == gtin) {
+            Some((_, serials)) => serials.push(serial),
+            None => groups.push((gtin, vec![serial])),
+        }
+    }
+    Ok(groups
+        .into_iter()
+        .map(|(gtin, serials)| UnitGroup {
+            gtin,
+            serials: Serials::List(serials),
+        })
+        .collect())
+}
+
+impl ObjectArgs {
+    fn objects(&self) -> anyhow::Result<Objects> {
+        if self.units.is_empty() && self.containers.is_empty() {
+            bail!("name what it is about: --unit and/or --container");
+        }
+        Ok(Objects {
+            units: unit_groups(&self.units)?,
+            containers: self
+                .containers
+                .iter()
+                .map(|text| parse_sscc(text))
+                .collect::<anyhow::Result<_>>()?,
+        })
+    }
+}
+
+impl OpArgs {
+    fn meta(&self) -> anyhow::Result<EventMeta> {
+        let event_time_ms = match &self.at {
+            Some(text) => medchain_types::time::parse_rfc3339(text)
+                .with_context(|| format!("--at {text:?} is not an RFC 3339 time"))?,
+            None => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .context("the clock is before 1970")?
+                .as_millis() as u64,
+        };
+        Ok(EventMeta {
+            read_point: self.read_point.clone(),
+            ..EventMeta::at(event_time_ms)
+        })
+    }
+}
+
+fn parse_range(text: &str) -> anyhow::Result<Serials> {
+    let parts: Vec<&str> = text.rsplitn(4, ':').collect();
+    let [width, count, first, prefix] = parts.as_slice() else {
+        bail!("--range is PREFIX:FIRST:COUNT:WIDTH, not {text:?}");
+    };
+    Ok(Serials::Range {
+        prefix: prefix.to_string(),
+        first: first
+            .parse()
+            .with_context(|| format!("--range: FIRST {first:?} is not a number"))?,
+        count: count
+            .parse()
+            .with_context(|| format!("--range: COUNT {count:?} is not a number"))?,
+        width: width
+            .parse()
+            .with_context(|| format!("--range: WIDTH {width:?} is not a number"))?,
+    })
+}
+
+/// Signs, submits and (unless told not to) waits for one operation; prints where it went.
+async fn run_op(common: &OpArgs, op: SupplyOp) -> anyhow::Result<()> {
+    let client = Client::new(&common.node.url);
+    let holder = load_holder(&common.signer.signer, &common.node)?;
+    let chain = client.status().await?.chain_id;
+    let name = op.name();
+    let nonce = client.next_nonce(&holder.party_id()).await?;
+    let tx = holder.sign_tx(&chain, nonce, TxBody::Supply(op)).await?;
+    let answer = client.submit(&tx, !common.signer.no_wait).await?;
+    print_json(&answer)?;
+    match answer.status {
+        TxState::Committed | TxState::Pending => Ok(()),
+        _ => bail!(
+            "{name} was not applied ({:?}): {}",
+            answer.status,
+            answer
+                .rejection
+                .map(|r| format!("{}: {}", r.code, r.reason))
+                .unwrap_or_default()
+        ),
+    }
+}
+
+/// Waits for transactions to leave the pool; answers each one's final status.
+async fn settle(client: &Client, hashes: &[TxHash]) -> anyhow::Result<Vec<TxStatusResponse>> {
+    let mut done = Vec::with_capacity(hashes.len());
+    for hash in hashes {
+        let mut waited = 0;
+        loop {
+            let status = client.tx_status(hash).await?;
+            if status.status != TxState::Pending && status.status != TxState::Unknown {
+                done.push(status);
+                break;
+            }
+            waited += 1;
+            if waited > 1200 {
+                bail!("transaction {hash} is still pending after two minutes");
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+    Ok(done)
+}
+
+async fn capture(file: &Path, signer: &Signer, node: &NodeUrl) -> anyhow::Result<()> {
+    let text = if file == Path::new("-") {
+        std::io::read_to_string(std::io::stdin()).context("cannot read standard input")?
+    } else {
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?
+    };
+    let document: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))?;
+    let client = Client::new(&node.url);
+    let (event_ids, hashes) = match load_holder(&signer.signer, node)? {
+        AnyHolder::Keys(keys) => {
+            let chain = client.status().await?.chain_id;
+            let nonce = client.next_nonce(&keys.party_id).await?;
+            let signed = supply::capture_transactions(&document, &chain, &keys, nonce)?;
+            let (txs, ids): (Vec<_>, Vec<_>) = signed.into_iter().unzip();
+            let batch = client.submit_batch(&txs).await?;
+            if batch.accepted != txs.len() {
+                bail!(
+                    "the node accepted {} of the {} events: {}",
+                    batch.accepted,
+                    txs.len(),
+                    serde_json::to_string(&batch)?
+                );
+            }
+            (ids, txs.iter().map(|tx| tx.hash()).collect::<Vec<_>>())
+        }
+        AnyHolder::Custodial(custodial) => {
+            let accepted = supply::capture_custodial(&custodial, &document).await?;
+            eprintln!("capture job {}", accepted.capture_id);
+            (accepted.event_ids, accepted.transactions)
+        }
+    };
+    if signer.no_wait {
+        return print_json(&serde_json::json!({ "eventIDs": event_ids, "transactions": hashes }));
+    }
+    let statuses = settle(&client, &hashes).await?;
+    let events: Vec<_> = event_ids
+        .iter()
+        .zip(&statuses)
+        .map(|(id, status)| {
+            serde_json::json!({
+                "eventID": id,
+                "transaction": status.hash,
+                "status": status.status,
+                "rejection": status.rejection,
+            })
+        })
+        .collect();
+    print_json(&events)?;
+    let failed = statuses
+        .iter()
+        .filter(|s| s.status != TxState::Committed)
+        .count();
+    if failed > 0 {
+        bail!("{failed} of {} events were not recorded", statuses.len());
+    }
+    eprintln!("captured {} events", statuses.len());
+    Ok(())
+}
+
+/// A lot for `events --lot`: GTIN/LOT, or a URI as EPCIS names lots.
+fn lot_uri(text: &str) -> anyhow::Result<String> {
+    if let Some((gtin, lot)) = text.split_once('/')
+        && let Ok(gtin) = Gtin::parse(gtin)
+    {
+        return Ok(medchain_formats::epcis::ids::lot_uri(&gtin, lot));
+    }
+    medchain_formats::epcis::ids::parse_lot(text)
+        .map_err(|err| anyhow::anyhow!("--lot {text:?}: {err}"))?;
+    Ok(text.to_string())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn events(
+    epcs: Vec<String>,
+    lots: Vec<String>,
+    from: Option<String>,
+    to: Option<String>,
+    event_type: Option<String>,
+    biz_step: Option<String>,
+    per_page: u32,
+    page_token: Option<String>,
+    node: NodeUrl,
+) -> anyhow::Result<()> {
+    let time = |text: String| -> anyhow::Result<String> {
+        if medchain_types::time::parse_rfc3339(&text).is_some() {
+            return Ok(text);
+        }
+        let day = medchain_types::time::parse_date(&text)
+            .with_context(|| format!("{text:?} is neither RFC 3339 nor YYYY-MM-DD"))?;
+        Ok(medchain_types::time::rfc3339(day))
+    };
+    let mut params: Vec<(&str, String)> = Vec::new();
+    if !epcs.is_empty() {
+        params.push(("MATCH_anyEPC", epcs.join("|")));
+    }
+    if !lots.is_empty() {
+        let uris = lots
+            .iter()
+            .map(|lot| lot_uri(lot))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        params.push(("MATCH_anyEPCClass", uris.join("|")));
+    }
+    if let Some(from) = from {
+        params.push(("GE_eventTime", time(from)?));
+    }
+    if let Some(to) = to {
+        params.push(("LT_eventTime", time(to)?));
+    }
+    if let Some(kind) = event_type {
+        params.push(("eventType", kind));
+    }
+    if let Some(step) = biz_step {
+        params.push(("EQ_bizStep", step));
+    }
+    params.push(("perPage", per_page.to_string()));
+    let client = Client::new(&node.url);
+    let one_page = page_token.is_some();
+    let mut token = page_token;
+    let mut document: Option<serde_json::Value> = None;
+    loop {
+        let mut query: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        if let Some(token) = &token {
+            query.push(("nextPageToken", token));
+        }
+        let (page, next) = client.epcis_events_page(&query).await?;
+        match &mut document {
+            None => document = Some(page),
+            Some(doc) => {
+                let more = &page["epcisBody"]["queryResults"]["resultsBody"]["eventList"];
+                if let (Some(list), Some(more)) = (
+                    doc["epcisBody"]["queryResults"]["resultsBody"]["eventList"].as_array_mut(),
+                    more.as_array(),
+                ) {
+                    list.extend(more.iter().cloned());
+                }
+            }
+        }
+        if one_page {
+            if let Some(next) = &next {
+                eprintln!("next page: --page-token {next}");
+            }
+            break;
+        }
+        match next {
+            Some(next) => token = Some(next),
+            None => break,
+        }
+    }
+    print_json(&document)
+}
+
+async fn check_and_print<T: serde::Serialize>(
+    answer: &T,
+    check: &CheckArgs,
+    verify: impl FnOnce(&medchain_types::Genesis) -> Result<(), supply::PackProofError>,
+    entries: usize,
+) -> anyhow::Result<()> {
+    if let Some(path) = &check.genesis {
+        let genesis = crate::setup::load_genesis(path)?;
+        verify(&genesis).context("the answer's proofs do NOT verify")?;
+        eprintln!("proofs verified against the genesis validators ({entries} state entries)");
+    }
+    print_json(answer)
+}
+
+pub async fn supply_command(command: SupplyCommand) -> anyhow::Result<()> {
+    match command {
+        SupplyCommand::Commission {
+            gtin,
+            serials,
+            range,
+            lot,
+            expiry,
+            into,
+            common,
+        } => {
+            let serials = match range {
+                Some(range) => parse_range(&range)?,
+                None => Serials::List(serials),
+            };
+            let op = SupplyOp::Commission(Commission {
+                meta: common.meta()?,
+                units: vec![UnitGroup { gtin, serials }],
+                lot,
+                expiry: parse_expiry(&expiry)?,
+                into: into.as_deref().map(parse_sscc).transpose()?,
+            });
+            run_op(&common, op).await
+        }
+        SupplyCommand::Pack {
+            parent,
+            objects,
+            common,
+        } => {
+            let op = SupplyOp::Pack(Pack {
+                meta: common.meta()?,
+                parent: parse_sscc(&parent)?,
+                children: objects.objects()?,
+            });
+            run_op(&common, op).await
+        }
+        SupplyCommand::Unpack {
+            parent,
+            objects,
+            common,
+        } => {
+            let children = if objects.units.is_empty() && objects.containers.is_empty() {
+                None
+            } else {
+                Some(objects.objects()?)
+            };
+            let op = SupplyOp::Unpack(Unpack {
+                meta: common.meta()?,
+                parent: parse_sscc(&parent)?,
+                children,
+            });
+            run_op(&common, op).await
+        }
+        SupplyCommand::Ship {
+            objects,
+            to,
+            is_return,
+            common,
+        } => {
+            let op = SupplyOp::Ship(Ship {
+                meta: common.meta()?,
+                objects: objects.objects()?,
+                to: parse_party(&to)?,
+                is_return,
+            });
+            run_op(&common, op).await
+        }
+        SupplyCommand::Receive { objects, common } => {
+            let op = SupplyOp::Receive(Receive {
+                meta: common.meta()?,
+                objects: objects.objects()?,
+            });
+            run_op(&common, op).await
+        }
+        SupplyCommand::Dispense { objects, common } => {
+            if !objects.containers.is_empty() {
+                bail!("packs are dispensed one by one: name them with --unit");
+            }
+            let op = SupplyOp::Dispense(Dispense {
+                meta: common.meta()?,
+                units: objects.objects()?.units,
+            });
+            run_op(&common, op).await
+        }
+        SupplyCommand::Decommission {
+            objects,
+            reason,
+            common,
+        } => {
+            let reason = match reason.as_str() {
+                "destroyed" => DecommissionReason::Destroyed,
+                "sample" => DecommissionReason::Sample,
+                "stolen" => DecommissionReason::Stolen,
+                "other" => DecommissionReason::Other,
+                other => bail!("--reason is destroyed, sample, stolen or other, not {other:?}"),
+            };
+            let op = SupplyOp::Decommission(Decommission {
+                meta: common.meta()?,
+                objects: objects.objects()?,
+                reason,
+            });
+            run_op(&common, op).await
+        }
+        SupplyCommand::Recall {
+            gtin,
+            lot,
+            reason,
+            common,
+        } => {
+            let op = SupplyOp::Recall(Recall {
+                meta: common.meta()?,
+                gtin,
+                lot,
+                reason,
+            });
+            run_op(&common, op).await
+        }
+        SupplyCommand::Flag {
+            objects,
+            kind,
+            reason,
+            common,
+        } => {
+            let flag = match kind.as_str() {
+                "suspect" => FlagKind::Suspect,
+                "illegitimate" => FlagKind::Illegitimate,
+                "cleared" => FlagKind::Cleared,
+                other => bail!("--kind is suspect, illegitimate or cleared, not {other:?}"),
+            };
+            let op = SupplyOp::Flag(Flag {
+                meta: common.meta()?,
+                objects: objects.objects()?,
+                flag,
+                reason,
+            });
+            run_op(&common, op).await
+        }
+        SupplyCommand::Transform {
+            inputs,
+            outputs,
+            lot,
+            expiry,
+            common,
+        } => {
+            let op = SupplyOp::Transform(Transform {
+                meta: common.meta()?,
+                inputs: unit_groups(&inputs)?,
+                outputs: unit_groups(&outputs)?,
+                lot,
+                expiry: parse_expiry(&expiry)?,
+            });
+            run_op(&common, op).await
+        }
+        SupplyCommand::Capture { file, signer, node } => capture(&file, &signer, &node).await,
+        SupplyCommand::Events {
+            epc,
+            lot,
+            from,
+            to,
+            event_type,
+            biz_step,
+            per_page,
+            page_token,
+            node,
+        } => {
+            events(
+                epc, lot, from, to, event_type, biz_step, per_page, page_token, node,
+            )
+            .await
+        }
+        SupplyCommand::Alerts {
+            manufacturer,
+            from,
+            limit,
+            check,
+        } => {
+            let manufacturer = manufacturer.as_deref().map(parse_party).transpose()?;
+            let client = Client::new(&check.node.url);
+            let answer = client
+                .supply_alerts(manufacturer.as_ref(), from, limit, check.genesis.is_some())
+                .await?;
+            let entries = answer.entries.len();
+            check_and_print(
+                &answer,
+                &check,
+                |genesis| supply::verify_alerts_proofs(genesis, &answer),
+                entries,
+            )
+            .await
+        }
+        SupplyCommand::Holdings {
+            gtin,
+            lot,
+            custodian,
+            in_chain,
+            from,
+            limit,
+            check,
+        } => {
+            let custodian = custodian.as_deref().map(parse_party).transpose()?;
+            let client = Client::new(&check.node.url);
+            let answer = client
+                .lot_holdings(
+                    &gtin,
+                    &lot,
+                    custodian.as_ref(),
+                    in_chain,
+                    from,
+                    limit,
+                    check.genesis.is_some(),
+                )
+                .await?;
+            let entries = answer.entries.len();
+            check_and_print(
+                &answer,
+                &check,
+                |genesis| supply::verify_holdings_proofs(genesis, &answer),
+                entries,
+            )
+            .await
+        }
+        SupplyCommand::Lineage { scan, check } => {
+            let client = Client::new(&check.node.url);
+            let answer = client.lineage(&scan, check.genesis.is_some()).await?;
+            let entries = answer.entries.len();
+            check_and_print(
+                &answer,
+                &check,
+                |genesis| supply::verify_lineage_proofs(genesis, &answer),
+                entries,
+            )
+            .await
+        }
+    }
 }

@@ -161,6 +161,38 @@ impl Client {
         self.read(url, response).await
     }
 
+    /// A GET answering the body and the `nextPageToken` of its `Link: <...>; rel="next"`
+    /// header, if any.
+    pub(crate) async fn get_paged<T: DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<(T, Option<String>), ClientError> {
+        let url = format!("{}{}", self.base, path);
+        let response =
+            self.http
+                .get(&url)
+                .send()
+                .await
+                .map_err(|source| ClientError::Transport {
+                    url: url.clone(),
+                    source,
+                })?;
+        let next = response
+            .headers()
+            .get(reqwest::header::LINK)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|link| {
+                let target = link.split(';').next()?.trim();
+                let query = target.trim_start_matches('<').trim_end_matches('>');
+                let query = query.split_once('?')?.1;
+                medchain_formats::uri::decode_query(query)
+                    .into_iter()
+                    .find(|(name, _)| name == "nextPageToken")
+                    .map(|(_, value)| value)
+            });
+        Ok((self.read(url, response).await?, next))
+    }
+
     /// A GET that retries, for up to five seconds, while the node answers that the state it
     /// would prove is between blocks or not yet covered by a certificate.
     pub(crate) async fn get_settled<T: DeserializeOwned>(

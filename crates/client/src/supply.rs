@@ -348,7 +348,16 @@ impl crate::Client {
         &self,
         params: &[(&str, &str)],
     ) -> Result<serde_json::Value, crate::ClientError> {
+        Ok(self.epcis_events_page(params).await?.0)
+    }
+
+    /// [`Self::epcis_events`], with the token of the next page if there is one (pass it as
+    /// `nextPageToken` to fetch that page).
+    pub async fn epcis_events_page(
+        &self,
+        params: &[(&str, &str)],
+    ) -> Result<(serde_json::Value, Option<String>), crate::ClientError> {
         let query = medchain_formats::uri::encode_query(params.iter().copied());
-        self.get(&format!("/epcis/events?{query}")).await
+        self.get_paged(&format!("/epcis/events?{query}")).await
     }
 }

@@ -411,7 +411,10 @@ async fn custodial_accounts_sign_in_with_password_and_totp_and_act_for_their_use
 }
 
 /// Runs `medchain parts...` with `env`, off the async runtime: stdout, or stderr on failure.
-async fn medchain(parts: &[&str], env: &[(&'static str, &str)]) -> Result<String, String> {
+pub(crate) async fn medchain(
+    parts: &[&str],
+    env: &[(&'static str, &str)],
+) -> Result<String, String> {
     let args: Vec<String> = parts.iter().map(|part| part.to_string()).collect();
     let env: Vec<(&'static str, String)> = env.iter().map(|(k, v)| (*k, v.to_string())).collect();
     tokio::task::spawn_blocking(move || {
@@ -432,7 +435,7 @@ async fn medchain(parts: &[&str], env: &[(&'static str, &str)]) -> Result<String
 }
 
 /// [`medchain`], expected to succeed (`what` it does) and print JSON.
-async fn medchain_json(
+pub(crate) async fn medchain_json(
     parts: &[&str],
     env: &[(&'static str, &str)],
     what: &str,

@@ -787,3 +787,222 @@ async fn lineage_traces_a_product_back_through_its_transformations() {
         .expect_err("no serial");
     assert!(err.to_string().contains("serial"), "{err}");
 }
+
+/// Runs `medchain` with `args` against the node at `url`.
+async fn cli(url: String, args: Vec<String>) -> Result<String, String> {
+    let parts: Vec<&str> = args.iter().map(String::as_str).collect();
+    crate::custodial::medchain(&parts, &[("MEDCHAIN_NODE", &url)]).await
+}
+
+/// [`cli`], expected to commit a transaction.
+async fn cli_applied(url: String, args: Vec<String>) {
+    let out = cli(url, args.clone())
+        .await
+        .unwrap_or_else(|err| panic!("{args:?}: {err}"));
+    let answer: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(answer["status"], "committed", "{args:?}: {answer}");
+}
+
+/// A lot's life through `medchain supply ...`: commissioned into a case, shipped, unpacked,
+/// a pack dispensed, the lot recalled, and the recall's holdings, alerts, events and lineage
+/// read back with proofs; an EPCIS file captured; bad input named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_supply_commands_run_a_lot_from_the_command_line() {
+    use crate::custodial::medchain_json;
+    let dir = processes::temp_dir("supply-cli");
+    let node = Node::dev(&dir);
+    let client = node.client().await;
+    processes::wait_for_height(&client, 1, Duration::from_secs(60)).await;
+    let url = client.base().to_string();
+    let env = [("MEDCHAIN_NODE", url.as_str())];
+    let genesis = dir.join("genesis.json").display().to_string();
+    let case = sscc(31).to_string();
+    let op = |parts: &[&str], who: &str| {
+        let mut args: Vec<String> = vec!["supply".into()];
+        args.extend(parts.iter().map(|p| p.to_string()));
+        args.extend(["--as".into(), format!("dev:{who}")]);
+        args
+    };
+    let run = |args: Vec<String>| cli(url.clone(), args);
+    let applied = |args: Vec<String>| cli_applied(url.clone(), args);
+
+    applied(op(
+        &[
+            "commission",
+            "--gtin",
+            GTIN,
+            "--range",
+            "C:1:6:3",
+            "--lot",
+            "CLI-LOT",
+            "--expiry",
+            "2030-01-31",
+            "--into",
+            &case,
+        ],
+        "manufacturer",
+    ))
+    .await;
+    applied(op(
+        &["ship", "--container", &case, "--to", "dev:wholesaler"],
+        "manufacturer",
+    ))
+    .await;
+    applied(op(&["receive", "--container", &case], "wholesaler")).await;
+    applied(op(&["unpack", "--parent", &case], "wholesaler")).await;
+    let pack = format!("{GTIN}:C001");
+    applied(op(
+        &["ship", "--unit", &pack, "--to", "dev:pharmacy"],
+        "wholesaler",
+    ))
+    .await;
+    let link = format!("https://id.gs1.org/01/{GTIN}/21/C001");
+    applied(op(&["receive", "--unit", &link], "pharmacy")).await;
+    let scanned = format!("(01){GTIN}(21)C001");
+    applied(op(&["dispense", "--unit", &scanned], "pharmacy")).await;
+    // Dispensing it again is refused on the record, with the reason.
+    let err = run(op(&["dispense", "--unit", &scanned], "pharmacy"))
+        .await
+        .expect_err("dispensed twice");
+    assert!(err.contains("not applied"), "{err}");
+    applied(op(
+        &[
+            "recall",
+            "--gtin",
+            GTIN,
+            "--lot",
+            "CLI-LOT",
+            "--reason",
+            "synthetic: label mix-up",
+        ],
+        "manufacturer",
+    ))
+    .await;
+
+    // The wholesaler's holdings of the recalled lot, proven.
+    let held = medchain_json(
+        &[
+            "supply",
+            "holdings",
+            "--gtin",
+            GTIN,
+            "--lot",
+            "CLI-LOT",
+            "--custodian",
+            "dev:wholesaler",
+            "--in-chain",
+            "--genesis",
+            &genesis,
+        ],
+        &env,
+        "holdings",
+    )
+    .await;
+    let serials: Vec<&str> = held["units"]
+        .as_array()
+        .expect("units")
+        .iter()
+        .map(|u| u["serial"].as_str().expect("serial"))
+        .collect();
+    assert_eq!(serials, ["C002", "C003", "C004", "C005", "C006"], "{held}");
+    assert!(held["lot"]["recall"].is_object());
+    let alerts = medchain_json(
+        &[
+            "supply",
+            "alerts",
+            "--manufacturer",
+            "dev:manufacturer",
+            "--genesis",
+            &genesis,
+        ],
+        &env,
+        "alerts",
+    )
+    .await;
+    assert_eq!(alerts["count"], 1, "{alerts}");
+    assert_eq!(alerts["alerts"][0]["kind"], "already_out");
+
+    // EPCIS: the lot's events, and a captured document's.
+    let lot = format!("{GTIN}/CLI-LOT");
+    let events = medchain_json(&["supply", "events", "--lot", &lot], &env, "events").await;
+    let steps: Vec<&str> = events["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["bizStep"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(steps, ["commissioning", "holding"], "{events}");
+    let time = medchain_types::time::rfc3339(now_ms());
+    let document = serde_json::json!({
+        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+        "type": "EPCISDocument", "schemaVersion": "2.0", "creationDate": time,
+        "epcisBody": { "eventList": [{
+            "type": "ObjectEvent", "eventTime": time, "eventTimeZoneOffset": "+00:00",
+            "epcList": [format!("https://id.gs1.org/01/{GTIN}/21/X1")],
+            "action": "ADD", "bizStep": "commissioning", "disposition": "active",
+            "ilmd": { "cbvmda:lotNumber": "X-LOT", "cbvmda:itemExpirationDate": "2030-01-31" }
+        }]}
+    });
+    let file = dir.join("capture.json");
+    std::fs::write(&file, document.to_string()).expect("written");
+    let file = file.display().to_string();
+    let captured = medchain_json(
+        &["supply", "capture", &file, "--as", "dev:manufacturer"],
+        &env,
+        "capture",
+    )
+    .await;
+    assert_eq!(captured[0]["status"], "committed", "{captured}");
+    let x1 = format!("https://id.gs1.org/01/{GTIN}/21/X1");
+    let events = medchain_json(
+        &["supply", "events", "--epc", &x1, "--per-page", "1"],
+        &env,
+        "events",
+    )
+    .await;
+    assert_eq!(
+        events["epcisBody"]["queryResults"]["resultsBody"]["eventList"][0]["eventID"],
+        captured[0]["eventID"]
+    );
+    let lineage = medchain_json(
+        &["supply", "lineage", &x1, "--genesis", &genesis],
+        &env,
+        "lineage",
+    )
+    .await;
+    assert_eq!(lineage["ancestry"][0]["lot"], "X-LOT");
+
+    // Bad input is named before anything is signed.
+    for (args, named) in [
+        (
+            vec![
+                "commission",
+                "--gtin",
+                GTIN,
+                "--serials",
+                "Z1",
+                "--lot",
+                "Z",
+                "--expiry",
+                "2030-13-01",
+            ],
+            "--expiry",
+        ),
+        (
+            vec!["ship", "--unit", "not-a-unit", "--to", "dev:pharmacy"],
+            "not-a-unit",
+        ),
+        (
+            vec!["ship", "--unit", &pack, "--to", "dev:nobody"],
+            "nobody",
+        ),
+        (
+            vec!["decommission", "--unit", &pack, "--reason", "lost"],
+            "--reason",
+        ),
+        (vec!["receive"], "--unit"),
+    ] {
+        let err = run(op(&args, "wholesaler")).await.expect_err("refused");
+        assert!(err.contains(named), "{args:?}: {err}");
+    }
+}
