@@ -1006,3 +1006,202 @@ async fn the_supply_commands_run_a_lot_from_the_command_line() {
         assert!(err.contains(named), "{args:?}: {err}");
     }
 }
+
+/// Signs `ops` as `who` with consecutive nonces, submits them to `client` as one batch, and
+/// waits until each is applied.
+async fn applied_batch(client: &Client, who: &str, ops: Vec<SupplyOp>) {
+    let keys = PartyKeys::dev(who);
+    let chain = client.status().await.expect("status").chain_id;
+    let nonce = client.next_nonce(&keys.party_id).await.expect("nonce");
+    let txs: Vec<_> = ops
+        .into_iter()
+        .enumerate()
+        .map(|(i, op)| keys.sign(&chain, nonce + i as u64, TxBody::Supply(op)))
+        .collect();
+    let batch = client.submit_batch(&txs).await.expect("submitted");
+    assert_eq!(batch.accepted, txs.len(), "{batch:?}");
+    for tx in &txs {
+        let answer = committed(client, &tx.hash()).await;
+        assert_eq!(
+            answer.receipt.as_ref().map(|r| r.outcome),
+            Some(medchain_types::Outcome::Applied),
+            "{answer:?}"
+        );
+    }
+}
+
+/// Waits until every node has applied block `height`.
+async fn all_at(clients: &[Client], height: u64) {
+    for client in clients {
+        processes::wait_for_height(client, height, Duration::from_secs(60)).await;
+    }
+}
+
+/// The end-to-end run on a 4-validator testnet over HTTP: the manufacturer
+/// commissions a pallet of 10,000 units (100 cases of 100), ships it to the wholesaler, who
+/// ships it on to the pharmacy; the pharmacy dispenses one pack; packs are verified, with
+/// proofs, at each stage and from every validator.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_validators_carry_a_pallet_of_ten_thousand_units_to_a_pharmacy() {
+    const CASES: u64 = 100;
+    const PER_CASE: u32 = 100;
+    let network = processes::Network::testnet(4);
+    let genesis = network.genesis();
+    let clients = network.clients().await;
+    all_at(&clients, 1).await;
+    let (at_manufacturer, at_wholesaler, at_pharmacy) = (&clients[0], &clients[1], &clients[2]);
+    let meta = || EventMeta::at(now_ms());
+    let expiry = Date::new(2030, 1, 31).expect("date");
+    let pallet_sscc = sscc(5_000);
+
+    // 100 cases of 100 units, then the pallet of 100 cases: one batch.
+    let mut ops: Vec<SupplyOp> = (0..CASES)
+        .map(|case| {
+            SupplyOp::Commission(Commission {
+                meta: meta(),
+                units: vec![UnitGroup {
+                    gtin: gtin(),
+                    serials: Serials::Range {
+                        prefix: "P".into(),
+                        first: case * u64::from(PER_CASE) + 1,
+                        count: PER_CASE,
+                        width: 5,
+                    },
+                }],
+                lot: "PALLET-LOT".into(),
+                expiry,
+                into: Some(sscc(1_000 + case)),
+            })
+        })
+        .collect();
+    ops.push(SupplyOp::Pack(Pack {
+        meta: meta(),
+        parent: pallet_sscc,
+        children: Objects {
+            units: vec![],
+            containers: (0..CASES).map(|case| sscc(1_000 + case)).collect(),
+        },
+    }));
+    applied_batch(at_manufacturer, "manufacturer", ops).await;
+    let lot = at_manufacturer
+        .lot_holdings(&gtin(), "PALLET-LOT", None, false, 0, 1, false)
+        .await
+        .expect("holdings");
+    assert_eq!(lot.lot.units, CASES * u64::from(PER_CASE));
+
+    // Verified from every validator at each stage, with proofs.
+    let pack = |serial: u64| format!("https://id.gs1.org/01/{GTIN}/21/P{serial:05}");
+    let verify_everywhere = |scan: String, custodian: &'static str| {
+        let clients = clients.clone();
+        let genesis = genesis.clone();
+        async move {
+            let height = clients[0].status().await.expect("status").latest.height;
+            all_at(&clients, height).await;
+            for client in &clients {
+                let answer = client.verify_pack(&scan, true).await.expect("verified");
+                assert_eq!(answer.custodian, Some(party_id(custodian)), "{answer:?}");
+                verify_pack_proofs(&genesis, &answer).expect("proofs verify");
+            }
+        }
+    };
+    let answer = at_pharmacy
+        .verify_pack(&pack(10_000), false)
+        .await
+        .expect("verified");
+    assert_eq!(answer.verdict, PackVerdict::Genuine, "{answer:?}");
+    assert_eq!(answer.containers, vec![sscc(1_099), pallet_sscc]);
+    verify_everywhere(pack(1), "manufacturer").await;
+
+    // Manufacturer to wholesaler, each signing at its own validator.
+    let pallet = Objects {
+        units: vec![],
+        containers: vec![pallet_sscc],
+    };
+    let ship = |to: &str| {
+        SupplyOp::Ship(Ship {
+            meta: meta(),
+            objects: pallet.clone(),
+            to: party_id(to),
+            is_return: false,
+        })
+    };
+    let receive = || {
+        SupplyOp::Receive(Receive {
+            meta: meta(),
+            objects: pallet.clone(),
+        })
+    };
+    applied_batch(at_manufacturer, "manufacturer", vec![ship("wholesaler")]).await;
+    let answer = at_wholesaler
+        .verify_pack(&pack(5_000), false)
+        .await
+        .expect("verified");
+    assert_eq!(answer.in_transit_to, Some(party_id("wholesaler")));
+    applied_batch(at_wholesaler, "wholesaler", vec![receive()]).await;
+    verify_everywhere(pack(5_000), "wholesaler").await;
+
+    // Wholesaler to pharmacy; the pharmacy opens a case and dispenses one pack.
+    applied_batch(at_wholesaler, "wholesaler", vec![ship("pharmacy")]).await;
+    applied_batch(at_pharmacy, "pharmacy", vec![receive()]).await;
+    verify_everywhere(pack(9_999), "pharmacy").await;
+    applied_batch(
+        at_pharmacy,
+        "pharmacy",
+        vec![SupplyOp::Dispense(Dispense {
+            meta: meta(),
+            units: vec![UnitGroup {
+                gtin: gtin(),
+                serials: Serials::List(vec!["P00042".into()]),
+            }],
+        })],
+    )
+    .await;
+    let height = at_pharmacy.status().await.expect("status").latest.height;
+    all_at(&clients, height).await;
+    for client in &clients {
+        let answer = client.verify_pack(&pack(42), true).await.expect("verified");
+        assert_eq!(answer.verdict, PackVerdict::Dispensed, "{answer:?}");
+        verify_pack_proofs(&genesis, &answer).expect("proofs verify");
+        let steps: Vec<Step> = answer.custody.iter().map(|s| s.entry.step).collect();
+        assert_eq!(steps.first(), Some(&Step::Commissioned), "{steps:?}");
+        assert_eq!(steps.last(), Some(&Step::Dispensed), "{steps:?}");
+        assert_eq!(
+            steps.iter().filter(|s| **s == Step::Received).count(),
+            2,
+            "{steps:?}"
+        );
+    }
+    // The rest of the pallet is still genuine and at the pharmacy; the pharmacy's holdings
+    // of the lot are every other unit, in its cases.
+    let held = clients[3]
+        .lot_holdings(
+            &gtin(),
+            "PALLET-LOT",
+            Some(&party_id("pharmacy")),
+            true,
+            0,
+            10_000,
+            false,
+        )
+        .await
+        .expect("holdings");
+    assert_eq!(held.units.len(), 9_999);
+    assert!(
+        held.units
+            .iter()
+            .all(|u| u.containers.last() == Some(&pallet_sscc))
+    );
+    // Its EPCIS history from another validator: commissioned, packed into its case (the
+    // commissioning's aggregation), dispensed.
+    let by_pack = clients[3]
+        .epcis_events(&[("MATCH_anyEPC", &pack(42))])
+        .await
+        .expect("query");
+    let steps: Vec<&str> = by_pack["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["bizStep"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(steps, ["commissioning", "packing", "dispensing"]);
+}
