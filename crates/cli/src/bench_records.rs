@@ -89,7 +89,10 @@ async fn wait_committed(client: &Client, hash: &TxHash) -> anyhow::Result<()> {
 }
 
 /// Sends one signer's transactions in batches of 500, at most 4,000 pending, and waits for all.
-async fn send_pipelined(client: &Client, txs: &[SignedTransaction]) -> anyhow::Result<()> {
+pub(crate) async fn send_pipelined(
+    client: &Client,
+    txs: &[SignedTransaction],
+) -> anyhow::Result<()> {
     let mut sent = 0;
     for batch in txs.chunks(500) {
         let end = sent + batch.len();

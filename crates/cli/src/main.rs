@@ -5,6 +5,7 @@ mod bench;
 mod bench_creds;
 mod bench_custodial;
 mod bench_records;
+mod bench_supply;
 mod commands;
 mod config;
 mod custodial_cmd;
@@ -83,6 +84,9 @@ enum Command {
     BenchRecords(bench_records::BenchRecordsArgs),
     /// Benchmark custodial sign-ins (password + TOTP) and reads by custodial users.
     BenchCustodial(bench_custodial::BenchCustodialArgs),
+    /// Benchmark the supply chain: units commissioned through aggregation, pallet custody
+    /// events, and pack verifications (dev chain).
+    BenchSupply(bench_supply::BenchSupplyArgs),
 }
 
 #[derive(Args)]
@@ -300,6 +304,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => commands::block_on(bench::run(args)),
         Command::BenchCreds(args) => commands::block_on(bench_creds::run(args)),
         Command::BenchRecords(args) => commands::block_on(bench_records::run(args)),
+        Command::BenchSupply(args) => commands::block_on(bench_supply::run(args)),
         Command::BenchCustodial(args) => commands::block_on(bench_custodial::run(args)),
     };
     match result {
