@@ -29,7 +29,7 @@ use medchain_state::{BlockEnv, BlockExecutor, StateError, StateRead, TxError, ge
 use medchain_types::{
     BlockHash, ChainId, Genesis, Hash32, Header, OpRange, SignedTransaction, TxHash,
     VerifiedTransaction,
-    limits::{BLOCK_BYTES_MAX, BLOCK_TIME_STEP_MS_MAX, BLOCK_TRANSACTIONS_MAX},
+    limits::{BLOCK_BYTES_MAX, BLOCK_TIME_STEP_MS_MAX, BLOCK_TRANSACTIONS_MAX, BLOCK_WRITES_MAX},
 };
 use rayon::prelude::*;
 use std::{
@@ -348,6 +348,10 @@ impl<E: Spawner + StorageContext + Clock> StateRead for BatchView<'_, E> {
     }
 }
 
+/// How long a proposer executes transactions before it closes the block (the leader timeout
+/// is a second, and the block must still be merkleized, sent and checked by the others).
+const PROPOSAL_EXECUTION_BUDGET: Duration = Duration::from_millis(300);
+
 /// How execution treats a transaction that fails.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -374,6 +378,7 @@ impl App {
         time_ms: u64,
         transactions: Vec<VerifiedTransaction>,
         mode: Mode,
+        deadline: Option<(&E, std::time::SystemTime)>,
     ) -> Result<Option<Executed<E>>, StateError> {
         let (mut state, mut events) = batches;
         let event_base = *events.size();
@@ -393,6 +398,23 @@ impl App {
                 genesis::seed(&mut executor, &self.genesis);
             }
             for tx in transactions {
+                // A proposal that has run for its time budget leaves the rest for the next
+                // block: a block must be built, sent and checked within the leader timeout,
+                // or every view times out proposing the same work again.
+                if let Some((clock, until)) = deadline
+                    && !included.is_empty()
+                    && clock.current() >= until
+                {
+                    break;
+                }
+                if executor.write_count() >= BLOCK_WRITES_MAX {
+                    if mode == Mode::Verify {
+                        tracing::warn!(height, "block goes on past its write budget");
+                        return Ok(None);
+                    }
+                    // The rest waits in the pool for the next block.
+                    break;
+                }
                 match executor.apply(&tx).await {
                     Ok(_) => included.push(tx.into_signed()),
                     Err(TxError::State(err)) => return Err(err),
@@ -571,7 +593,14 @@ impl<E: Spawner + StorageContext + Clock> Application<E> for App {
         let height = parent_header.height + 1;
         let time_ms = now_ms(&runtime).max(parent_header.time_ms + 1);
         let executed = match self
-            .execute::<E>(batches, height, time_ms, candidates, Mode::Propose)
+            .execute::<E>(
+                batches,
+                height,
+                time_ms,
+                candidates,
+                Mode::Propose,
+                Some((&runtime, runtime.current() + PROPOSAL_EXECUTION_BUDGET)),
+            )
             .await
         {
             Ok(Some(executed)) => executed,
@@ -695,6 +724,7 @@ impl<E: Spawner + StorageContext + Clock> Application<E> for App {
                 header.time_ms,
                 transactions,
                 Mode::Verify,
+                None,
             )
             .await
         {

@@ -160,6 +160,11 @@ impl<'a, R: StateRead> BlockExecutor<'a, R> {
         })
     }
 
+    /// How many state keys the block writes so far.
+    pub fn write_count(&self) -> usize {
+        self.writes.len()
+    }
+
     /// Ends the block.
     pub fn finish(self) -> BlockOutput {
         BlockOutput {

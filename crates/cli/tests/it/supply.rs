@@ -1205,3 +1205,54 @@ async fn four_validators_carry_a_pallet_of_ten_thousand_units_to_a_pharmacy() {
         .collect();
     assert_eq!(steps, ["commissioning", "packing", "dispensing"]);
 }
+
+/// A proposer closes a block once it has written `BLOCK_WRITES_MAX` state keys or run for its
+/// time budget, and leaves the rest for the next: six commissionings of 10,000 units each
+/// (more writes than one block takes) are spread over several blocks, and all of them commit.
+/// Before, such a batch went into one block that took longer to build than the leader
+/// timeout, and every view timed out proposing it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heavy_batches_are_split_across_blocks_and_all_commit() {
+    let dir = processes::temp_dir("supply-budget");
+    let node = Node::dev(&dir);
+    let client = node.client().await;
+    processes::wait_for_height(&client, 1, Duration::from_secs(60)).await;
+    let keys = PartyKeys::dev("manufacturer");
+    let chain = client.status().await.expect("status").chain_id;
+    let nonce = client.next_nonce(&keys.party_id).await.expect("nonce");
+    let count = 10_000u32;
+    let txs: Vec<_> = (0..6u64)
+        .map(|i| {
+            let op = SupplyOp::Commission(Commission {
+                meta: EventMeta::at(now_ms()),
+                units: vec![UnitGroup {
+                    gtin: gtin(),
+                    serials: Serials::Range {
+                        prefix: format!("W{i}-"),
+                        first: 0,
+                        count,
+                        width: 5,
+                    },
+                }],
+                lot: "BUDGET".into(),
+                expiry: Date::new(2030, 1, 31).expect("date"),
+                into: None,
+            });
+            keys.sign(&chain, nonce + i, TxBody::Supply(op))
+        })
+        .collect();
+    let batch = client.submit_batch(&txs).await.expect("submitted");
+    assert_eq!(batch.accepted, 6, "{batch:?}");
+    let mut heights = Vec::new();
+    for tx in &txs {
+        let answer = committed(&client, &tx.hash()).await;
+        let receipt = answer.receipt.expect("a receipt");
+        assert_eq!(receipt.outcome, medchain_types::Outcome::Applied);
+        heights.push(receipt.height);
+    }
+    assert!(
+        (6 * count as usize) > medchain_types::limits::BLOCK_WRITES_MAX,
+        "the test must cross the budget"
+    );
+    assert!(heights[5] > heights[0], "{heights:?}");
+}
