@@ -234,6 +234,9 @@ pub async fn run(args: BenchSupplyArgs) -> anyhow::Result<()> {
     let secs = |d: Duration| d.as_secs_f64();
     let result = serde_json::json!({
         "validators": status.validators.len(),
+        "gtin": gtin.to_string(),
+        "serial_prefix": prefix,
+        "lot": lot,
         "units": made,
         "cases": cases,
         "pallets": pallets,
