@@ -841,7 +841,7 @@ pub async fn supply_command(command: SupplyCommand) -> anyhow::Result<()> {
             check_and_print(
                 &answer,
                 &check,
-                |genesis| supply::verify_alerts_proofs(genesis, &answer),
+                |genesis| supply::verify_alerts_proofs(genesis, &answer, limit),
                 entries,
             )
             .await
@@ -872,19 +872,20 @@ pub async fn supply_command(command: SupplyCommand) -> anyhow::Result<()> {
             check_and_print(
                 &answer,
                 &check,
-                |genesis| supply::verify_holdings_proofs(genesis, &answer),
+                |genesis| supply::verify_holdings_proofs(genesis, &answer, &gtin, &lot),
                 entries,
             )
             .await
         }
         SupplyCommand::Lineage { scan, check } => {
+            let (gtin, serial) = parse_unit(&scan)?;
             let client = Client::new(&check.node.url);
             let answer = client.lineage(&scan, check.genesis.is_some()).await?;
             let entries = answer.entries.len();
             check_and_print(
                 &answer,
                 &check,
-                |genesis| supply::verify_lineage_proofs(genesis, &answer),
+                |genesis| supply::verify_lineage_proofs(genesis, &answer, &gtin, &serial),
                 entries,
             )
             .await

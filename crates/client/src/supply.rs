@@ -63,22 +63,56 @@ fn proven_as(proven: &[crate::verify::VerifiedState], key: &[u8], value: &[u8]) 
         .any(|v| v.key == key && v.value.as_deref() == Some(value))
 }
 
-/// Checks an alerts answer (asked for with proofs): each alert is the proven item at its
-/// position in the list.
+/// The proven value under `key`, decoded.
+fn proven_decoded<T: commonware_codec::Read<Cfg = ()>>(
+    proven: &[crate::verify::VerifiedState],
+    key: &[u8],
+) -> Option<T> {
+    proven
+        .iter()
+        .find(|v| v.key == key)
+        .and_then(|v| v.value.clone())
+        .and_then(|value| T::decode(value).ok())
+}
+
+/// A proven list's length.
+fn proven_count(
+    proven: &[crate::verify::VerifiedState],
+    list: &str,
+    owner: &[u8; 32],
+) -> Option<u64> {
+    let key = medchain_state::lists::count_key(list, owner);
+    let entry = proven.iter().find(|v| v.key == key)?;
+    match &entry.value {
+        None => Some(0),
+        Some(bytes) => Some(u64::from_be_bytes(bytes.as_slice().try_into().ok()?)),
+    }
+}
+
+/// Checks an alerts answer asked for with proofs and `limit`: the list's length is proven,
+/// and the alerts are the proven items from `from`, as many as the page holds.
 pub fn verify_alerts_proofs(
     genesis: &Genesis,
     answer: &medchain_types::api::SupplyAlertsResponse,
+    limit: u64,
 ) -> Result<(), PackProofError> {
     let proven = proven_entries(genesis, &answer.entries)?;
     let owner = answer
         .manufacturer
         .map_or(medchain_types::supply::ALERTS_ALL, |party| party.0);
+    let names = medchain_state::lists::names::ALERTS;
+    if proven_count(&proven, names, &owner) != Some(answer.count) {
+        return Err(PackProofError::Mismatch {
+            what: "alert count",
+        });
+    }
+    if answer.alerts.len() as u64 != limit.min(answer.count.saturating_sub(answer.from)) {
+        return Err(PackProofError::Mismatch {
+            what: "number of alerts",
+        });
+    }
     for (i, alert) in answer.alerts.iter().enumerate() {
-        let key = medchain_state::lists::item_key(
-            medchain_state::lists::names::ALERTS,
-            &owner,
-            answer.from + i as u64,
-        );
+        let key = medchain_state::lists::item_key(names, &owner, answer.from + i as u64);
         if !proven_as(&proven, &key, &alert.encode()) {
             return Err(PackProofError::Mismatch { what: "alert" });
         }
@@ -86,65 +120,158 @@ pub fn verify_alerts_proofs(
     Ok(())
 }
 
-/// Checks a lineage answer (asked for with proofs): every unit shown and the transformation
-/// that made it are proven state.
+/// Checks a lineage answer asked for with proofs about the unit `gtin`/`serial`: it starts at
+/// that unit; every unit shown, and the transformation that made it, are proven; and unless
+/// the answer says it is truncated, every input of every transformation shown is in it.
 pub fn verify_lineage_proofs(
     genesis: &Genesis,
     answer: &medchain_types::api::LineageResponse,
+    gtin: &medchain_types::gs1::Gtin,
+    serial: &str,
 ) -> Result<(), PackProofError> {
+    use medchain_types::supply::Object;
     let proven = proven_entries(genesis, &answer.entries)?;
+    match answer.ancestry.first() {
+        Some(root) if root.gtin == *gtin && root.serial == serial && root.generation == 0 => {}
+        _ => return Err(PackProofError::Mismatch { what: "unit" }),
+    }
     for node in &answer.ancestry {
         let key = medchain_state::supply::unit_key(&node.gtin, &node.serial);
-        let unit = proven
-            .iter()
-            .find(|v| v.key == key)
-            .and_then(|v| v.value.clone())
-            .and_then(|value| medchain_types::supply::Unit::decode(value).ok())
+        let unit = proven_decoded::<medchain_types::supply::Unit>(&proven, &key)
             .ok_or(PackProofError::Mismatch { what: "unit" })?;
         if unit.lot != node.lot || unit.made_by != node.made_by.as_ref().map(|t| t.tx) {
             return Err(PackProofError::Mismatch { what: "unit" });
         }
-        if let Some(made_by) = &node.made_by
-            && !proven_as(
-                &proven,
-                &medchain_state::supply::transformation_key(&made_by.tx),
-                &made_by.encode(),
-            )
-        {
+        let Some(made_by) = &node.made_by else {
+            continue;
+        };
+        if !proven_as(
+            &proven,
+            &medchain_state::supply::transformation_key(&made_by.tx),
+            &made_by.encode(),
+        ) {
             return Err(PackProofError::Mismatch {
                 what: "transformation",
             });
+        }
+        for input in &made_by.inputs {
+            let Object::Unit { gtin, serial } = input else {
+                continue;
+            };
+            let shown = answer.ancestry.iter().any(|other| {
+                other.gtin == *gtin
+                    && other.serial == *serial
+                    && other.generation <= node.generation + 1
+            });
+            if !shown && !answer.truncated {
+                return Err(PackProofError::Mismatch { what: "ancestry" });
+            }
         }
     }
     Ok(())
 }
 
-/// Checks a holdings answer (asked for with proofs): the lot, and each unit's status, are
-/// proven state.
+/// Checks a holdings answer asked for with proofs about lot `lot` of `gtin`:
+/// - the lot is the proven one;
+/// - each unit shown is a proven unit of that lot, with its proven status, and with the holder,
+///   destination and containers its proven containers and shipment give;
+/// - every unit of the page's range (from `from` to `next`, or to the lot's end) is shown or
+///   proven not to match the filters asked (`custodian`, `in_chain_only`).
 pub fn verify_holdings_proofs(
     genesis: &Genesis,
     answer: &medchain_types::api::LotHoldingsResponse,
+    gtin: &medchain_types::gs1::Gtin,
+    lot: &str,
 ) -> Result<(), PackProofError> {
+    use medchain_types::supply::{Container, Object, Serials, Shipment, Unit, UnitStatus};
     let proven = proven_entries(genesis, &answer.entries)?;
-    let lot = &answer.lot;
-    if !proven_as(
-        &proven,
-        &medchain_state::supply::lot_key(&lot.gtin, &lot.lot),
-        &lot.encode(),
-    ) {
+    let the_lot = &answer.lot;
+    if the_lot.gtin != *gtin
+        || the_lot.lot != lot
+        || !proven_as(
+            &proven,
+            &medchain_state::supply::lot_key(gtin, lot),
+            &the_lot.encode(),
+        )
+    {
         return Err(PackProofError::Mismatch { what: "lot" });
     }
-    for held in &answer.units {
-        let key = medchain_state::supply::unit_key(&lot.gtin, &held.serial);
-        let unit = proven
-            .iter()
-            .find(|v| v.key == key)
-            .and_then(|v| v.value.clone())
-            .and_then(|value| medchain_types::supply::Unit::decode(value).ok())
-            .ok_or(PackProofError::Mismatch { what: "unit" })?;
-        if unit.status != held.status || unit.tracking.parent != held.containers.first().copied() {
+    // The serials of the page's range, from the proven commissioning batches.
+    let owner = medchain_state::supply::lot_owner(gtin, lot);
+    let end = answer.next.unwrap_or(the_lot.units);
+    let (mut position, mut range) = (0u64, Vec::new());
+    let mut seq = 0u64;
+    while position < end {
+        let key =
+            medchain_state::lists::item_key(medchain_state::lists::names::LOT_BATCHES, &owner, seq);
+        let batch = proven_decoded::<Serials>(&proven, &key).ok_or(PackProofError::Mismatch {
+            what: "lot batches",
+        })?;
+        for serial in batch.iter() {
+            if position >= answer.from && position < end {
+                range.push(serial);
+            }
+            position += 1;
+        }
+        seq += 1;
+    }
+    let mut shown = answer.units.iter().peekable();
+    for serial in range {
+        let unit =
+            proven_decoded::<Unit>(&proven, &medchain_state::supply::unit_key(gtin, &serial))
+                .ok_or(PackProofError::Mismatch { what: "unit" })?;
+        if unit.lot != lot {
             return Err(PackProofError::Mismatch { what: "unit" });
         }
+        // Where it is, from the proven containers and shipment.
+        let (mut containers, mut custodian, mut shipment) =
+            (Vec::new(), unit.tracking.custodian, unit.tracking.shipment);
+        let mut parent = unit.tracking.parent;
+        while let Some(sscc) = parent {
+            if containers.len() >= 8 {
+                break;
+            }
+            containers.push(sscc);
+            let container = proven_decoded::<Container>(
+                &proven,
+                &medchain_state::supply::object_key(&Object::Container { sscc }),
+            )
+            .ok_or(PackProofError::Mismatch { what: "container" })?;
+            parent = container.tracking.parent;
+            custodian = container.tracking.custodian;
+            shipment = container.tracking.shipment;
+        }
+        let in_transit_to = match shipment {
+            Some(id) => Some(
+                proven_decoded::<Shipment>(&proven, &medchain_state::supply::shipment_key(&id))
+                    .ok_or(PackProofError::Mismatch { what: "shipment" })?
+                    .to,
+            ),
+            None => None,
+        };
+        let matches = (!answer.in_chain_only || unit.status == UnitStatus::Active)
+            && answer
+                .custodian
+                .is_none_or(|party| party == custodian || Some(party) == in_transit_to);
+        if !matches {
+            continue;
+        }
+        let held = shown.next().ok_or(PackProofError::Mismatch {
+            what: "units left out",
+        })?;
+        if held.serial != serial
+            || held.status != unit.status
+            || held.custodian != custodian
+            || held.in_transit_to != in_transit_to
+            || held.containers != containers
+        {
+            return Err(PackProofError::Mismatch { what: "unit" });
+        }
+    }
+    if shown.next().is_some() {
+        return Err(PackProofError::Mismatch {
+            what: "units beyond the page",
+        });
     }
     Ok(())
 }

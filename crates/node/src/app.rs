@@ -397,12 +397,12 @@ impl App {
             if height == 1 {
                 genesis::seed(&mut executor, &self.genesis);
             }
-            for tx in transactions {
+            for (processed, tx) in transactions.into_iter().enumerate() {
                 // A proposal that has run for its time budget leaves the rest for the next
                 // block: a block must be built, sent and checked within the leader timeout,
                 // or every view times out proposing the same work again.
                 if let Some((clock, until)) = deadline
-                    && !included.is_empty()
+                    && processed > 0
                     && clock.current() >= until
                 {
                     break;

@@ -413,7 +413,17 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
         }
         let owner = manufacturer.map_or(ALERTS_ALL, |party| party.0);
         let mut reads = Reads::new(self, proof);
-        let count = self.list_count(names::ALERTS, &owner).await?;
+        // The list's length is read (and proven) with its items: a shorter page must show
+        // that the list ends there.
+        let count_entry = reads.read(lists::count_key(names::ALERTS, &owner)).await?;
+        let count = match &count_entry.value {
+            None => 0,
+            Some(hex_value) => hex::decode(hex_value)
+                .ok()
+                .and_then(|bytes| <[u8; 8]>::try_from(bytes).ok())
+                .map(u64::from_be_bytes)
+                .ok_or_else(|| corrupt("alert list", "its count is not 8 bytes"))?,
+        };
         let mut alerts = Vec::new();
         for seq in from..count.min(from.saturating_add(limit)) {
             let alert = reads

@@ -10,9 +10,9 @@ pub const BLOCK_TRANSACTIONS_MAX: usize = 20_000;
 /// Largest total encoded size of one block's transactions, in bytes.
 pub const BLOCK_BYTES_MAX: usize = 4 * 1024 * 1024;
 /// Most state keys a block writes before its last transaction: a proposer stops adding
-/// transactions once this many are written, and a block that goes on past it is refused.
-/// It bounds a block's execution and merkleization however much each transaction writes (a
-/// supply operation may touch 20,000 units).
+/// transactions once this many are written, and a block that goes on past it is refused. A
+/// block writes at most this many plus its last transaction's writes (a supply operation may
+/// touch 20,000 units).
 pub const BLOCK_WRITES_MAX: usize = 50_000;
 /// Largest chain id, in bytes.
 pub const CHAIN_ID_BYTES_MAX: usize = 64;

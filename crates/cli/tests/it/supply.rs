@@ -236,7 +236,7 @@ async fn a_pallet_reaches_a_pharmacy_and_anyone_verifies_its_packs() {
         let alert = &alerts.alerts[0];
         assert_eq!(alert.kind, medchain_types::supply::AlertKind::AlreadyOut);
         assert_eq!(alert.actor, party_id("pharmacy"));
-        medchain_client::supply::verify_alerts_proofs(&genesis, &alerts)
+        medchain_client::supply::verify_alerts_proofs(&genesis, &alerts, 10)
             .expect("the alert list's proofs verify");
     }
 
@@ -292,11 +292,19 @@ async fn a_pallet_reaches_a_pharmacy_and_anyone_verifies_its_packs() {
     assert!(held.units.iter().all(|u| u.custodian == pharmacy));
     assert_eq!(held.units[0].containers, vec![sscc(1), sscc(9)]);
     assert_eq!(held.next, None);
-    medchain_client::supply::verify_holdings_proofs(&genesis, &held)
-        .expect("the holdings' proofs verify");
+    let check = |answer: &medchain_types::api::LotHoldingsResponse| {
+        medchain_client::supply::verify_holdings_proofs(&genesis, answer, &gtin(), "L1")
+    };
+    check(&held).expect("the holdings' proofs verify");
     let mut tampered = held.clone();
     tampered.units[0].containers = vec![sscc(2), sscc(9)];
-    assert!(medchain_client::supply::verify_holdings_proofs(&genesis, &tampered).is_err());
+    assert!(check(&tampered).is_err(), "a wrong case");
+    let mut tampered = held.clone();
+    tampered.units[1].custodian = party_id("wholesaler");
+    assert!(check(&tampered).is_err(), "a wrong holder");
+    let mut tampered = held.clone();
+    tampered.units.remove(2);
+    assert!(check(&tampered).is_err(), "a unit left out");
     // Page by page over every unit, dispensed ones included; nobody else holds any.
     let first = client
         .lot_holdings(&gtin(), "L1", None, false, 0, 4, false)
@@ -764,11 +772,16 @@ async fn lineage_traces_a_product_back_through_its_transformations() {
         lineage.ancestry[1].made_by.as_ref().map(|t| t.by),
         Some(party_id("manufacturer"))
     );
-    medchain_client::supply::verify_lineage_proofs(&genesis, &lineage)
-        .expect("the lineage's proofs verify");
+    let check = |answer: &medchain_types::api::LineageResponse| {
+        medchain_client::supply::verify_lineage_proofs(&genesis, answer, &gtin(), "DP1")
+    };
+    check(&lineage).expect("the lineage's proofs verify");
     let mut tampered = lineage.clone();
     tampered.ancestry[2].lot = "BANK-2".into();
-    assert!(medchain_client::supply::verify_lineage_proofs(&genesis, &tampered).is_err());
+    assert!(check(&tampered).is_err(), "a wrong lot");
+    let mut tampered = lineage.clone();
+    tampered.ancestry.pop();
+    assert!(check(&tampered).is_err(), "an ancestor left out");
 
     // The consumed vial says so; an unknown serial and a scan without one are named.
     let vial = client
