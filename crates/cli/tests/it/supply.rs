@@ -1043,6 +1043,12 @@ async fn applied_batch(client: &Client, who: &str, ops: Vec<SupplyOp>) {
     }
 }
 
+/// Waits until every node has applied the blocks `client` has.
+async fn synced(clients: &[Client], client: &Client) {
+    let height = client.status().await.expect("status").latest.height;
+    all_at(clients, height).await;
+}
+
 /// Waits until every node has applied block `height`.
 async fn all_at(clients: &[Client], height: u64) {
     for client in clients {
@@ -1096,6 +1102,7 @@ async fn four_validators_carry_a_pallet_of_ten_thousand_units_to_a_pharmacy() {
         },
     }));
     applied_batch(at_manufacturer, "manufacturer", ops).await;
+    synced(&clients, at_manufacturer).await;
     let lot = at_manufacturer
         .lot_holdings(&gtin(), "PALLET-LOT", None, false, 0, 1, false)
         .await
@@ -1145,6 +1152,7 @@ async fn four_validators_carry_a_pallet_of_ten_thousand_units_to_a_pharmacy() {
         })
     };
     applied_batch(at_manufacturer, "manufacturer", vec![ship("wholesaler")]).await;
+    synced(&clients, at_manufacturer).await;
     let answer = at_wholesaler
         .verify_pack(&pack(5_000), false)
         .await
@@ -1155,6 +1163,7 @@ async fn four_validators_carry_a_pallet_of_ten_thousand_units_to_a_pharmacy() {
 
     // Wholesaler to pharmacy; the pharmacy opens a case and dispenses one pack.
     applied_batch(at_wholesaler, "wholesaler", vec![ship("pharmacy")]).await;
+    synced(&clients, at_wholesaler).await;
     applied_batch(at_pharmacy, "pharmacy", vec![receive()]).await;
     verify_everywhere(pack(9_999), "pharmacy").await;
     applied_batch(
