@@ -27,14 +27,8 @@ type Encoded = (TxHash, Vec<u8>);
 
 #[derive(Args)]
 pub struct BenchArgs {
-    /// Node URLs, comma separated; transactions are spread over them.
-    #[arg(
-        long = "node",
-        env = "MEDCHAIN_NODE",
-        default_value = "http://127.0.0.1:8080",
-        value_delimiter = ','
-    )]
-    nodes: Vec<String>,
+    #[command(flatten)]
+    nodes: crate::commands::NodeUrls,
     /// Number of sending accounts.
     #[arg(long, default_value_t = 1_000)]
     accounts: usize,
@@ -122,12 +116,12 @@ async fn wait_committed(
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(!args.nodes.is_empty(), "give at least one --node");
+    anyhow::ensure!(!args.nodes.urls.is_empty(), "give at least one --node");
     anyhow::ensure!(
         args.accounts > 0 && args.transactions > 0,
         "accounts and transactions must be positive"
     );
-    let clients: Vec<Client> = args.nodes.iter().map(Client::new).collect();
+    let clients: Vec<Client> = args.nodes.urls.iter().map(Client::new).collect();
     let watcher = clients[0].clone();
     let status = watcher
         .status()
@@ -322,7 +316,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let ceiling_all = ed25519_ceiling(threads);
     let report = serde_json::json!({
         "validators": status.validators.len(),
-        "nodes": args.nodes,
+        "nodes": args.nodes.urls,
         "accounts": args.accounts,
         "batch": args.batch.max(1),
         "offered_rate": if args.rate == 0 { serde_json::Value::from("max") } else { serde_json::Value::from(args.rate) },

@@ -24,12 +24,8 @@ use std::time::{Duration, Instant};
 
 #[derive(Args)]
 pub struct BenchCredsArgs {
-    #[arg(
-        long = "node",
-        env = "MEDCHAIN_NODE",
-        default_value = "http://127.0.0.1:8080"
-    )]
-    node: String,
+    #[command(flatten)]
+    node: crate::commands::NodeUrl,
     /// Registry sizes to measure at, comma separated.
     #[arg(long, value_delimiter = ',', default_value = "1000,1000000")]
     sizes: Vec<usize>,
@@ -270,7 +266,7 @@ pub async fn run(args: BenchCredsArgs) -> anyhow::Result<()> {
     if args.issuers == 0 || args.issuers > 64 {
         bail!("--issuers must be 1 to 64, found {}", args.issuers);
     }
-    let client = Client::new(&args.node);
+    let client = Client::new(&args.node.url);
     let genesis = crate::setup::load_genesis(&args.genesis)?;
     let status = client.status().await.context("cannot reach the node")?;
     let chain = status.chain_id.clone();

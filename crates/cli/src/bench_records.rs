@@ -40,15 +40,8 @@ use std::{
 
 #[derive(Args)]
 pub struct BenchRecordsArgs {
-    /// Node URLs, comma separated; reads are spread over them (each must be a custodian of the
-    /// record: the record names the organisations running them).
-    #[arg(
-        long = "node",
-        env = "MEDCHAIN_NODE",
-        default_value = "http://127.0.0.1:8080",
-        value_delimiter = ','
-    )]
-    nodes: Vec<String>,
+    #[command(flatten)]
+    nodes: crate::commands::NodeUrls,
     #[arg(long, default_value_t = 200)]
     readers: usize,
     #[arg(long, default_value_t = 20_000)]
@@ -77,14 +70,10 @@ fn reader_keys(index: usize) -> PartyKeys {
 }
 
 async fn wait_committed(client: &Client, hash: &TxHash) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        match client.tx_status(hash).await?.status {
-            TxState::Committed => return Ok(()),
-            TxState::Rejected | TxState::Denied => bail!("transaction {hash} was refused"),
-            _ if Instant::now() > deadline => bail!("transaction {hash} did not commit"),
-            _ => tokio::time::sleep(Duration::from_millis(20)).await,
-        }
+    match client.settled(hash, Duration::from_secs(120)).await? {
+        Some(status) if status.status == TxState::Committed => Ok(()),
+        Some(_) => bail!("transaction {hash} was refused"),
+        None => bail!("transaction {hash} did not commit"),
     }
 }
 
@@ -112,10 +101,10 @@ pub(crate) async fn send_pipelined(
 }
 
 pub async fn run(args: BenchRecordsArgs) -> anyhow::Result<()> {
-    if args.readers == 0 || args.nodes.is_empty() {
+    if args.readers == 0 || args.nodes.urls.is_empty() {
         bail!("--readers and --node must not be empty");
     }
-    let clients: Vec<Client> = args.nodes.iter().map(Client::new).collect();
+    let clients: Vec<Client> = args.nodes.urls.iter().map(Client::new).collect();
     let client = &clients[0];
     let status = client.status().await.context("cannot reach the node")?;
     let chain = status.chain_id.clone();

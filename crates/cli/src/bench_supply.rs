@@ -37,14 +37,8 @@ use std::{
 
 #[derive(Args)]
 pub struct BenchSupplyArgs {
-    /// Node URLs, comma separated; transactions go to the first, verifications to all.
-    #[arg(
-        long = "node",
-        env = "MEDCHAIN_NODE",
-        default_value = "http://127.0.0.1:8080",
-        value_delimiter = ','
-    )]
-    nodes: Vec<String>,
+    #[command(flatten)]
+    nodes: crate::commands::NodeUrls,
     /// Units to commission.
     #[arg(long, default_value_t = 200_000)]
     units: u64,
@@ -90,10 +84,10 @@ fn now_ms() -> u64 {
 }
 
 pub async fn run(args: BenchSupplyArgs) -> anyhow::Result<()> {
-    if args.nodes.is_empty() || args.case_size == 0 || args.pallet_cases == 0 {
+    if args.nodes.urls.is_empty() || args.case_size == 0 || args.pallet_cases == 0 {
         bail!("--node, --case-size and --pallet-cases must not be empty or zero");
     }
-    let clients: Vec<Client> = args.nodes.iter().map(Client::new).collect();
+    let clients: Vec<Client> = args.nodes.urls.iter().map(Client::new).collect();
     let client = &clients[0];
     let status = client.status().await.context("cannot reach the node")?;
     let manufacturer = PartyKeys::dev("manufacturer");

@@ -33,6 +33,19 @@ pub struct NodeUrl {
     pub url: String,
 }
 
+/// Where several nodes are, for commands that spread their work over them.
+#[derive(Args, Clone)]
+pub struct NodeUrls {
+    /// The nodes' HTTP APIs, comma separated.
+    #[arg(
+        long = "node",
+        env = "MEDCHAIN_NODE",
+        default_value = "http://127.0.0.1:8080",
+        value_delimiter = ','
+    )]
+    pub urls: Vec<String>,
+}
+
 /// Who signs.
 #[derive(Args, Clone)]
 pub struct Signer {

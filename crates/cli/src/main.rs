@@ -75,17 +75,19 @@ enum Command {
     /// Check a scanned pack (GS1 barcode or Digital Link): genuine, or why not, with its
     /// chain of custody; `--genesis` checks the proofs offline.
     VerifyPack(supply_cmd::VerifyPackArgs),
-    /// Load-test a running chain.
+    /// Load-test a running chain (transactions spread over the `--node`s).
     Bench(bench::BenchArgs),
     /// Benchmark credential issuance, revocation and verification with proofs at growing
     /// registry sizes (dev chain).
     BenchCreds(bench_creds::BenchCredsArgs),
-    /// Benchmark audited record reads (4 KiB) and consent grants.
+    /// Benchmark audited record reads (4 KiB) and consent grants; reads are spread over the
+    /// `--node`s, each a custodian of the record.
     BenchRecords(bench_records::BenchRecordsArgs),
     /// Benchmark custodial sign-ins (password + TOTP) and reads by custodial users.
     BenchCustodial(bench_custodial::BenchCustodialArgs),
     /// Benchmark the supply chain: units commissioned through aggregation, pallet custody
-    /// events, and pack verifications (dev chain).
+    /// events, and pack verifications (dev chain; transactions go to the first `--node`,
+    /// verifications to all).
     BenchSupply(bench_supply::BenchSupplyArgs),
 }
 

@@ -174,8 +174,9 @@ pub enum SupplyCommand {
     Decommission {
         #[command(flatten)]
         objects: ObjectArgs,
+        /// destroyed, sample, stolen or other.
         #[arg(long)]
-        reason: String,
+        reason: DecommissionReason,
         #[command(flatten)]
         common: OpArgs,
     },
@@ -196,7 +197,7 @@ pub enum SupplyCommand {
         objects: ObjectArgs,
         /// suspect, illegitimate or cleared.
         #[arg(long)]
-        kind: String,
+        kind: FlagKind,
         #[arg(long)]
         reason: String,
         #[command(flatten)]
@@ -473,19 +474,14 @@ async fn run_op(common: &OpArgs, op: SupplyOp) -> anyhow::Result<()> {
 async fn settle(client: &Client, hashes: &[TxHash]) -> anyhow::Result<Vec<TxStatusResponse>> {
     let mut done = Vec::with_capacity(hashes.len());
     for hash in hashes {
-        let mut waited = 0;
-        loop {
-            let status = client.tx_status(hash).await?;
-            if status.status != TxState::Pending && status.status != TxState::Unknown {
-                done.push(status);
-                break;
-            }
-            waited += 1;
-            if waited > 1200 {
-                bail!("transaction {hash} is still pending after two minutes");
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
+        done.push(
+            client
+                .settled(hash, std::time::Duration::from_secs(120))
+                .await?
+                .with_context(|| {
+                    format!("transaction {hash} is still pending after two minutes")
+                })?,
+        );
     }
     Ok(done)
 }
@@ -745,13 +741,6 @@ pub async fn supply_command(command: SupplyCommand) -> anyhow::Result<()> {
             reason,
             common,
         } => {
-            let reason = match reason.as_str() {
-                "destroyed" => DecommissionReason::Destroyed,
-                "sample" => DecommissionReason::Sample,
-                "stolen" => DecommissionReason::Stolen,
-                "other" => DecommissionReason::Other,
-                other => bail!("--reason is destroyed, sample, stolen or other, not {other:?}"),
-            };
             let op = SupplyOp::Decommission(Decommission {
                 meta: common.meta()?,
                 objects: objects.objects()?,
@@ -779,16 +768,10 @@ pub async fn supply_command(command: SupplyCommand) -> anyhow::Result<()> {
             reason,
             common,
         } => {
-            let flag = match kind.as_str() {
-                "suspect" => FlagKind::Suspect,
-                "illegitimate" => FlagKind::Illegitimate,
-                "cleared" => FlagKind::Cleared,
-                other => bail!("--kind is suspect, illegitimate or cleared, not {other:?}"),
-            };
             let op = SupplyOp::Flag(Flag {
                 meta: common.meta()?,
                 objects: objects.objects()?,
-                flag,
+                flag: kind,
                 reason,
             });
             run_op(&common, op).await

@@ -148,17 +148,7 @@ impl Client {
     }
 
     pub(crate) async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
-        let url = format!("{}{}", self.base, path);
-        let response =
-            self.http
-                .get(&url)
-                .send()
-                .await
-                .map_err(|source| ClientError::Transport {
-                    url: url.clone(),
-                    source,
-                })?;
-        self.read(url, response).await
+        Ok(self.get_paged(path).await?.0)
     }
 
     /// A GET answering the body and the `nextPageToken` of its `Link: <...>; rel="next"`
@@ -294,6 +284,27 @@ impl Client {
     /// `GET /v1/transactions/{hash}`.
     pub async fn tx_status(&self, hash: &TxHash) -> Result<TxStatusResponse, ClientError> {
         self.get(&format!("/v1/transactions/{hash}")).await
+    }
+
+    /// Waits, up to `timeout`, for a transaction submitted to this node to leave its pool
+    /// (committed, denied or rejected); `None` if it is still pending (or unknown) by then.
+    pub async fn settled(
+        &self,
+        hash: &TxHash,
+        timeout: std::time::Duration,
+    ) -> Result<Option<TxStatusResponse>, ClientError> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let status = self.tx_status(hash).await?;
+            use medchain_types::api::TxState;
+            if !matches!(status.status, TxState::Pending | TxState::Unknown) {
+                return Ok(Some(status));
+            }
+            if std::time::Instant::now() >= deadline {
+                return Ok(None);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     /// `GET /v1/blocks/{height}`.

@@ -228,7 +228,7 @@ pub fn verify_holdings_proofs(
             (Vec::new(), unit.tracking.custodian, unit.tracking.shipment);
         let mut parent = unit.tracking.parent;
         while let Some(sscc) = parent {
-            if containers.len() >= 8 {
+            if containers.len() >= medchain_state::supply::NESTING_MAX {
                 break;
             }
             containers.push(sscc);
@@ -313,22 +313,16 @@ pub fn verify_pack_proofs(
     // The custody steps shown are the proven objects' own.
     for step in &answer.custody {
         let key = medchain_state::supply::object_key(&step.object);
-        let history = proven
-            .iter()
-            .find(|v| v.key == key)
-            .and_then(|v| v.value.clone())
-            .and_then(|value| match &step.object {
-                medchain_types::supply::Object::Unit { .. } => {
-                    medchain_types::supply::Unit::decode(value.clone())
-                        .map(|u| u.tracking.history)
-                        .ok()
-                }
-                medchain_types::supply::Object::Container { .. } => {
-                    medchain_types::supply::Container::decode(value.clone())
-                        .map(|c| c.tracking.history)
-                        .ok()
-                }
-            });
+        let history = match &step.object {
+            medchain_types::supply::Object::Unit { .. } => {
+                proven_decoded::<medchain_types::supply::Unit>(&proven, &key)
+                    .map(|u| u.tracking.history)
+            }
+            medchain_types::supply::Object::Container { .. } => {
+                proven_decoded::<medchain_types::supply::Container>(&proven, &key)
+                    .map(|c| c.tracking.history)
+            }
+        };
         if !history.is_some_and(|h| h.contains(&step.entry)) {
             return Err(PackProofError::Mismatch {
                 what: "chain of custody",

@@ -8,7 +8,9 @@ use commonware_storage::Context as StorageContext;
 use medchain_formats::gs1::Scan;
 use medchain_state::{
     lists::{self, names},
-    supply::{container_key, lot_key, lot_owner, shipment_key, transformation_key, unit_key},
+    supply::{
+        NESTING_MAX, container_key, lot_key, lot_owner, shipment_key, transformation_key, unit_key,
+    },
 };
 use medchain_types::{
     Hash32, Party, PartyId,
@@ -25,8 +27,6 @@ use medchain_types::{
 };
 use std::collections::HashMap;
 
-/// How many containers deep a custody chain is followed.
-const DEPTH_MAX: usize = 8;
 /// Most steps one chain of custody shows (an object and each container keep at most
 /// `HISTORY_MAX` entries each; this bounds the answer whatever the nesting).
 const STEPS_MAX: usize = 1024;
@@ -119,7 +119,7 @@ impl<'s, E: Spawner + StorageContext + Clock> Reads<'s, E> {
         };
         let mut parent = tracking.parent;
         while let Some(sscc) = parent {
-            if place.containers.len() >= DEPTH_MAX {
+            if place.containers.len() >= NESTING_MAX {
                 break;
             }
             place.containers.push(sscc);
@@ -169,7 +169,7 @@ impl<'s, E: Spawner + StorageContext + Clock> Reads<'s, E> {
                 object: object.clone(),
                 entry: entry.clone(),
             });
-            if entry.step != Step::Packed || depth >= DEPTH_MAX {
+            if entry.step != Step::Packed || depth >= NESTING_MAX {
                 continue;
             }
             let Some(sscc) = entry.container else {

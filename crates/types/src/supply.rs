@@ -577,6 +577,19 @@ macro_rules! small_enum_codec {
                 match self { $($ty::$variant => $name,)* }
             }
         }
+        impl std::str::FromStr for $ty {
+            type Err = String;
+            /// From its name, as in JSON.
+            fn from_str(text: &str) -> Result<Self, String> {
+                match text {
+                    $($name => Ok($ty::$variant),)*
+                    other => Err(format!(
+                        "{other:?} is not one of: {}",
+                        [$($name),*].join(", ")
+                    )),
+                }
+            }
+        }
         impl Write for $ty {
             fn write(&self, buf: &mut impl BufMut) {
                 let tag: u8 = match self { $($ty::$variant => $tag,)* };

@@ -182,10 +182,7 @@ impl Network {
 
     /// The genesis.
     pub fn genesis(&self) -> Genesis {
-        serde_json::from_str(
-            &std::fs::read_to_string(self.dir.join("genesis.json")).expect("genesis"),
-        )
-        .expect("json")
+        genesis_in(&self.dir)
     }
 
     /// A client per node.
@@ -196,6 +193,22 @@ impl Network {
         }
         clients
     }
+}
+
+/// A dev chain in a new directory named after `name`, once it has made its first block: the
+/// directory, the node (stopped when dropped) and a client of it.
+pub async fn dev_chain(name: &str) -> (PathBuf, Node, Client) {
+    let dir = temp_dir(name);
+    let node = Node::dev(&dir);
+    let client = node.client().await;
+    wait_for_height(&client, 1, Duration::from_secs(60)).await;
+    (dir, node, client)
+}
+
+/// The genesis a node wrote into `dir`.
+pub fn genesis_in(dir: &Path) -> Genesis {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("genesis.json")).expect("genesis"))
+        .expect("genesis JSON")
 }
 
 /// Waits until the node's finalized height reaches `height`.

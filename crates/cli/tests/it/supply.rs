@@ -2,11 +2,11 @@
 //! wholesaler to the pharmacy, a pack dispensed, and packs verified from each stage (SDK with
 //! proofs checked offline, and `medchain verify-pack`).
 
-use crate::processes::{self, Node};
+use crate::processes;
 use medchain_client::{Client, keys::PartyKeys, supply::verify_pack_proofs};
 use medchain_types::{
-    Genesis, TxBody,
-    api::{PackVerdict, TxState, TxStatusResponse},
+    TxBody,
+    api::{PackVerdict, TxStatusResponse},
     dev::party_id,
     gs1::{Gtin, Sscc},
     supply::{
@@ -51,14 +51,7 @@ async fn run(client: &Client, who: &str, op: SupplyOp) -> TxStatusResponse {
 }
 
 async fn applied(client: &Client, who: &str, op: SupplyOp) {
-    let name = op.name();
-    let answer = run(client, who, op).await;
-    assert_eq!(answer.status, TxState::Committed, "{name}: {answer:?}");
-    assert_eq!(
-        answer.receipt.as_ref().map(|r| r.outcome),
-        Some(medchain_types::Outcome::Applied),
-        "{name}: {answer:?}"
-    );
+    applied_batch(client, who, vec![op]).await;
 }
 
 fn datamatrix(serial: &str) -> String {
@@ -67,13 +60,8 @@ fn datamatrix(serial: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pallet_reaches_a_pharmacy_and_anyone_verifies_its_packs() {
-    let dir = processes::temp_dir("supply");
-    let node = Node::dev(&dir);
-    let client = node.client().await;
-    processes::wait_for_height(&client, 1, Duration::from_secs(60)).await;
-    let genesis: Genesis =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("genesis.json")).expect("genesis"))
-            .expect("genesis JSON");
+    let (dir, _node, client) = processes::dev_chain("supply").await;
+    let genesis = processes::genesis_in(&dir);
     let meta = || EventMeta::at(now_ms());
     let expiry = Date::new(2030, 1, 31).expect("date");
 
@@ -348,14 +336,11 @@ async fn a_pallet_reaches_a_pharmacy_and_anyone_verifies_its_packs() {
 
 /// Waits until `hash` is committed (or fails the test after 60 seconds).
 async fn committed(client: &Client, hash: &medchain_types::TxHash) -> TxStatusResponse {
-    for _ in 0..600 {
-        let status = client.tx_status(hash).await.expect("status");
-        if status.status != TxState::Pending && status.status != TxState::Unknown {
-            return status;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("transaction {hash} did not commit");
+    client
+        .settled(hash, Duration::from_secs(60))
+        .await
+        .expect("status")
+        .unwrap_or_else(|| panic!("transaction {hash} did not commit"))
 }
 
 fn event_ids(document: &serde_json::Value) -> Vec<String> {
@@ -369,10 +354,7 @@ fn event_ids(document: &serde_json::Value) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn epcis_documents_are_captured_and_queried_back() {
-    let dir = processes::temp_dir("supply-epcis");
-    let node = Node::dev(&dir);
-    let client = node.client().await;
-    processes::wait_for_height(&client, 1, Duration::from_secs(60)).await;
+    let (_dir, _node, client) = processes::dev_chain("supply-epcis").await;
     let time = |offset_ms: u64| medchain_types::time::rfc3339(now_ms() + offset_ms);
     let wholesaler = format!("urn:medchain:party:{}", party_id("wholesaler"));
     let unit = |serial: &str| format!("https://id.gs1.org/01/{GTIN}/21/{serial}");
@@ -499,10 +481,7 @@ async fn epcis_documents_are_captured_and_queried_back() {
 async fn a_custodial_account_captures_epcis_all_or_nothing() {
     use medchain_client::custodial;
     use medchain_types::{PartyKind, Role, Roles, api::TxState, totp};
-    let dir = processes::temp_dir("supply-custodial");
-    let node = Node::dev(&dir);
-    let client = node.client().await;
-    processes::wait_for_height(&client, 1, Duration::from_secs(60)).await;
+    let (_dir, _node, client) = processes::dev_chain("supply-custodial").await;
     // The hospital (whose node keeps custodial accounts) runs a pharmacy.
     let hospital = PartyKeys::dev("hospital");
     let mut roles = medchain_types::dev::DEMO_PARTIES[0].roles.to_vec();
@@ -705,13 +684,8 @@ async fn a_custodial_account_captures_epcis_all_or_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lineage_traces_a_product_back_through_its_transformations() {
     use medchain_types::supply::Transform;
-    let dir = processes::temp_dir("supply-lineage");
-    let node = Node::dev(&dir);
-    let client = node.client().await;
-    processes::wait_for_height(&client, 1, Duration::from_secs(60)).await;
-    let genesis: Genesis =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("genesis.json")).expect("genesis"))
-            .expect("genesis JSON");
+    let (dir, _node, client) = processes::dev_chain("supply-lineage").await;
+    let genesis = processes::genesis_in(&dir);
     let expiry = Date::new(2030, 1, 31).expect("date");
     for (serials, lot) in [(vec!["CB1", "CB2"], "BANK-1"), (vec!["MEDIA1"], "MEDIA-1")] {
         applied(
@@ -822,10 +796,7 @@ async fn cli_applied(url: String, args: Vec<String>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_supply_commands_run_a_lot_from_the_command_line() {
     use crate::custodial::medchain_json;
-    let dir = processes::temp_dir("supply-cli");
-    let node = Node::dev(&dir);
-    let client = node.client().await;
-    processes::wait_for_height(&client, 1, Duration::from_secs(60)).await;
+    let (dir, _node, client) = processes::dev_chain("supply-cli").await;
     let url = client.base().to_string();
     let env = [("MEDCHAIN_NODE", url.as_str())];
     let genesis = dir.join("genesis.json").display().to_string();
@@ -1235,10 +1206,7 @@ async fn four_validators_carry_a_pallet_of_ten_thousand_units_to_a_pharmacy() {
 /// timeout, and every view timed out proposing it again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn heavy_batches_are_split_across_blocks_and_all_commit() {
-    let dir = processes::temp_dir("supply-budget");
-    let node = Node::dev(&dir);
-    let client = node.client().await;
-    processes::wait_for_height(&client, 1, Duration::from_secs(60)).await;
+    let (_dir, _node, client) = processes::dev_chain("supply-budget").await;
     let keys = PartyKeys::dev("manufacturer");
     let chain = client.status().await.expect("status").chain_id;
     let nonce = client.next_nonce(&keys.party_id).await.expect("nonce");
