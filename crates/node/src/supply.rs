@@ -603,6 +603,12 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
                 None => None,
             };
             for input in made_by.iter().flat_map(|t| &t.inputs) {
+                // A transformation names up to 20,000 inputs: queue no more than one answer
+                // shows.
+                if ancestry.len() + 1 + queue.len() >= LINEAGE_MAX {
+                    truncated = true;
+                    break;
+                }
                 if let Object::Unit { gtin, serial } = input {
                     queue.push_back((*gtin, serial.clone(), generation + 1));
                 }

@@ -773,6 +773,52 @@ async fn lineage_traces_a_product_back_through_its_transformations() {
         .await
         .expect_err("no serial");
     assert!(err.to_string().contains("serial"), "{err}");
+
+    // A pool of 1,500 donations into one product: the answer stops at its limit and says so.
+    let donations = Serials::Range {
+        prefix: "DON".into(),
+        first: 1,
+        count: 1_500,
+        width: 4,
+    };
+    applied(
+        &client,
+        "manufacturer",
+        SupplyOp::Commission(Commission {
+            meta: EventMeta::at(now_ms()),
+            units: vec![UnitGroup {
+                gtin: gtin(),
+                serials: donations.clone(),
+            }],
+            lot: "DONATIONS".into(),
+            expiry,
+            into: None,
+        }),
+    )
+    .await;
+    applied(
+        &client,
+        "manufacturer",
+        SupplyOp::Transform(Transform {
+            meta: EventMeta::at(now_ms()),
+            inputs: vec![UnitGroup {
+                gtin: gtin(),
+                serials: donations,
+            }],
+            outputs: units(&["POOL1"]),
+            lot: "POOL-LOT".into(),
+            expiry,
+        }),
+    )
+    .await;
+    let pooled = client
+        .lineage(&format!("https://id.gs1.org/01/{GTIN}/21/POOL1"), true)
+        .await
+        .expect("lineage");
+    assert!(pooled.truncated);
+    assert!(pooled.ancestry.len() <= 1_000, "{}", pooled.ancestry.len());
+    medchain_client::supply::verify_lineage_proofs(&genesis, &pooled, &gtin(), "POOL1")
+        .expect("a truncated lineage's proofs verify");
 }
 
 /// Runs `medchain` with `args` against the node at `url`.
