@@ -147,7 +147,7 @@ pub fn openapi() -> Value {
                 "description": "Public. The lot (its expiry and recall notice), and for each of its units in commissioning order: serial, status, who holds it (a packed unit's outermost container's holder), where it is heading while in transit, and the containers it is in (innermost first), so a custodian finds each recalled pack down to its case. `custodian` keeps the units a party holds or is being sent; `in_chain=true` keeps units not yet dispensed, decommissioned or consumed. A page looks at `limit` units from position `from` (1 to 10,000, default 1,000; 1 to 1,000 with `proof=true`); `next` is where the next page starts. With `proof=true` the answer carries every state entry it read, each with a proof. An unknown lot is a 404.",
                 "parameters": [
                     { "name": "gtin", "in": "query", "required": true, "schema": { "type": "string", "pattern": "^[0-9]{8,14}$" } },
-                    { "name": "lot", "in": "query", "required": true, "schema": { "type": "string" } },
+                    { "name": "lot", "in": "query", "required": true, "schema": { "type": "string", "minLength": 1, "maxLength": 20 } },
                     { "name": "custodian", "in": "query", "schema": hex("Party id") },
                     { "name": "in_chain", "in": "query", "schema": { "type": "boolean" } },
                     { "name": "from", "in": "query", "schema": { "type": "integer", "minimum": 0 } },

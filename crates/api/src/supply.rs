@@ -96,6 +96,9 @@ pub(crate) async fn holdings<B: Backend>(
     Query(query): Query<HoldingsQuery>,
 ) -> HttpResult<Json<LotHoldingsResponse>> {
     let gtin = Gtin::parse(&query.gtin).map_err(|err| bad("invalid_gtin", err.to_string()))?;
+    // The lot names a state key and is echoed in answers: the same rule as in operations.
+    medchain_types::supply::check_gs1_text("lot", &query.lot)
+        .map_err(|err| bad("invalid_lot", err.to_string()))?;
     let custodian = query
         .custodian
         .as_deref()

@@ -317,6 +317,11 @@ async fn a_pallet_reaches_a_pharmacy_and_anyone_verifies_its_packs() {
         .await
         .expect_err("unknown lot");
     assert!(err.to_string().contains("NO-SUCH-LOT"), "{err}");
+    let err = client
+        .lot_holdings(&gtin(), &"L".repeat(300), None, false, 0, 100, false)
+        .await
+        .expect_err("not a lot number");
+    assert!(err.to_string().contains("character set 82"), "{err}");
     // Dispensing a recalled pack is refused.
     let answer = run(
         &client,
