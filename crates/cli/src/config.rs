@@ -64,6 +64,22 @@ impl Default for BlockSection {
     }
 }
 
+/// Storage.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSection {
+    /// Memory for the page cache the databases read through, in MiB, allocated at start.
+    pub page_cache_mib: usize,
+}
+
+impl Default for StorageSection {
+    fn default() -> Self {
+        Self {
+            page_cache_mib: medchain_node::engine::DEFAULT_PAGE_CACHE_MIB,
+        }
+    }
+}
+
 /// A node's configuration file.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -79,6 +95,8 @@ pub struct NodeConfig {
     pub mempool: MempoolSection,
     #[serde(default)]
     pub block: BlockSection,
+    #[serde(default)]
+    pub storage: StorageSection,
     /// Custodial mode: the operator organisation's encryption key, in an encrypted keystore
     /// (`medchain keys custodial`), which the node uses to re-wrap record keys for the
     /// organisation's own members. Absent: self-custody.

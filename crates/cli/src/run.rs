@@ -30,6 +30,8 @@ pub struct NodeSetup {
     pub http_listen: SocketAddr,
     pub mempool: MempoolLimits,
     pub block: BlockPolicy,
+    /// Memory for the storage page cache, in MiB.
+    pub page_cache_mib: usize,
     /// Lines printed once the API is up (demo parties, hints).
     pub banner: Vec<String>,
     /// Stop after this long, if set.
@@ -123,6 +125,7 @@ pub fn run(setup: NodeSetup) -> anyhow::Result<()> {
             mempool: setup.mempool,
             block_policy: setup.block,
             timing: Timing::default(),
+            page_cache_mib: setup.page_cache_mib,
         };
         let (engine_handle, handles) = engine::start(
             context.child("validator"),

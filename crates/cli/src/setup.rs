@@ -8,7 +8,7 @@
 //! <dir>/keys/<party>.json     demo party keys (dev and testnet chains only)
 //! ```
 
-use crate::config::{BlockSection, MempoolSection, NodeConfig};
+use crate::config::{BlockSection, MempoolSection, NodeConfig, StorageSection};
 use anyhow::Context as _;
 use medchain_client::keys::{PartyKeys, load_validator_key, random_seed, save_validator_key};
 use medchain_types::{Genesis, dev};
@@ -129,6 +129,7 @@ pub fn write_testnet(
             log: "info".into(),
             mempool: MempoolSection::default(),
             block: BlockSection::default(),
+            storage: StorageSection::default(),
             custodial_keystore: None,
             custodial_passphrase_file: None,
         };

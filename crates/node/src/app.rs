@@ -207,6 +207,9 @@ pub struct App {
     view: Arc<ChainView>,
     /// Recent unfinalized blocks by hash; never read by execution.
     recent: Arc<Mutex<std::collections::HashMap<BlockHash, RecentBlock>>>,
+    /// Recent cost of merkleizing one state write, in nanoseconds, which a proposer counts
+    /// against its time budget before it merkleizes (it grows with the state).
+    merkle_ns_per_write: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl App {
@@ -226,7 +229,33 @@ impl App {
             policy,
             view,
             recent: Arc::new(Mutex::new(std::collections::HashMap::new())),
+            merkle_ns_per_write: Arc::new(std::sync::atomic::AtomicU64::new(
+                MERKLE_NS_PER_WRITE_INITIAL,
+            )),
         }
+    }
+
+    /// The time merkleizing `writes` state writes is expected to take.
+    fn merkle_estimate(&self, writes: usize) -> Duration {
+        let per_write = self
+            .merkle_ns_per_write
+            .load(std::sync::atomic::Ordering::Relaxed);
+        Duration::from_nanos(per_write.saturating_mul(writes as u64))
+    }
+
+    /// Folds a block's measured merkleization into the estimate (blocks with few writes are
+    /// mostly fixed cost and say little).
+    fn learn_merkle_cost(&self, writes: usize, took: Duration) {
+        if writes < 1_000 {
+            return;
+        }
+        let measured = (took.as_nanos() / writes as u128) as u64;
+        let estimate = &self.merkle_ns_per_write;
+        let old = estimate.load(std::sync::atomic::Ordering::Relaxed);
+        estimate.store(
+            (old * 3 + measured) / 4,
+            std::sync::atomic::Ordering::Relaxed,
+        );
     }
 
     fn remember(&self, block: &Block) {
@@ -348,9 +377,14 @@ impl<E: Spawner + StorageContext + Clock> StateRead for BatchView<'_, E> {
     }
 }
 
-/// How long a proposer executes transactions before it closes the block (the leader timeout
-/// is a second, and the block must still be merkleized, sent and checked by the others).
-const PROPOSAL_EXECUTION_BUDGET: Duration = Duration::from_millis(300);
+/// How long a proposer spends executing transactions and merkleizing their writes before it
+/// closes the block: the leader timeout is a second, and the block must still be sent and
+/// checked by the others. Merkleization comes after execution, so the proposer counts its
+/// expected cost (learnt from recent blocks) as it goes.
+const PROPOSAL_BUDGET: Duration = Duration::from_millis(500);
+
+/// The merkleization cost assumed per write before any block has been measured.
+const MERKLE_NS_PER_WRITE_INITIAL: u64 = 5_000;
 
 /// How execution treats a transaction that fails.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -368,6 +402,10 @@ struct Executed<E: Spawner + StorageContext + Clock> {
     refused: Vec<(TxHash, TxError)>,
     /// Transactions whose receipt is already in the parent's state.
     already_committed: Vec<TxHash>,
+    /// State writes, and how long running the transactions and merkleizing took (for logs).
+    writes: usize,
+    execution: Duration,
+    merkleization: Duration,
 }
 
 impl App {
@@ -391,6 +429,7 @@ impl App {
         let mut included = Vec::with_capacity(transactions.len());
         let mut refused = Vec::new();
         let mut already_committed = Vec::new();
+        let started = std::time::Instant::now();
         let output = {
             let view = BatchView::<E> { state: &state };
             let mut executor = BlockExecutor::new(&view, env);
@@ -403,7 +442,7 @@ impl App {
                 // or every view times out proposing the same work again.
                 if let Some((clock, until)) = deadline
                     && processed > 0
-                    && clock.current() >= until
+                    && clock.current() + self.merkle_estimate(executor.write_count()) >= until
                 {
                     break;
                 }
@@ -436,6 +475,7 @@ impl App {
             }
             executor.finish()
         };
+        let writes = output.writes.len();
         for (key, value) in output.writes {
             state = state.write(state_key(&key), value.map(Blob));
         }
@@ -444,6 +484,7 @@ impl App {
         for record in output.events {
             events = events.append(Blob(record.encode().to_vec()));
         }
+        let execution = started.elapsed();
         let state = state
             .merkleize()
             .await
@@ -452,11 +493,16 @@ impl App {
             .merkleize()
             .await
             .map_err(|err| StateError::Store(format!("{err:?}")))?;
+        let merkleization = started.elapsed() - execution;
+        self.learn_merkle_cost(writes, merkleization);
         Ok(Some(Executed {
             merkleized: (state, events),
             included,
             refused,
             already_committed,
+            writes,
+            execution,
+            merkleization,
         }))
     }
 
@@ -599,7 +645,7 @@ impl<E: Spawner + StorageContext + Clock> Application<E> for App {
                 time_ms,
                 candidates,
                 Mode::Propose,
-                Some((&runtime, runtime.current() + PROPOSAL_EXECUTION_BUDGET)),
+                Some((&runtime, runtime.current() + PROPOSAL_BUDGET)),
             )
             .await
         {
@@ -630,6 +676,8 @@ impl<E: Spawner + StorageContext + Clock> Application<E> for App {
         }
         let (state_root, state_ops_root, state_ops, events_root, events) =
             commitments::<E>(&executed.merkleized);
+        let (writes, execution, merkleization) =
+            (executed.writes, executed.execution, executed.merkleization);
         let header = Header {
             height,
             parent: crate::block::from_digest(&parent.digest()),
@@ -648,7 +696,14 @@ impl<E: Spawner + StorageContext + Clock> Application<E> for App {
             transactions: Arc::new(executed.included),
         };
         self.remember(&block);
-        tracing::debug!(height, txs = block.transactions.len(), "proposed");
+        tracing::debug!(
+            height,
+            txs = block.transactions.len(),
+            writes,
+            execution_ms = execution.as_millis() as u64,
+            merkleization_ms = merkleization.as_millis() as u64,
+            "proposed"
+        );
         Some(Proposed {
             block,
             merkleized: executed.merkleized,
@@ -743,6 +798,14 @@ impl<E: Spawner + StorageContext + Clock> Application<E> for App {
             return None;
         }
         self.remember(&block);
+        tracing::debug!(
+            height = header.height,
+            txs = block.transactions.len(),
+            writes = executed.writes,
+            execution_ms = executed.execution.as_millis() as u64,
+            merkleization_ms = executed.merkleization.as_millis() as u64,
+            "verified"
+        );
         Some(executed.merkleized)
     }
 

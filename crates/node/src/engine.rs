@@ -126,7 +126,19 @@ pub struct EngineConfig {
     pub mempool: MempoolLimits,
     pub block_policy: BlockPolicy,
     pub timing: Timing,
+    /// Memory for the storage page cache, in MiB (see [`DEFAULT_PAGE_CACHE_MIB`]).
+    pub page_cache_mib: usize,
 }
+
+/// The storage page size. Part of the on-disk format: journals are written in pages of it.
+pub const PAGE_BYTES: u16 = 16_384;
+
+/// Default memory for the page cache that journals and merkle trees read through. Inserting a
+/// key into the ordered state database rewrites the key before it, which lies anywhere in the
+/// log; once the log outgrows the cache each insert reads a page from the file (a system
+/// call and a 16 KiB copy). Validators with large state should give it more (BENCHMARKS.md
+/// shows the effect); the whole cache is allocated at start.
+pub const DEFAULT_PAGE_CACHE_MIB: usize = 256;
 
 /// What the rest of the node uses of a running validator.
 pub struct EngineHandles<E: Spawner + commonware_storage::Context + Clock> {
@@ -251,11 +263,16 @@ where
         mempool: mempool_limits,
         block_policy,
         timing,
+        page_cache_mib,
     } = config;
     let me = signer.public_key();
     let scheme = signing_scheme(&genesis, signer)
         .expect("this validator's key is in the genesis validator set");
-    let page_cache = CacheRef::new(NZU16!(16_384), NZUsize!(8_192));
+    let page_cache = CacheRef::new(
+        NZU16!(PAGE_BYTES),
+        NonZeroUsize::new(page_cache_mib.max(1) * (1 << 20) / usize::from(PAGE_BYTES))
+            .expect("at least one page"),
+    );
 
     let resolver = marshal_resolver::init(
         context.child("marshal_resolver"),

@@ -664,7 +664,7 @@ fn json_of<T: commonware_codec::Read<Cfg = ()> + serde::Serialize>(
 }
 
 /// A list's count, or one of its items: an id, an access-log entry, a suspect-product alert,
-/// an object packed in a container, or the serials of a lot's commissioning.
+/// the objects of a packing into a container, or the serials of a lot's commissioning.
 fn decode_list_value(text: &str, bytes: &[u8]) -> Option<serde_json::Value> {
     use medchain_state::lists::names;
     let parts: Vec<&str> = text.split('/').collect();
@@ -679,7 +679,7 @@ fn decode_list_value(text: &str, bytes: &[u8]) -> Option<serde_json::Value> {
             json_of::<medchain_types::supply::Alert>(bytes)
         }
         ["list", name, _, _] if *name == names::CONTENTS => {
-            json_of::<medchain_types::supply::Object>(bytes)
+            json_of::<medchain_types::supply::Objects>(bytes)
         }
         ["list", name, _, _] if *name == names::LOT_BATCHES => {
             json_of::<medchain_types::supply::Serials>(bytes)

@@ -23,8 +23,8 @@ pub mod names {
     pub const ACCESS: &str = "access";
     /// Break-glass declarations about a patient: ids.
     pub const BREAK_GLASS: &str = "break-glass";
-    /// Every object ever packed in a container (owner: `supply::contents_owner`): encoded
-    /// `Object`s; the container holds those whose parent it still is.
+    /// Every packing into a container (owner: `supply::contents_owner`): the encoded
+    /// `Objects` packed at once; the container holds those whose parent it still is.
     pub const CONTENTS: &str = "contents";
     /// A lot's commissioning batches (owner: `supply::lot_owner`): encoded `Serials`.
     pub const LOT_BATCHES: &str = "lot-batches";

@@ -46,13 +46,19 @@ use medchain_types::{
         ALERT_REASON_BYTES_MAX, ALERTS_ALL, Alert, AlertKind, CONTAINER_LOTS_MAX,
         CONTAINER_PACKINGS_MAX, Commission, Container, ContainerStatus, Decommission, Dispense,
         EVENT_TIME_SKEW_MS, EventMeta, EventRef, Flag, FlagKind, HISTORY_MAX, HistoryEntry, Lot,
-        LotRef, OBJECTS_PER_OP_MAX, Object, Pack, Product, Recall, RecallNotice, Receive, Ship,
-        Shipment, Step, SupplyOp, Tracking, Transform, Transformation, Unit, UnitGroup, UnitStatus,
-        Unpack, unit_objects,
+        LotRef, OBJECTS_PER_OP_MAX, Object, Objects, Pack, Product, Recall, RecallNotice, Receive,
+        Ship, Shipment, Step, SupplyOp, Tracking, Transform, Transformation, Unit, UnitGroup,
+        UnitStatus, Unpack, unit_objects,
     },
     time::Date,
 };
 use std::collections::{BTreeSet, HashMap, HashSet};
+
+/// A hash map keyed by objects a transaction names. Commissioning touches every unit of a
+/// case several times, so the hasher matters: foldhash is several times faster than SipHash
+/// on these short keys, and its per-process random seed keeps chosen serials from colliding.
+type ObjectMap<V> = HashMap<Object, V, foldhash::quality::RandomState>;
+type ObjectSet = HashSet<Object, foldhash::quality::RandomState>;
 
 /// How deep containers nest (unit in case in pallet in ...) before we stop following.
 pub const NESTING_MAX: usize = 8;
@@ -202,8 +208,8 @@ struct Work<'c, 'b, 'a, R: StateRead> {
     signer: PartyId,
     op: &'static str,
     tx: TxHash,
-    entities: HashMap<Object, Option<Entity>>,
-    dirty: BTreeSet<Object>,
+    entities: ObjectMap<Option<Entity>>,
+    dirty: ObjectSet,
     lots: HashMap<(Gtin, String), Option<Lot>>,
     products: HashMap<Gtin, Option<Product>>,
 }
@@ -220,8 +226,8 @@ impl<'c, 'b, 'a, R: StateRead> Work<'c, 'b, 'a, R> {
             signer,
             op,
             tx,
-            entities: HashMap::new(),
-            dirty: BTreeSet::new(),
+            entities: ObjectMap::default(),
+            dirty: ObjectSet::default(),
             lots: HashMap::new(),
             products: HashMap::new(),
         }
@@ -488,7 +494,8 @@ impl<'c, 'b, 'a, R: StateRead> Work<'c, 'b, 'a, R> {
         Ok(())
     }
 
-    /// Writes every changed object, lot and product.
+    /// Writes every changed object, lot and product (in any order: a transaction's writes are
+    /// kept sorted by key).
     fn flush(self) {
         for object in self.dirty {
             if let Some(Some(entity)) = self.entities.get(&object) {
@@ -718,6 +725,8 @@ async fn create_units<R: StateRead>(
         }
         let entry = work.entry(Step::Commissioned, None, None);
         let mut made = 0u64;
+        work.entities.reserve(group.serials.len());
+        work.dirty.reserve(group.serials.len());
         for serial in group.serials.iter() {
             let object = Object::Unit {
                 gtin,
@@ -778,7 +787,7 @@ async fn commission<R: StateRead>(
 ) -> Result<(usize, String), TxError> {
     let count = create_units(work, &op.units, &op.lot, op.expiry, None).await?;
     if let Some(parent) = op.into {
-        put_into(work, parent, unit_objects(&op.units).collect()).await?;
+        put_into(work, parent, &Objects::units(op.units.clone())).await?;
     }
     let subject = match op.units.as_slice() {
         [group] => format!("{}/{}", group.gtin, op.lot),
@@ -803,6 +812,7 @@ async fn open_container<R: StateRead>(
                 status: ContainerStatus::Active,
                 tracking: Tracking::new(work.signer, entry),
                 contents: 0,
+                packed: 0,
                 lots: Vec::new(),
             })),
         );
@@ -821,9 +831,23 @@ async fn open_container<R: StateRead>(
 async fn put_into<R: StateRead>(
     work: &mut Work<'_, '_, '_, R>,
     parent: Sscc,
-    children: Vec<Object>,
+    children: &Objects,
 ) -> Result<usize, TxError> {
     open_container(work, parent).await?;
+    let count = children.len();
+    let container = Object::Container { sscc: parent };
+    let packed_before = match work.existing(&container).await? {
+        Entity::Container(c) => c.packed,
+        Entity::Unit(_) => 0,
+    };
+    if packed_before as usize + count > CONTAINER_PACKINGS_MAX {
+        return Err(refused(
+            "container_full",
+            format!(
+                "container {parent} has had {packed_before} objects packed in it; at most {CONTAINER_PACKINGS_MAX} ever are (an SSCC names one logistic unit: use a new SSCC)"
+            ),
+        ));
+    }
     // A container may not go inside itself, however deep.
     let mut ancestor = Some(parent);
     let mut ancestors = Vec::new();
@@ -843,8 +867,7 @@ async fn put_into<R: StateRead>(
     }
     let entry = work.entry(Step::Packed, None, Some(parent));
     let mut lots: BTreeSet<LotRef> = BTreeSet::new();
-    let mut listed = Vec::with_capacity(children.len());
-    for child in children {
+    for child in children.iter() {
         if let Object::Container { sscc } = &child
             && ancestors.contains(sscc)
         {
@@ -866,23 +889,18 @@ async fn put_into<R: StateRead>(
         let entity = work.existing(&child).await?;
         entity.tracking_mut().parent = Some(parent);
         work.record(&child, entry.clone()).await?;
-        listed.push(child.encode().to_vec());
     }
-    let count = listed.len();
-    let owner = contents_owner(&parent);
-    let packed_before = lists::len(work.ctx, names::CONTENTS, &owner).await?;
-    if packed_before as usize + count > CONTAINER_PACKINGS_MAX {
-        return Err(refused(
-            "container_full",
-            format!(
-                "container {parent} has had {packed_before} objects packed in it; at most {CONTAINER_PACKINGS_MAX} ever are (an SSCC names one logistic unit: use a new SSCC)"
-            ),
-        ));
-    }
-    lists::extend(work.ctx, names::CONTENTS, &owner, listed).await?;
-    let container = Object::Container { sscc: parent };
+    // One list item per packing: the objects as the operation names them.
+    lists::push(
+        work.ctx,
+        names::CONTENTS,
+        &contents_owner(&parent),
+        children.encode().to_vec(),
+    )
+    .await?;
     if let Entity::Container(c) = work.existing(&container).await? {
         c.contents += count as u64;
+        c.packed += count as u64;
     }
     work.mark(&container);
     let lots: Vec<LotRef> = lots.into_iter().collect();
@@ -896,7 +914,7 @@ async fn pack<R: StateRead>(
     work: &mut Work<'_, '_, '_, R>,
     op: &Pack,
 ) -> Result<(usize, String), TxError> {
-    let count = put_into(work, op.parent, op.children.iter().collect()).await?;
+    let count = put_into(work, op.parent, &op.children).await?;
     Ok((count, op.parent.to_string()))
 }
 
@@ -910,14 +928,16 @@ async fn contents_of<R: StateRead>(
     let (mut found, mut seen) = (Vec::new(), HashSet::new());
     for seq in 0..len {
         let key = lists::item_key(names::CONTENTS, &owner, seq);
-        let Some(child) = work.ctx.get_decoded::<Object>(&key).await? else {
+        let Some(packing) = work.ctx.get_decoded::<Objects>(&key).await? else {
             continue;
         };
-        // The list keeps every packing, so a repacked object is listed more than once.
-        if work.existing(&child).await?.tracking().parent == Some(*sscc)
-            && seen.insert(child.clone())
-        {
-            found.push(child);
+        for child in packing.iter() {
+            // The list keeps every packing, so a repacked object is listed more than once.
+            if work.existing(&child).await?.tracking().parent == Some(*sscc)
+                && seen.insert(child.clone())
+            {
+                found.push(child);
+            }
         }
     }
     Ok(found)

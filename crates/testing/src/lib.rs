@@ -162,6 +162,8 @@ impl EngineDefinition for SimEngine {
                 idle_wait: Duration::from_millis(50),
             },
             timing: Timing::default(),
+            // Simulated validators hold little state; many run in one test process.
+            page_cache_mib: 16,
         };
         let pk = public_key.clone();
         let load = self.load_per_second;

@@ -1137,7 +1137,8 @@ struct_codec!(LotRef {
 });
 
 /// A case or pallet, under `sc/<sscc>`. Its contents are the objects whose `parent` is it;
-/// the list `l/contents/<H(sscc)>` names every object ever packed in it.
+/// the list `l/contents/<H(sscc)>` holds one item per packing into it (the `Objects` packed),
+/// so it names every object ever packed in it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Container {
     pub sscc: Sscc,
@@ -1148,6 +1149,8 @@ pub struct Container {
     pub tracking: Tracking,
     /// How many objects it holds now.
     pub contents: u64,
+    /// How many objects have ever been packed in it (counting a repacked one again).
+    pub packed: u64,
     /// The lots of the units inside it, at any depth (sorted), so a recall or expiry stops
     /// it moving on without opening it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -1160,6 +1163,7 @@ struct_codec!(Container {
     status: v,
     tracking: v,
     contents: v,
+    packed: v,
     lots: l(CONTAINER_LOTS_MAX),
 });
 

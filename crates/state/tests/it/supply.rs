@@ -367,6 +367,54 @@ fn packing_and_unpacking_keep_contents_and_parents_consistent() {
         &outcome.events[0],
         Event::SupplyStep { objects: 1, .. }
     ));
+    // Three packed at commissioning and one repacked: four packings, none inside now.
+    let case = stored_container(&chain, 1);
+    assert_eq!((case.contents, case.packed), (0, 4));
+}
+
+#[test]
+fn a_container_takes_a_bounded_number_of_packings_in_its_life() {
+    use medchain_types::supply::{CONTAINER_PACKINGS_MAX, OBJECTS_PER_OP_MAX};
+    let mut chain = Chain::dev();
+    let many = Objects::units(vec![UnitGroup {
+        gtin: gtin(),
+        serials: Serials::Range {
+            prefix: "F".into(),
+            first: 0,
+            count: OBJECTS_PER_OP_MAX as u32,
+            width: 6,
+        },
+    }]);
+    applied(
+        &mut chain,
+        "manufacturer",
+        SupplyOp::Commission(Commission {
+            meta: meta(),
+            units: many.units.clone(),
+            lot: "L1".into(),
+            expiry: expiry(),
+            into: Some(sscc(1)),
+        }),
+    );
+    // Emptied and filled again, the case has had its lifetime's packings.
+    let unpack_all = SupplyOp::Unpack(Unpack {
+        meta: meta(),
+        parent: sscc(1),
+        children: None,
+    });
+    applied(&mut chain, "manufacturer", unpack_all.clone());
+    let pack_all = SupplyOp::Pack(Pack {
+        meta: meta(),
+        parent: sscc(1),
+        children: many.clone(),
+    });
+    applied(&mut chain, "manufacturer", pack_all.clone());
+    let case = stored_container(&chain, 1);
+    assert_eq!(case.packed as usize, CONTAINER_PACKINGS_MAX);
+    assert_eq!(case.contents as usize, OBJECTS_PER_OP_MAX);
+    applied(&mut chain, "manufacturer", unpack_all);
+    let err = refused(&mut chain, "manufacturer", pack_all, "container_full");
+    assert!(err.to_string().contains("use a new SSCC"), "{err}");
 }
 
 #[test]
