@@ -52,7 +52,8 @@ pub struct BlockPolicy {
     /// Most transactions per block (at most the protocol limit).
     pub transactions_max: usize,
     /// How long a leader with an empty mempool waits for transactions before it proposes an
-    /// empty block. Must stay well below the consensus leader timeout.
+    /// empty block on an empty parent (after a block with transactions it proposes at once, so
+    /// that block is finalized without delay). Must stay well below the leader timeout.
     pub idle_wait: Duration,
 }
 
@@ -606,8 +607,10 @@ impl<E: Spawner + StorageContext + Clock> Application<E> for App {
         let parent = ancestry.next().await?;
         let parent_header = parent.inner().header.clone();
         let mempool = input.provider;
-        if mempool.is_empty() {
-            // Wait briefly for work rather than spinning out empty blocks.
+        // Wait briefly for work rather than spinning out empty blocks, but not right after a
+        // block with transactions: `Stateful` finalizes nothing while a proposal is being
+        // built, so waiting here would hold that block's commit back by the whole wait.
+        if mempool.is_empty() && parent_header.tx_count == 0 {
             let sleep = runtime.sleep(self.policy.idle_wait);
             futures::pin_mut!(sleep);
             let arrival = mempool.arrival();
