@@ -478,26 +478,17 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
                 ));
             }
         }
-        let mut transactions = Vec::with_capacity(verified.len());
-        for (i, tx) in verified.into_iter().enumerate() {
-            // Checked above, together: admitted without running each again.
-            let hash = self.admit_with(tx, false).await.map_err(|problem| {
-                Problem::new(
-                    problem.status,
-                    &problem.code,
-                    format!(
-                        "event {i}: {} (events before it were submitted: {})",
-                        problem.detail,
-                        transactions
-                            .iter()
-                            .map(|h: &TxHash| h.to_string())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                )
-            })?;
-            transactions.push(hash);
-        }
+        // Checked above, together; admitted together, or not at all.
+        let transactions = self.admit_all(verified).await.map_err(|(i, problem)| {
+            Problem::new(
+                problem.status,
+                &problem.code,
+                format!(
+                    "event {i}: {}; nothing of the capture was submitted",
+                    problem.detail
+                ),
+            )
+        })?;
         Ok(CaptureAccepted {
             event_ids: captured.into_iter().map(|c| c.event_id).collect(),
             transactions,

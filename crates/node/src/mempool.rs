@@ -13,7 +13,7 @@
 
 use medchain_types::{PartyId, SignedTransaction, TxHash, VerifiedTransaction};
 use std::{
-    collections::{BTreeMap, HashMap, VecDeque},
+    collections::{BTreeMap, HashMap, HashSet, VecDeque},
     sync::{Arc, Mutex},
 };
 
@@ -114,44 +114,63 @@ impl Mempool {
 
     /// Adds a verified transaction.
     pub fn insert(&self, tx: VerifiedTransaction) -> Result<(), MempoolError> {
-        let hash = tx.hash();
-        let signer = tx.transaction().signer;
-        let nonce = tx.transaction().nonce;
-        let size = tx.size();
+        self.insert_all(vec![tx]).map_err(|(_, err)| err)
+    }
+
+    /// Adds verified transactions all together or none of them: every one is checked (against
+    /// the pool and against the others) before any goes in. On refusal, answers the position
+    /// of the first that could not go in and why.
+    pub fn insert_all(&self, txs: Vec<VerifiedTransaction>) -> Result<(), (usize, MempoolError)> {
         {
             let mut inner = self.lock();
-            if inner.entries.contains_key(&hash) {
-                return Err(MempoolError::AlreadyPending(hash));
+            let (mut hashes, mut nonces) = (HashSet::new(), HashSet::new());
+            let (mut count, mut bytes) = (inner.entries.len(), inner.bytes);
+            for (i, tx) in txs.iter().enumerate() {
+                let hash = tx.hash();
+                let signer = tx.transaction().signer;
+                let nonce = tx.transaction().nonce;
+                if inner.entries.contains_key(&hash) || !hashes.insert(hash) {
+                    return Err((i, MempoolError::AlreadyPending(hash)));
+                }
+                if inner.committed.contains(&hash) {
+                    return Err((i, MempoolError::AlreadyCommitted(hash)));
+                }
+                if inner
+                    .by_signer
+                    .get(&signer)
+                    .is_some_and(|queue| queue.contains_key(&nonce))
+                    || !nonces.insert((signer, nonce))
+                {
+                    return Err((i, MempoolError::NonceTaken { signer, nonce }));
+                }
+                count += 1;
+                bytes += tx.size();
+                if count > self.limits.transactions_max || bytes > self.limits.bytes_max {
+                    return Err((
+                        i,
+                        MempoolError::Full {
+                            transactions: inner.entries.len(),
+                            bytes: inner.bytes,
+                            transactions_max: self.limits.transactions_max,
+                            bytes_max: self.limits.bytes_max,
+                        },
+                    ));
+                }
             }
-            if inner.committed.contains(&hash) {
-                return Err(MempoolError::AlreadyCommitted(hash));
+            for tx in txs {
+                let hash = tx.hash();
+                let signer = tx.transaction().signer;
+                let nonce = tx.transaction().nonce;
+                let queue = inner.by_signer.entry(signer).or_default();
+                let first = queue.is_empty();
+                queue.insert(nonce, hash);
+                if first {
+                    inner.signer_order.push_back(signer);
+                }
+                inner.bytes += tx.size();
+                inner.rejected.remove(&hash);
+                inner.entries.insert(hash, Entry { tx, signer, nonce });
             }
-            if inner
-                .by_signer
-                .get(&signer)
-                .is_some_and(|queue| queue.contains_key(&nonce))
-            {
-                return Err(MempoolError::NonceTaken { signer, nonce });
-            }
-            if inner.entries.len() >= self.limits.transactions_max
-                || inner.bytes + size > self.limits.bytes_max
-            {
-                return Err(MempoolError::Full {
-                    transactions: inner.entries.len(),
-                    bytes: inner.bytes,
-                    transactions_max: self.limits.transactions_max,
-                    bytes_max: self.limits.bytes_max,
-                });
-            }
-            let queue = inner.by_signer.entry(signer).or_default();
-            let first = queue.is_empty();
-            queue.insert(nonce, hash);
-            if first {
-                inner.signer_order.push_back(signer);
-            }
-            inner.bytes += size;
-            inner.rejected.remove(&hash);
-            inner.entries.insert(hash, Entry { tx, signer, nonce });
         }
         self.arrivals.notify_waiters();
         Ok(())
@@ -334,6 +353,11 @@ mod tests {
     use medchain_types::{ChainId, Hash32, Keypair, Transaction, TxBody};
 
     fn tx(seed: u8, nonce: u64) -> VerifiedTransaction {
+        tx_saying(seed, nonce, nonce as u8)
+    }
+
+    /// Another transaction of the same signer and nonce for each `what`.
+    fn tx_saying(seed: u8, nonce: u64, what: u8) -> VerifiedTransaction {
         let keypair = Keypair::from_seed([seed; 32]);
         let signed = Transaction {
             chain_id: ChainId::new("t").expect("valid"),
@@ -342,11 +366,42 @@ mod tests {
             nonce,
             body: TxBody::Attest {
                 subject: Hash32::ZERO,
-                digest: Hash32([nonce as u8; 32]),
+                digest: Hash32([what; 32]),
             },
         }
         .sign(&keypair);
         VerifiedTransaction::assume_verified(signed)
+    }
+
+    #[test]
+    fn a_batch_goes_in_whole_or_not_at_all() {
+        let pool = Mempool::new(MempoolLimits::default());
+        pool.insert(tx_saying(1, 2, 99)).expect("inserts");
+        // The third of the batch wants a nonce already pending: none of it goes in.
+        let refused = pool.insert_all(vec![tx(1, 0), tx(1, 1), tx(1, 2), tx(1, 3)]);
+        assert!(matches!(
+            refused,
+            Err((2, MempoolError::NonceTaken { nonce: 2, .. }))
+        ));
+        assert_eq!(pool.len(), 1);
+        assert!(!pool.contains(&tx(1, 0).hash()));
+        // Nor does a batch naming one nonce twice.
+        let twice = pool.insert_all(vec![tx(3, 0), tx(3, 0)]);
+        assert!(matches!(twice, Err((1, MempoolError::AlreadyPending(_)))));
+        assert_eq!(pool.len(), 1);
+        // A batch that fits goes in whole, in nonce order for its signer.
+        pool.insert_all(vec![tx(1, 0), tx(1, 1), tx(1, 3)])
+            .expect("inserts");
+        assert_eq!(pool.len(), 4);
+        assert_eq!(pool.highest_nonce(&tx(1, 0).transaction().signer), Some(3));
+        // A batch past the pool's bound is refused whole.
+        let small = Mempool::new(MempoolLimits {
+            transactions_max: 2,
+            ..MempoolLimits::default()
+        });
+        let full = small.insert_all(vec![tx(4, 0), tx(4, 1), tx(4, 2)]);
+        assert!(matches!(full, Err((2, MempoolError::Full { .. }))));
+        assert!(small.is_empty());
     }
 
     #[test]

@@ -280,6 +280,47 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
         dry_run: bool,
     ) -> Result<TxHash, Problem> {
         let hash = verified.hash();
+        self.check_admission(&verified, dry_run).await?;
+        let signed = verified.signed().clone();
+        self.handles
+            .mempool
+            .insert(verified)
+            .map_err(mempool_problem)?;
+        self.handles.gossip.publish(signed);
+        Ok(hash)
+    }
+
+    /// Admits transactions all together or none of them (an EPCIS capture): each passes the
+    /// admission checks, then the pool takes them at once, so nothing submitted meanwhile
+    /// (another capture, a transaction of the same account) can take a nonce between them.
+    pub(crate) async fn admit_all(
+        &self,
+        verified: Vec<VerifiedTransaction>,
+    ) -> Result<Vec<TxHash>, (usize, Problem)> {
+        for (i, tx) in verified.iter().enumerate() {
+            self.check_admission(tx, false)
+                .await
+                .map_err(|problem| (i, problem))?;
+        }
+        let signed: Vec<SignedTransaction> = verified.iter().map(|v| v.signed().clone()).collect();
+        let hashes = verified.iter().map(VerifiedTransaction::hash).collect();
+        self.handles
+            .mempool
+            .insert_all(verified)
+            .map_err(|(i, err)| (i, mempool_problem(err)))?;
+        for tx in signed {
+            self.handles.gossip.publish(tx);
+        }
+        Ok(hashes)
+    }
+
+    /// Why the chain would not take `verified` now, from state as of the tip.
+    async fn check_admission(
+        &self,
+        verified: &VerifiedTransaction,
+        dry_run: bool,
+    ) -> Result<(), Problem> {
+        let hash = verified.hash();
         let transaction = verified.transaction();
         if self.read_raw(&keys::receipt(&hash)).await?.is_some() {
             return Err(Problem::new(
@@ -331,7 +372,7 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
             // The transaction is next in line: run it against finalized state now, so that a
             // refusal (a missing role, a reused key, a closed proposal, ...) is answered at
             // once rather than discovered in a block. Nothing is written.
-            if let Err(err) = self.dry_run_verified(&verified).await? {
+            if let Err(err) = self.dry_run_verified(verified).await? {
                 return Err(Problem::new(
                     tx_error_status(&err),
                     err.code(),
@@ -339,24 +380,7 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
                 ));
             }
         }
-        let signed = verified.signed().clone();
-        self.handles
-            .mempool
-            .insert(verified)
-            .map_err(|err| match err {
-                MempoolError::AlreadyPending(_) => {
-                    Problem::new(409, "already_pending", err.to_string())
-                }
-                MempoolError::NonceTaken { .. } => {
-                    Problem::new(409, "nonce_pending", err.to_string())
-                }
-                MempoolError::AlreadyCommitted(_) => {
-                    Problem::new(409, "duplicate", err.to_string())
-                }
-                MempoolError::Full { .. } => Problem::new(503, "mempool_full", err.to_string()),
-            })?;
-        self.handles.gossip.publish(signed);
-        Ok(hash)
+        Ok(())
     }
 
     /// Runs a verified transaction against finalized state without keeping anything: its
@@ -723,5 +747,15 @@ pub fn decode_value(key: &[u8], bytes: &[u8]) -> Option<serde_json::Value> {
             .ok()
             .map(|digest| serde_json::Value::String(digest.to_hex())),
         _ => None,
+    }
+}
+
+/// The answer for a transaction the pool would not take.
+fn mempool_problem(err: MempoolError) -> Problem {
+    match err {
+        MempoolError::AlreadyPending(_) => Problem::new(409, "already_pending", err.to_string()),
+        MempoolError::NonceTaken { .. } => Problem::new(409, "nonce_pending", err.to_string()),
+        MempoolError::AlreadyCommitted(_) => Problem::new(409, "duplicate", err.to_string()),
+        MempoolError::Full { .. } => Problem::new(503, "mempool_full", err.to_string()),
     }
 }
