@@ -184,7 +184,8 @@ impl Client {
     }
 
     /// A GET that retries, for up to five seconds, while the node answers that the state it
-    /// would prove is between blocks or not yet covered by a certificate.
+    /// would prove is between blocks, moved on while it read the answer, or is not yet
+    /// covered by a certificate.
     pub(crate) async fn get_settled<T: DeserializeOwned>(
         &self,
         path: &str,
@@ -196,7 +197,7 @@ impl Client {
                     if attempts < 50
                         && matches!(
                             problem.code.as_str(),
-                            "state_settling" | "no_certificate_yet"
+                            "state_settling" | "state_moved" | "no_certificate_yet"
                         ) =>
                 {
                     attempts += 1;

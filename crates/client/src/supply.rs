@@ -17,6 +17,10 @@ pub enum PackProofError {
     Differs { key: String },
     #[error("the answer's {what} is not the proven one")]
     Mismatch { what: &'static str },
+    #[error(
+        "{key} is proven at height {other}, the answer's other entries at {first}: one answer rests on one block"
+    )]
+    Heights { key: String, first: u64, other: u64 },
     #[error("the answer says {verdict:?}, but {reason}")]
     Verdict {
         verdict: PackVerdict,
@@ -33,11 +37,22 @@ pub fn verify_entries(
     proven_entries(genesis, entries).map(|_| ())
 }
 
-/// [`verify_entries`], answering the proven entries.
+/// The height every entry of an answer is proven at (`None` for an answer without entries).
+/// A caller that knows a later finalized height can tell a stale answer by it.
+pub fn proven_height(entries: &[medchain_types::api::StateResponse]) -> Option<u64> {
+    entries
+        .first()
+        .and_then(|entry| entry.proof.as_ref())
+        .map(|p| p.height)
+}
+
+/// [`verify_entries`], answering the proven entries, which must all be proven at one height:
+/// entries of different blocks could be put together into a state that never was.
 fn proven_entries(
     genesis: &Genesis,
     entries: &[medchain_types::api::StateResponse],
 ) -> Result<Vec<crate::verify::VerifiedState>, PackProofError> {
+    let mut first = None;
     entries
         .iter()
         .map(|entry| {
@@ -46,6 +61,14 @@ fn proven_entries(
                     key: entry.key.clone(),
                     source,
                 })?;
+            let first = *first.get_or_insert(verified.height);
+            if verified.height != first {
+                return Err(PackProofError::Heights {
+                    key: entry.key.clone(),
+                    first,
+                    other: verified.height,
+                });
+            }
             if verified.value.as_ref().map(hex::encode) != entry.value {
                 return Err(PackProofError::Differs {
                     key: entry.key.clone(),

@@ -67,6 +67,9 @@ struct Reads<'s, E: Spawner + StorageContext + Clock> {
     entries: Vec<StateResponse>,
     /// Where each key's entry is in `entries`.
     index: HashMap<Vec<u8>, usize>,
+    /// The height the first proven entry was read at: every entry of one answer is proven
+    /// against the same block, or the answer could mix states a block apart.
+    height: Option<u64>,
 }
 
 /// Where an object is: the containers it is in (innermost first), who holds the outermost,
@@ -84,6 +87,7 @@ impl<'s, E: Spawner + StorageContext + Clock> Reads<'s, E> {
             proof,
             entries: Vec::new(),
             index: HashMap::new(),
+            height: None,
         }
     }
 
@@ -92,6 +96,13 @@ impl<'s, E: Spawner + StorageContext + Clock> Reads<'s, E> {
             return Ok(self.entries[at].clone());
         }
         let entry = self.service.state(key.clone(), self.proof).await?;
+        if self.proof && *self.height.get_or_insert(entry.height) != entry.height {
+            return Err(Problem::new(
+                503,
+                STATE_MOVED,
+                "a block was applied while the answer was being read; retry",
+            ));
+        }
         self.index.insert(key, self.entries.len());
         self.entries.push(entry.clone());
         Ok(entry)
@@ -196,11 +207,89 @@ impl<'s, E: Spawner + StorageContext + Clock> Reads<'s, E> {
     }
 }
 
+/// The code of an answer whose reads straddled a block (retried here, then answered 503).
+const STATE_MOVED: &str = "state_moved";
+
+/// How many times an answer with proofs is read again when a block lands in the middle of it.
+const CONSISTENT_ATTEMPTS: usize = 4;
+
+/// Runs `read` until its answer was read at one height, a few times at most.
+async fn consistently<T, F, Fut>(mut read: F) -> Result<T, Problem>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, Problem>>,
+{
+    let mut attempt = 1;
+    loop {
+        match read().await {
+            Err(problem) if problem.code == STATE_MOVED && attempt < CONSISTENT_ATTEMPTS => {
+                attempt += 1;
+            }
+            answer => return answer,
+        }
+    }
+}
+
+impl<E: Spawner + StorageContext + Clock> NodeService<E> {
+    /// `GET /v1/supply/verify`: the verdict on a scanned pack (GS1 element string,
+    /// human-readable form or Digital Link), with where it is, its chain of custody and the
+    /// state entries it rests on, proven (when asked) at one height.
+    pub async fn verify_pack(
+        &self,
+        scan: &str,
+        proof: bool,
+    ) -> Result<VerifyPackResponse, Problem> {
+        consistently(|| self.verify_pack_once(scan, proof)).await
+    }
+
+    /// `GET /v1/supply/alerts`: see [`Self::supply_alerts_once`].
+    pub async fn supply_alerts(
+        &self,
+        manufacturer: Option<PartyId>,
+        from: u64,
+        limit: u64,
+        proof: bool,
+    ) -> Result<SupplyAlertsResponse, Problem> {
+        consistently(|| self.supply_alerts_once(manufacturer, from, limit, proof)).await
+    }
+
+    /// `GET /v1/supply/holdings`: see [`Self::lot_holdings_once`].
+    #[allow(clippy::too_many_arguments)]
+    pub async fn lot_holdings(
+        &self,
+        gtin: Gtin,
+        lot_number: &str,
+        custodian: Option<PartyId>,
+        in_chain_only: bool,
+        from: u64,
+        limit: u64,
+        proof: bool,
+    ) -> Result<LotHoldingsResponse, Problem> {
+        consistently(|| {
+            self.lot_holdings_once(
+                gtin,
+                lot_number,
+                custodian,
+                in_chain_only,
+                from,
+                limit,
+                proof,
+            )
+        })
+        .await
+    }
+
+    /// `GET /v1/supply/lineage`: see [`Self::lineage_once`].
+    pub async fn lineage(&self, scan: &str, proof: bool) -> Result<LineageResponse, Problem> {
+        consistently(|| self.lineage_once(scan, proof)).await
+    }
+}
+
 impl<E: Spawner + StorageContext + Clock> NodeService<E> {
     /// `GET /v1/supply/verify`: the verdict on a scanned pack (GS1 element string,
     /// human-readable form or Digital Link), with where it is, its chain of custody and the
     /// state entries it rests on (with proofs when asked).
-    pub async fn verify_pack(
+    async fn verify_pack_once(
         &self,
         scan: &str,
         proof: bool,
@@ -397,7 +486,7 @@ pub const LINEAGE_MAX: usize = 1_000;
 impl<E: Spawner + StorageContext + Clock> NodeService<E> {
     /// `GET /v1/supply/alerts`: a page of suspect-product alerts, of one manufacturer's
     /// products or of all (`None`).
-    pub async fn supply_alerts(
+    async fn supply_alerts_once(
         &self,
         manufacturer: Option<PartyId>,
         from: u64,
@@ -446,7 +535,7 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
     /// and only those still in the supply chain, when asked. State entries come with the
     /// answer only when proofs are asked for.
     #[allow(clippy::too_many_arguments)]
-    pub async fn lot_holdings(
+    async fn lot_holdings_once(
         &self,
         gtin: Gtin,
         lot_number: &str,
@@ -549,7 +638,7 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
 
     /// `GET /v1/supply/lineage`: the ancestry of a scanned unit through the
     /// transformations that made it, generation by generation.
-    pub async fn lineage(&self, scan: &str, proof: bool) -> Result<LineageResponse, Problem> {
+    async fn lineage_once(&self, scan: &str, proof: bool) -> Result<LineageResponse, Problem> {
         let tip = self.tip();
         let parsed = Scan::parse(scan, Date::of_ms(tip.header.time_ms))
             .map_err(|err| Problem::new(422, "invalid_scan", err.to_string()))?;

@@ -112,6 +112,7 @@ async fn a_pallet_reaches_a_pharmacy_and_anyone_verifies_its_packs() {
     assert_eq!(answer.custodian, Some(party_id("manufacturer")));
     assert_eq!(answer.containers, vec![sscc(1), sscc(9)]);
     verify_pack_proofs(&genesis, &answer).expect("proofs verify");
+    let at_manufacturer = answer;
 
     applied(&client, "manufacturer", ship("wholesaler")).await;
     // In transit to the wholesaler.
@@ -172,6 +173,33 @@ async fn a_pallet_reaches_a_pharmacy_and_anyone_verifies_its_packs() {
         unit.tracking.custodian = party_id("wholesaler");
     }
     assert!(verify_pack_proofs(&genesis, &tampered).is_err());
+    // Nor does one put together from answers of two heights, though each proof holds: the
+    // lot's entry has not changed since the manufacturer's answer, but it is of an older block.
+    let old = at_manufacturer
+        .entries
+        .iter()
+        .find(|old| {
+            answer
+                .entries
+                .iter()
+                .any(|new| new.key == old.key && new.value == old.value)
+        })
+        .expect("an entry unchanged since")
+        .clone();
+    let mut spliced = answer.clone();
+    for entry in spliced.entries.iter_mut() {
+        if entry.key == old.key {
+            *entry = old.clone();
+        }
+    }
+    assert!(
+        matches!(
+            verify_pack_proofs(&genesis, &spliced),
+            Err(medchain_client::supply::PackProofError::Heights { .. })
+        ),
+        "{:?}",
+        verify_pack_proofs(&genesis, &spliced)
+    );
 
     // The dispensed pack, scanned as a Digital Link.
     let link = format!("https://id.gs1.org/01/{GTIN}/10/L1/21/A1?17=300131");
