@@ -154,6 +154,13 @@ impl NodeConfig {
                 self.block.transactions_max
             );
         }
+        let cache_max = medchain_node::engine::PAGE_CACHE_MIB_MAX;
+        if self.storage.page_cache_mib == 0 || self.storage.page_cache_mib > cache_max {
+            bail!(
+                "storage.page_cache_mib must be 1 to {cache_max}, found {}",
+                self.storage.page_cache_mib
+            );
+        }
         if self.block.idle_wait_ms > 800 {
             bail!(
                 "block.idle_wait_ms must stay below the leader timeout (at most 800), found {}",
@@ -191,5 +198,49 @@ impl NodeConfig {
         let opened = medchain_client::keys::keystore::read(path, &passphrase)
             .with_context(|| format!("cannot open the custodial keystore {}", path.display()))?;
         Ok(Some(opened))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(storage: &str) -> anyhow::Result<NodeConfig> {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!(
+            "medchain-config-test-{}-{n}.toml",
+            std::process::id()
+        ));
+        let text = format!(
+            "data_dir = \"d\"\ngenesis = \"g.json\"\nvalidator_key = \"v.key\"\n\
+             p2p_listen = \"127.0.0.1:0\"\nhttp_listen = \"127.0.0.1:0\"\n{storage}"
+        );
+        std::fs::write(&path, text).expect("writes");
+        let loaded = NodeConfig::load(&path);
+        let _ = std::fs::remove_file(&path);
+        loaded
+    }
+
+    #[test]
+    fn the_page_cache_is_bounded() {
+        let default = config("").expect("loads");
+        assert_eq!(
+            default.storage.page_cache_mib,
+            medchain_node::engine::DEFAULT_PAGE_CACHE_MIB
+        );
+        assert_eq!(
+            config("[storage]\npage_cache_mib = 1024\n")
+                .expect("loads")
+                .storage
+                .page_cache_mib,
+            1024
+        );
+        for bad in ["0", "1048577"] {
+            let err = config(&format!("[storage]\npage_cache_mib = {bad}\n"))
+                .expect_err("refused")
+                .to_string();
+            assert!(err.contains("storage.page_cache_mib must be 1 to"), "{err}");
+        }
     }
 }

@@ -117,7 +117,7 @@ struct NodeArgs {
     stop_after_secs: Option<u64>,
     /// Memory for the storage page cache in MiB, allocated at start (overrides the config;
     /// default 256). Large state reads faster with more.
-    #[arg(long, env = "MEDCHAIN_PAGE_CACHE_MIB", value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
+    #[arg(long, env = "MEDCHAIN_PAGE_CACHE_MIB", value_parser = clap::value_parser!(u64).range(1..=medchain_node::engine::PAGE_CACHE_MIB_MAX as u64))]
     page_cache_mib: Option<u64>,
 }
 

@@ -140,6 +140,9 @@ pub const PAGE_BYTES: u16 = 16_384;
 /// shows the effect); the whole cache is allocated at start.
 pub const DEFAULT_PAGE_CACHE_MIB: usize = 256;
 
+/// The most page cache a node takes (1 TiB): a larger value is a typo, not a machine.
+pub const PAGE_CACHE_MIB_MAX: usize = 1 << 20;
+
 /// What the rest of the node uses of a running validator.
 pub struct EngineHandles<E: Spawner + commonware_storage::Context + Clock> {
     pub marshal: Marshal,
@@ -270,8 +273,10 @@ where
         .expect("this validator's key is in the genesis validator set");
     let page_cache = CacheRef::new(
         NZU16!(PAGE_BYTES),
-        NonZeroUsize::new(page_cache_mib.max(1) * (1 << 20) / usize::from(PAGE_BYTES))
-            .expect("at least one page"),
+        NonZeroUsize::new(
+            page_cache_mib.clamp(1, PAGE_CACHE_MIB_MAX) * (1 << 20) / usize::from(PAGE_BYTES),
+        )
+        .expect("at least one page"),
     );
 
     let resolver = marshal_resolver::init(
