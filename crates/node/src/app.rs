@@ -376,6 +376,21 @@ impl<E: Spawner + StorageContext + Clock> StateRead for BatchView<'_, E> {
             .map(|value| value.map(|blob| blob.0))
             .map_err(|err| StateError::Store(err.to_string()))
     }
+
+    async fn get_many(&self, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>, StateError> {
+        let hashed: Vec<_> = keys.iter().map(|key| state_key(key)).collect();
+        let refs: Vec<_> = hashed.iter().collect();
+        self.state
+            .get_many(&refs)
+            .await
+            .map(|values| {
+                values
+                    .into_iter()
+                    .map(|value| value.map(|blob| blob.0))
+                    .collect()
+            })
+            .map_err(|err| StateError::Store(err.to_string()))
+    }
 }
 
 /// How long a proposer spends executing transactions and merkleizing their writes before it

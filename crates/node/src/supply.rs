@@ -180,7 +180,9 @@ impl<'s, E: Spawner + StorageContext + Clock> Reads<'s, E> {
                 object: object.clone(),
                 entry: entry.clone(),
             });
-            if entry.step != Step::Packed || depth >= NESTING_MAX {
+            // Packed into a container, or commissioned straight into one.
+            let into = matches!(entry.step, Step::Packed | Step::Commissioned);
+            if !into || depth >= NESTING_MAX {
                 continue;
             }
             let Some(sscc) = entry.container else {

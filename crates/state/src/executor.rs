@@ -10,7 +10,8 @@ use medchain_types::{
     ChainId, Event, EventRecord, Outcome, Party, PartyId, Receipt, TxBody, TxHash,
     VerifiedTransaction, event::DENIAL_REASON_BYTES_MAX, limits::EVENTS_PER_TRANSACTION_MAX,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
 
 /// What the block supplies to execution: nothing else may influence it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,6 +45,10 @@ pub struct BlockOutput {
 /// Executes transactions against a base view, keeping their writes in memory.
 pub struct BlockExecutor<'a, R: StateRead> {
     base: &'a R,
+    /// Values read from the base. The base does not change during a block, and the same keys
+    /// (a signer's party, a product, a lot, a licence) are read by transaction after
+    /// transaction.
+    read_cache: Mutex<HashMap<Vec<u8>, Option<Vec<u8>>>>,
     env: BlockEnv,
     writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     events: Vec<EventRecord>,
@@ -55,6 +60,7 @@ impl<'a, R: StateRead> BlockExecutor<'a, R> {
     pub fn new(base: &'a R, env: BlockEnv) -> Self {
         Self {
             base,
+            read_cache: Mutex::new(HashMap::new()),
             env,
             writes: BTreeMap::new(),
             events: Vec::new(),
@@ -74,10 +80,59 @@ impl<'a, R: StateRead> BlockExecutor<'a, R> {
 
     /// Reads through the block's writes to the base.
     pub async fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
-        match self.writes.get(key) {
-            Some(value) => Ok(value.clone()),
-            None => self.base.get(key).await,
+        if let Some(value) = self.writes.get(key) {
+            return Ok(value.clone());
         }
+        if let Some(value) = self.cached(key) {
+            return Ok(value);
+        }
+        let value = self.base.get(key).await?;
+        self.cache().insert(key.to_vec(), value.clone());
+        Ok(value)
+    }
+
+    /// Reads several keys through the block's writes, with one read of the base for those
+    /// neither written nor read before.
+    pub async fn get_many(&self, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>, StateError> {
+        let mut values = Vec::with_capacity(keys.len());
+        let mut missing = Vec::new();
+        for (i, key) in keys.iter().enumerate() {
+            let known = match self.writes.get(*key) {
+                Some(value) => Some(value.clone()),
+                None => self.cached(key),
+            };
+            if known.is_none() {
+                missing.push(i);
+            }
+            values.push(known.flatten());
+        }
+        if missing.is_empty() {
+            return Ok(values);
+        }
+        let wanted: Vec<&[u8]> = missing.iter().map(|&i| keys[i]).collect();
+        let read = self.base.get_many(&wanted).await?;
+        if read.len() != wanted.len() {
+            return Err(StateError::Store(format!(
+                "asked for {} keys, the store answered {}",
+                wanted.len(),
+                read.len()
+            )));
+        }
+        let mut cache = self.cache();
+        for (i, value) in missing.into_iter().zip(read) {
+            cache.insert(keys[i].to_vec(), value.clone());
+            values[i] = value;
+        }
+        Ok(values)
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<Vec<u8>, Option<Vec<u8>>>> {
+        self.read_cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The base's value of `key` if it was read before (`Some(None)`: read and absent).
+    fn cached(&self, key: &[u8]) -> Option<Option<Vec<u8>>> {
+        self.cache().get(key).cloned()
     }
 
     /// Applies writes that are not a transaction's (genesis seeding).
@@ -340,6 +395,31 @@ impl<'b, 'a, R: StateRead> TxContext<'b, 'a, R> {
         }
     }
 
+    /// Reads several raw values, in order, with one read of the store for those not written
+    /// in this block.
+    pub async fn get_many(&self, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>, StateError> {
+        let mut values: Vec<Option<Vec<u8>>> = Vec::with_capacity(keys.len());
+        let mut missing = Vec::new();
+        for (i, key) in keys.iter().enumerate() {
+            match self.writes.get(*key) {
+                Some(value) => values.push(value.clone()),
+                None => {
+                    missing.push(i);
+                    values.push(None);
+                }
+            }
+        }
+        if missing.is_empty() {
+            return Ok(values);
+        }
+        let wanted: Vec<&[u8]> = missing.iter().map(|&i| keys[i]).collect();
+        let read = self.block.get_many(&wanted).await?;
+        for (i, value) in missing.into_iter().zip(read) {
+            values[i] = value;
+        }
+        Ok(values)
+    }
+
     /// Reads and decodes a value.
     pub async fn get_decoded<T: Read<Cfg = ()>>(
         &self,
@@ -381,5 +461,81 @@ impl<'b, 'a, R: StateRead> TxContext<'b, 'a, R> {
         self.get_decoded::<Party>(&keys::party(id))
             .await?
             .ok_or(TxError::UnknownParty(*id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::MemoryState;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A base that counts the keys it is asked for.
+    struct Counting {
+        inner: MemoryState,
+        asked: AtomicUsize,
+    }
+
+    impl StateRead for Counting {
+        async fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+            self.asked.fetch_add(1, Ordering::Relaxed);
+            self.inner.get(key).await
+        }
+    }
+
+    fn env() -> BlockEnv {
+        BlockEnv {
+            chain_id: ChainId::new("medchain-test").expect("chain id"),
+            height: 1,
+            time_ms: 1,
+            event_base: 0,
+        }
+    }
+
+    #[test]
+    fn reads_see_the_blocks_writes_and_ask_the_base_once_per_key() {
+        let mut inner = MemoryState::new();
+        inner.apply(&BlockOutput {
+            writes: vec![
+                (b"a".to_vec(), Some(b"base-a".to_vec())),
+                (b"b".to_vec(), Some(b"base-b".to_vec())),
+            ],
+            events: Vec::new(),
+        });
+        let base = Counting {
+            inner,
+            asked: AtomicUsize::new(0),
+        };
+        let mut block = BlockExecutor::new(&base, env());
+        block.write_raw(b"b".to_vec(), None);
+        block.write_raw(b"c".to_vec(), Some(b"block-c".to_vec()));
+        futures::executor::block_on(async {
+            let keys: [&[u8]; 5] = [b"a", b"b", b"c", b"d", b"a"];
+            let values = block.get_many(&keys).await.expect("read");
+            assert_eq!(
+                values,
+                [
+                    Some(b"base-a".to_vec()),
+                    None,
+                    Some(b"block-c".to_vec()),
+                    None,
+                    Some(b"base-a".to_vec()),
+                ]
+            );
+            // Only what the block did not write went to the base ("a" twice in one read).
+            assert_eq!(base.asked.load(Ordering::Relaxed), 3);
+            // Read before: from the cache, absent or not.
+            assert_eq!(block.get(b"a").await.expect("read"), Some(b"base-a".to_vec()));
+            assert_eq!(block.get(b"d").await.expect("read"), None);
+            assert_eq!(base.asked.load(Ordering::Relaxed), 3);
+            // A write after a read wins over the cache.
+            block.write_raw(b"a".to_vec(), Some(b"block-a".to_vec()));
+            assert_eq!(block.get(b"a").await.expect("read"), Some(b"block-a".to_vec()));
+            let tx = TxContext::new(&block);
+            assert_eq!(
+                tx.get_many(&[b"a", b"z"]).await.expect("read"),
+                [Some(b"block-a".to_vec()), None]
+            );
+        });
     }
 }

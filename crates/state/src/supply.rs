@@ -31,12 +31,12 @@
 
 use crate::{
     credentials,
-    error::TxError,
+    error::{StateError, TxError},
     executor::{TxContext, truncate},
     lists::{self, names},
     view::StateRead,
 };
-use commonware_codec::Encode;
+use commonware_codec::{Decode as _, Encode};
 use medchain_types::{
     Event, Party, PartyId, Role, TxHash,
     event::SUPPLY_SUBJECT_BYTES_MAX,
@@ -202,6 +202,22 @@ impl Entity {
     }
 }
 
+/// Decodes an object's stored value.
+fn decode_entity(object: &Object, key: &[u8], bytes: Vec<u8>) -> Result<Entity, TxError> {
+    let corrupt = |err: commonware_codec::Error| {
+        TxError::State(StateError::Corrupt {
+            key: crate::keys::describe(key),
+            reason: err.to_string(),
+        })
+    };
+    Ok(match object {
+        Object::Unit { .. } => Entity::Unit(Unit::decode_cfg(bytes, &()).map_err(corrupt)?),
+        Object::Container { .. } => {
+            Entity::Container(Container::decode_cfg(bytes, &()).map_err(corrupt)?)
+        }
+    })
+}
+
 /// One operation's working set: objects read once, written once at the end.
 struct Work<'c, 'b, 'a, R: StateRead> {
     ctx: &'c mut TxContext<'b, 'a, R>,
@@ -259,6 +275,38 @@ impl<'c, 'b, 'a, R: StateRead> Work<'c, 'b, 'a, R> {
             self.entities.insert(object.clone(), entity);
         }
         Ok(self.entities.get_mut(object).and_then(Option::as_mut))
+    }
+
+    /// Reads the objects not read yet all at once, which costs the store far less than one
+    /// read each (an operation names up to thousands).
+    async fn preload<'o>(
+        &mut self,
+        objects: impl IntoIterator<Item = &'o Object>,
+    ) -> Result<(), TxError> {
+        let missing: Vec<&Object> = objects
+            .into_iter()
+            .filter(|object| !self.entities.contains_key(*object))
+            .collect();
+        if missing.len() < 2 {
+            return Ok(());
+        }
+        let keys: Vec<Vec<u8>> = missing.iter().map(|object| object_key(object)).collect();
+        let refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+        let values = self.ctx.get_many(&refs).await?;
+        for ((object, key), value) in missing.into_iter().zip(&keys).zip(values) {
+            let entity = match value {
+                None => None,
+                Some(bytes) => Some(decode_entity(object, key, bytes)?),
+            };
+            self.entities.insert(object.clone(), entity);
+        }
+        Ok(())
+    }
+
+    /// [`Self::preload`] for the objects an operation names.
+    async fn preload_named(&mut self, objects: &Objects) -> Result<(), TxError> {
+        let objects: Vec<Object> = objects.iter().collect();
+        self.preload(&objects).await
     }
 
     async fn lot(&mut self, gtin: &Gtin, lot: &str) -> Result<Option<&mut Lot>, TxError> {
@@ -646,12 +694,15 @@ async fn index<R: StateRead>(
 }
 
 /// Creates the units of `groups` in `lot`, for commissioning and transformation.
+/// Creates units, held by the signer; with `into`, already inside that container (which the
+/// caller packs them into), the one history entry saying so.
 async fn create_units<R: StateRead>(
     work: &mut Work<'_, '_, '_, R>,
     groups: &[UnitGroup],
     lot_number: &str,
     expiry: Date,
     made_by: Option<TxHash>,
+    into: Option<Sscc>,
 ) -> Result<usize, TxError> {
     let signer = work.signer;
     let mut count = 0;
@@ -723,15 +774,23 @@ async fn create_units<R: StateRead>(
                 );
             }
         }
-        let entry = work.entry(Step::Commissioned, None, None);
+        let entry = work.entry(Step::Commissioned, None, into);
+        let mut tracking = Tracking::new(signer, entry);
+        tracking.parent = into;
         let mut made = 0u64;
         work.entities.reserve(group.serials.len());
         work.dirty.reserve(group.serials.len());
-        for serial in group.serials.iter() {
-            let object = Object::Unit {
-                gtin,
-                serial: serial.clone(),
+        let objects: Vec<Object> = group
+            .serials
+            .iter()
+            .map(|serial| Object::Unit { gtin, serial })
+            .collect();
+        work.preload(&objects).await?;
+        for object in objects {
+            let Object::Unit { serial, .. } = &object else {
+                unreachable!("built as units above")
             };
+            let serial = serial.clone();
             if work.load(&object).await?.is_some() {
                 return Err(violation(
                     AlertKind::DuplicateCommission,
@@ -748,7 +807,7 @@ async fn create_units<R: StateRead>(
                     serial,
                     lot: lot_number.to_string(),
                     status: UnitStatus::Active,
-                    tracking: Tracking::new(signer, entry.clone()),
+                    tracking: tracking.clone(),
                     made_by,
                     consumed_by: None,
                 })),
@@ -785,9 +844,10 @@ async fn commission<R: StateRead>(
     work: &mut Work<'_, '_, '_, R>,
     op: &Commission,
 ) -> Result<(usize, String), TxError> {
-    let count = create_units(work, &op.units, &op.lot, op.expiry, None).await?;
+    let count = create_units(work, &op.units, &op.lot, op.expiry, None, op.into).await?;
     if let Some(parent) = op.into {
-        put_into(work, parent, &Objects::units(op.units.clone())).await?;
+        let children = Objects::units(op.units.clone());
+        put_into(work, parent, &children, Some(&op.lot)).await?;
     }
     let subject = match op.units.as_slice() {
         [group] => format!("{}/{}", group.gtin, op.lot),
@@ -828,10 +888,14 @@ async fn open_container<R: StateRead>(
 }
 
 /// Packs `children` (each held by the signer and loose) into `parent`.
+/// Packs `children` into `parent`. `commissioned_in` names the lot of units this operation
+/// has just commissioned into `parent` (held by the signer, in no other container, fit, their
+/// one history entry already naming `parent`): only the container's side is left to do.
 async fn put_into<R: StateRead>(
     work: &mut Work<'_, '_, '_, R>,
     parent: Sscc,
     children: &Objects,
+    commissioned_in: Option<&str>,
 ) -> Result<usize, TxError> {
     open_container(work, parent).await?;
     let count = children.len();
@@ -865,8 +929,44 @@ async fn put_into<R: StateRead>(
             .tracking()
             .parent;
     }
-    let entry = work.entry(Step::Packed, None, Some(parent));
     let mut lots: BTreeSet<LotRef> = BTreeSet::new();
+    match commissioned_in {
+        Some(lot) => lots.extend(children.units.iter().map(|group| LotRef {
+            gtin: group.gtin,
+            lot: lot.to_string(),
+        })),
+        None => pack_children(work, parent, children, &ancestors, &mut lots).await?,
+    }
+    // One list item per packing: the objects as the operation names them.
+    lists::push(
+        work.ctx,
+        names::CONTENTS,
+        &contents_owner(&parent),
+        children.encode().to_vec(),
+    )
+    .await?;
+    if let Entity::Container(c) = work.existing(&container).await? {
+        c.contents += count as u64;
+        c.packed += count as u64;
+    }
+    work.mark(&container);
+    let lots: Vec<LotRef> = lots.into_iter().collect();
+    for sscc in ancestors {
+        work.add_lots(sscc, &lots).await?;
+    }
+    Ok(count)
+}
+
+/// The checks and steps of packing objects that already exist into `parent`.
+async fn pack_children<R: StateRead>(
+    work: &mut Work<'_, '_, '_, R>,
+    parent: Sscc,
+    children: &Objects,
+    ancestors: &[Sscc],
+    lots: &mut BTreeSet<LotRef>,
+) -> Result<(), TxError> {
+    work.preload_named(children).await?;
+    let entry = work.entry(Step::Packed, None, Some(parent));
     for child in children.iter() {
         if let Object::Container { sscc } = &child
             && ancestors.contains(sscc)
@@ -890,31 +990,14 @@ async fn put_into<R: StateRead>(
         entity.tracking_mut().parent = Some(parent);
         work.record(&child, entry.clone()).await?;
     }
-    // One list item per packing: the objects as the operation names them.
-    lists::push(
-        work.ctx,
-        names::CONTENTS,
-        &contents_owner(&parent),
-        children.encode().to_vec(),
-    )
-    .await?;
-    if let Entity::Container(c) = work.existing(&container).await? {
-        c.contents += count as u64;
-        c.packed += count as u64;
-    }
-    work.mark(&container);
-    let lots: Vec<LotRef> = lots.into_iter().collect();
-    for sscc in ancestors {
-        work.add_lots(sscc, &lots).await?;
-    }
-    Ok(count)
+    Ok(())
 }
 
 async fn pack<R: StateRead>(
     work: &mut Work<'_, '_, '_, R>,
     op: &Pack,
 ) -> Result<(usize, String), TxError> {
-    let count = put_into(work, op.parent, &op.children).await?;
+    let count = put_into(work, op.parent, &op.children, None).await?;
     Ok((count, op.parent.to_string()))
 }
 
@@ -1033,6 +1116,7 @@ async fn ship<R: StateRead>(
     let id = shipment_id(&work.tx);
     let entry = work.entry(Step::Shipped, Some(op.to), None);
     let mut count = 0u64;
+    work.preload_named(&op.objects).await?;
     for object in op.objects.iter() {
         let root = work.require_holder(&object).await?;
         if root != object {
@@ -1068,6 +1152,7 @@ async fn receive<R: StateRead>(
 ) -> Result<(usize, String), TxError> {
     let signer = work.signer;
     let mut shipments: HashMap<Hash32, Shipment> = HashMap::new();
+    work.preload_named(&op.objects).await?;
     for object in op.objects.iter() {
         let manufacturer = work.manufacturer_of(&object).await?;
         let entity = work.existing(&object).await?;
@@ -1174,6 +1259,7 @@ async fn decommission<R: StateRead>(
 ) -> Result<(usize, String), TxError> {
     let entry = work.entry(Step::Decommissioned, None, None);
     let mut count = 0;
+    work.preload_named(&op.objects).await?;
     for object in op.objects.iter() {
         work.require_holder(&object).await?;
         let manufacturer = work.manufacturer_of(&object).await?;
@@ -1267,7 +1353,7 @@ async fn transform<R: StateRead>(
         }
         work.record(input, entry.clone()).await?;
     }
-    let outputs = create_units(work, &op.outputs, &op.lot, op.expiry, Some(work.tx)).await?;
+    let outputs = create_units(work, &op.outputs, &op.lot, op.expiry, Some(work.tx), None).await?;
     let record = Transformation {
         tx: work.tx,
         by: work.signer,
@@ -1289,6 +1375,7 @@ async fn flag<R: StateRead>(
     let signer = work.signer;
     let entry = work.entry(Step::Flagged, None, None);
     let mut count = 0;
+    work.preload_named(&op.objects).await?;
     for object in op.objects.iter() {
         let owner = match &object {
             Object::Unit { .. } => work.manufacturer_of(&object).await?,

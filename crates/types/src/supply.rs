@@ -1024,7 +1024,7 @@ pub struct HistoryEntry {
     /// The other party: the receiver of a shipment, the sender of a receipt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub party: Option<PartyId>,
-    /// The container packed into or taken out of.
+    /// The container packed into or taken out of (or commissioned straight into).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container: Option<Sscc>,
     pub height: u64,

@@ -16,9 +16,9 @@ use medchain_types::{
     gs1::{Gtin, Sscc},
     supply::{
         ALERTS_ALL, Alert, AlertKind, Commission, Container, Decommission, DecommissionReason,
-        Dispense, EventMeta, Flag, FlagKind, Lot, Object, Objects, Pack, Product, Recall, Receive,
-        Serials, Ship, Shipment, Step, SupplyOp, Transform, Transformation, Unit, UnitGroup,
-        UnitStatus, Unpack,
+        Dispense, EventMeta, Flag, FlagKind, Lot, LotRef, Object, Objects, Pack, Product, Recall,
+        Receive, Serials, Ship, Shipment, Step, SupplyOp, Transform, Transformation, Unit,
+        UnitGroup, UnitStatus, Unpack,
     },
     time::Date,
     tx::CredentialRequirement,
@@ -297,8 +297,26 @@ fn packing_and_unpacking_keep_contents_and_parents_consistent() {
         "manufacturer",
         commission(&["A1", "A2", "A3"], Some(sscc(1))),
     );
-    assert_eq!(stored_unit(&chain, "A1").tracking.parent, Some(sscc(1)));
-    assert_eq!(stored_container(&chain, 1).contents, 3);
+    // Commissioned straight into the case: one history entry names it.
+    let unit = stored_unit(&chain, "A1");
+    assert_eq!(unit.tracking.parent, Some(sscc(1)));
+    assert_eq!(unit.tracking.history.len(), 1);
+    assert_eq!(
+        (
+            unit.tracking.history[0].step,
+            unit.tracking.history[0].container
+        ),
+        (Step::Commissioned, Some(sscc(1)))
+    );
+    let case = stored_container(&chain, 1);
+    assert_eq!((case.contents, case.packed), (3, 3));
+    assert_eq!(
+        case.lots,
+        [LotRef {
+            gtin: gtin(),
+            lot: "L1".into()
+        }]
+    );
     let op = SupplyOp::Pack(Pack {
         meta: meta(),
         parent: sscc(9),
