@@ -348,8 +348,9 @@ fn parse_expiry(text: &str) -> anyhow::Result<Date> {
 }
 
 fn parse_sscc(text: &str) -> anyhow::Result<Sscc> {
-    if let Ok(sscc) = Sscc::parse(text) {
-        return Ok(sscc);
+    // Digits alone are an SSCC or nothing: say what is wrong with them (length, check digit).
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return Sscc::parse(text).map_err(|err| anyhow::anyhow!("{text:?} is not an SSCC: {err}"));
     }
     match medchain_formats::epcis::ids::parse_object(text) {
         Ok(Object::Container { sscc }) => Ok(sscc),
@@ -360,9 +361,15 @@ fn parse_sscc(text: &str) -> anyhow::Result<Sscc> {
 
 /// A unit: GTIN:SERIAL, a Digital Link or EPC URN, or a scanned element string.
 fn parse_unit(text: &str) -> anyhow::Result<(Gtin, String)> {
-    if let Some((gtin, serial)) = text.split_once(':')
-        && let Ok(gtin) = Gtin::parse(gtin)
+    if let Some((digits, serial)) = text.split_once(':')
+        && !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
     {
+        let gtin = Gtin::parse(digits)
+            .map_err(|err| anyhow::anyhow!("{text:?}: {digits:?} is not a GTIN: {err}"))?;
+        if serial.is_empty() {
+            bail!("{text:?} has no serial number after the GTIN");
+        }
         return Ok((gtin, serial.to_string()));
     }
     if let Ok(Object::Unit { gtin, serial }) = medchain_formats::epcis::ids::parse_object(text) {
@@ -873,5 +880,36 @@ pub async fn supply_command(command: SupplyCommand) -> anyhow::Result<()> {
             )
             .await
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_check_digit_is_named() {
+        // 09506000134352 is a valid GTIN; its last digit changed, it is not.
+        let (gtin, serial) = parse_unit("09506000134352:S1").expect("valid");
+        assert_eq!(
+            (gtin.to_string().as_str(), serial.as_str()),
+            ("09506000134352", "S1")
+        );
+        let err = parse_unit("09506000134353:S1").expect_err("bad check digit");
+        assert!(err.to_string().contains("check digit"), "{err}");
+        let err = parse_unit("0950600013435:S1").expect_err("13 digits");
+        assert!(err.to_string().contains("is not a GTIN"), "{err}");
+        let err = parse_unit("09506000134352:").expect_err("no serial");
+        assert!(err.to_string().contains("no serial"), "{err}");
+
+        let sscc = Sscc::from_payload("39506000100000001").expect("payload");
+        assert_eq!(parse_sscc(&sscc.to_string()).expect("valid"), sscc);
+        let mut wrong = sscc.to_string();
+        let last = wrong.pop().and_then(|c| c.to_digit(10)).expect("digit");
+        wrong.push(char::from_digit((last + 1) % 10, 10).expect("digit"));
+        let err = parse_sscc(&wrong).expect_err("bad check digit");
+        assert!(err.to_string().contains("check digit"), "{err}");
+        let err = parse_sscc("123").expect_err("short");
+        assert!(err.to_string().contains("is not an SSCC"), "{err}");
     }
 }

@@ -525,12 +525,18 @@ mod tests {
             // Only what the block did not write went to the base ("a" twice in one read).
             assert_eq!(base.asked.load(Ordering::Relaxed), 3);
             // Read before: from the cache, absent or not.
-            assert_eq!(block.get(b"a").await.expect("read"), Some(b"base-a".to_vec()));
+            assert_eq!(
+                block.get(b"a").await.expect("read"),
+                Some(b"base-a".to_vec())
+            );
             assert_eq!(block.get(b"d").await.expect("read"), None);
             assert_eq!(base.asked.load(Ordering::Relaxed), 3);
             // A write after a read wins over the cache.
             block.write_raw(b"a".to_vec(), Some(b"block-a".to_vec()));
-            assert_eq!(block.get(b"a").await.expect("read"), Some(b"block-a".to_vec()));
+            assert_eq!(
+                block.get(b"a").await.expect("read"),
+                Some(b"block-a".to_vec())
+            );
             let tx = TxContext::new(&block);
             assert_eq!(
                 tx.get_many(&[b"a", b"z"]).await.expect("read"),
