@@ -283,8 +283,13 @@ pub enum SupplyCommand {
         in_chain: bool,
         #[arg(long, default_value_t = 0)]
         from: u64,
+        /// Units looked at per page.
         #[arg(long, default_value_t = 1000)]
         limit: u64,
+        /// Follow the pages to the lot's end (each checked with `--genesis`), and print every
+        /// unit found as one answer; each page rests on the block it was read at.
+        #[arg(long)]
+        all: bool,
         #[command(flatten)]
         check: CheckArgs,
     },
@@ -843,12 +848,13 @@ pub async fn supply_command(command: SupplyCommand) -> anyhow::Result<()> {
             in_chain,
             from,
             limit,
+            all,
             check,
         } => {
             let custodian = custodian.as_deref().map(parse_party).transpose()?;
             let client = Client::new(&check.node.url);
-            let answer = client
-                .lot_holdings(
+            let page = |from: u64| {
+                client.lot_holdings(
                     &gtin,
                     &lot,
                     custodian.as_ref(),
@@ -857,15 +863,50 @@ pub async fn supply_command(command: SupplyCommand) -> anyhow::Result<()> {
                     limit,
                     check.genesis.is_some(),
                 )
-                .await?;
-            let entries = answer.entries.len();
-            check_and_print(
-                &answer,
-                &check,
-                |genesis| supply::verify_holdings_proofs(genesis, &answer, &gtin, &lot),
-                entries,
-            )
-            .await
+            };
+            let answer = page(from).await?;
+            if !all {
+                let entries = answer.entries.len();
+                return check_and_print(
+                    &answer,
+                    &check,
+                    |genesis| supply::verify_holdings_proofs(genesis, &answer, &gtin, &lot),
+                    entries,
+                )
+                .await;
+            }
+            let genesis = check
+                .genesis
+                .as_deref()
+                .map(crate::setup::load_genesis)
+                .transpose()?;
+            let (mut whole, mut pages, mut entries) = (answer.clone(), 0u64, 0usize);
+            whole.units.clear();
+            let mut answer = answer;
+            loop {
+                if let Some(genesis) = &genesis {
+                    supply::verify_holdings_proofs(genesis, &answer, &gtin, &lot).with_context(
+                        || format!("the proofs of the page from {} do NOT verify", answer.from),
+                    )?;
+                    entries += answer.entries.len();
+                }
+                pages += 1;
+                whole.units.append(&mut answer.units);
+                (whole.lot, whole.height) = (answer.lot.clone(), answer.height);
+                match answer.next {
+                    Some(next) if next > answer.from => answer = page(next).await?,
+                    Some(next) => bail!("the node's next page ({next}) does not move forward"),
+                    None => break,
+                }
+            }
+            if genesis.is_some() {
+                eprintln!(
+                    "{pages} page(s), each's proofs verified against the genesis validators ({entries} state entries)"
+                );
+            }
+            whole.next = None;
+            whole.entries.clear();
+            print_json(&whole)
         }
         SupplyCommand::Lineage { scan, check } => {
             let (gtin, serial) = parse_unit(&scan)?;

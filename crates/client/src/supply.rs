@@ -206,7 +206,7 @@ pub fn verify_holdings_proofs(
     gtin: &medchain_types::gs1::Gtin,
     lot: &str,
 ) -> Result<(), PackProofError> {
-    use medchain_types::supply::{Container, Object, Serials, Shipment, Unit, UnitStatus};
+    use medchain_types::supply::{Container, LotBatch, Object, Shipment, Unit, UnitStatus};
     let proven = proven_entries(genesis, &answer.entries)?;
     let the_lot = &answer.lot;
     if the_lot.gtin != *gtin
@@ -219,24 +219,52 @@ pub fn verify_holdings_proofs(
     {
         return Err(PackProofError::Mismatch { what: "lot" });
     }
-    // The serials of the page's range, from the proven commissioning batches.
+    // The serials of the page's range, from the proven commissioning batches: the one that
+    // holds the page's first position, then each next one.
+    use medchain_state::lists::{item_key, names::LOT_BATCHES};
     let owner = medchain_state::supply::lot_owner(gtin, lot);
-    let end = answer.next.unwrap_or(the_lot.units);
-    let (mut position, mut range) = (0u64, Vec::new());
-    let mut seq = 0u64;
-    while position < end {
-        let key =
-            medchain_state::lists::item_key(medchain_state::lists::names::LOT_BATCHES, &owner, seq);
-        let batch = proven_decoded::<Serials>(&proven, &key).ok_or(PackProofError::Mismatch {
-            what: "lot batches",
-        })?;
-        for serial in batch.iter() {
-            if position >= answer.from && position < end {
+    let end = answer.next.unwrap_or(the_lot.units).min(the_lot.units);
+    let mut range = Vec::new();
+    if answer.from < end {
+        let prefix = item_key(LOT_BATCHES, &owner, 0);
+        let prefix = &prefix[..prefix.len() - 8];
+        let mut seq = proven
+            .iter()
+            .filter(|v| v.key.len() == prefix.len() + 8 && v.key.starts_with(prefix))
+            .find_map(|v| {
+                let batch = LotBatch::decode(v.value.clone()?).ok()?;
+                let holds = batch.first <= answer.from
+                    && answer.from - batch.first < batch.serials.len() as u64;
+                let seq = u64::from_be_bytes(v.key[prefix.len()..].try_into().ok()?);
+                holds.then_some(seq)
+            })
+            .ok_or(PackProofError::Mismatch {
+                what: "lot batches",
+            })?;
+        let mut position = answer.from;
+        while position < end {
+            let batch = proven_decoded::<LotBatch>(&proven, &item_key(LOT_BATCHES, &owner, seq))
+                .ok_or(PackProofError::Mismatch {
+                    what: "lot batches",
+                })?;
+            // Each batch starts where the one before ended (the first, at or before `from`).
+            let Some(skip) = position
+                .checked_sub(batch.first)
+                .filter(|&skip| range.is_empty() || skip == 0)
+            else {
+                return Err(PackProofError::Mismatch {
+                    what: "lot batches",
+                });
+            };
+            for serial in batch.serials.iter().skip(skip as usize) {
+                if position >= end {
+                    break;
+                }
                 range.push(serial);
+                position += 1;
             }
-            position += 1;
+            seq += 1;
         }
-        seq += 1;
     }
     let mut shown = answer.units.iter().peekable();
     for serial in range {

@@ -706,7 +706,7 @@ fn decode_list_value(text: &str, bytes: &[u8]) -> Option<serde_json::Value> {
             json_of::<medchain_types::supply::Objects>(bytes)
         }
         ["list", name, _, _] if *name == names::LOT_BATCHES => {
-            json_of::<medchain_types::supply::Serials>(bytes)
+            json_of::<medchain_types::supply::LotBatch>(bytes)
         }
         ["list", name, _, _] if *name == names::EVENT_DAYS || *name == names::LOT_EVENTS => {
             json_of::<medchain_types::supply::EventRef>(bytes)

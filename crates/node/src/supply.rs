@@ -20,8 +20,8 @@ use medchain_types::{
     },
     gs1::{Gtin, Sscc},
     supply::{
-        ALERTS_ALL, Alert, Container, ContainerStatus, FlagKind, HistoryEntry, Lot, Object,
-        Serials, Shipment, Step, Tracking, Transformation, Unit, UnitStatus,
+        ALERTS_ALL, Alert, Container, ContainerStatus, FlagKind, HistoryEntry, Lot, LotBatch,
+        Object, Shipment, Step, Tracking, Transformation, Unit, UnitStatus,
     },
     time::Date,
 };
@@ -477,6 +477,38 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
     }
 }
 
+/// A lot's batch `seq`.
+async fn lot_batch<E: Spawner + StorageContext + Clock>(
+    reads: &mut Reads<'_, E>,
+    owner: &[u8; 32],
+    seq: u64,
+) -> Result<LotBatch, Problem> {
+    reads
+        .decoded::<LotBatch>(lists::item_key(names::LOT_BATCHES, owner, seq), "lot batch")
+        .await?
+        .ok_or_else(|| corrupt("lot batch list", format!("item {seq} is missing")))
+}
+
+/// The batch holding the lot's unit at `position` (there is one: `position` is below the
+/// lot's count), by bisection over the batches' first positions.
+async fn first_batch<E: Spawner + StorageContext + Clock>(
+    reads: &mut Reads<'_, E>,
+    owner: &[u8; 32],
+    batches: u64,
+    position: u64,
+) -> Result<u64, Problem> {
+    let (mut low, mut high) = (0, batches);
+    while high - low > 1 {
+        let middle = low + (high - low) / 2;
+        if lot_batch(reads, owner, middle).await?.first <= position {
+            low = middle;
+        } else {
+            high = middle;
+        }
+    }
+    Ok(low)
+}
+
 /// Most alerts one page shows.
 pub const ALERTS_PAGE_MAX: u64 = 1_000;
 /// Most units of a lot one holdings page looks at, and with proofs.
@@ -576,28 +608,24 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
         };
         let owner = lot_owner(&gtin, lot_number);
         let batches = self.list_count(names::LOT_BATCHES, &owner).await?;
-        let end = from.saturating_add(limit);
+        let end = from.saturating_add(limit).min(lot.units);
         // The position in the lot of the next serial.
-        let (mut position, mut units) = (0u64, Vec::new());
-        for seq in 0..batches {
-            if position >= end {
-                break;
-            }
-            let serials = reads
-                .decoded::<Serials>(
-                    lists::item_key(names::LOT_BATCHES, &owner, seq),
-                    "lot batch",
+        let (mut position, mut units) = (from, Vec::new());
+        let mut seq = if from < end {
+            first_batch(&mut reads, &owner, batches, from).await?
+        } else {
+            batches
+        };
+        while seq < batches && position < end {
+            let batch = lot_batch(&mut reads, &owner, seq).await?;
+            seq += 1;
+            let skip = position.checked_sub(batch.first).ok_or_else(|| {
+                corrupt(
+                    "lot batch list",
+                    format!("item {} starts past {position}", seq - 1),
                 )
-                .await?
-                .ok_or_else(|| corrupt("lot batch list", format!("item {seq} is missing")))?;
-            let size = serials.len() as u64;
-            if position + size <= from {
-                position += size;
-                continue;
-            }
-            let skip = from.saturating_sub(position);
-            position += skip;
-            for serial in serials.iter().skip(skip as usize) {
+            })?;
+            for serial in batch.serials.iter().skip(skip as usize) {
                 if position >= end {
                     break;
                 }
@@ -625,7 +653,13 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
                 });
             }
         }
-        let next = (position >= end && position < lot.units).then_some(position);
+        if position < end {
+            return Err(corrupt(
+                "lot batch list",
+                format!("its batches hold {position} units, the lot {}", lot.units),
+            ));
+        }
+        let next = (position < lot.units).then_some(position);
         Ok(LotHoldingsResponse {
             lot,
             custodian,

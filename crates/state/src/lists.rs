@@ -26,7 +26,7 @@ pub mod names {
     /// Every packing into a container (owner: `supply::contents_owner`): the encoded
     /// `Objects` packed at once; the container holds those whose parent it still is.
     pub const CONTENTS: &str = "contents";
-    /// A lot's commissioning batches (owner: `supply::lot_owner`): encoded `Serials`.
+    /// A lot's commissioning batches (owner: `supply::lot_owner`): encoded `LotBatch`es.
     pub const LOT_BATCHES: &str = "lot-batches";
     /// Suspect-product alerts, per manufacturer and for regulators (owner
     /// `supply::ALERTS_ALL`): encoded `Alert`s.

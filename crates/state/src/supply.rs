@@ -46,9 +46,9 @@ use medchain_types::{
         ALERT_REASON_BYTES_MAX, ALERTS_ALL, Alert, AlertKind, CONTAINER_LOTS_MAX,
         CONTAINER_PACKINGS_MAX, Commission, Container, ContainerStatus, Decommission, Dispense,
         EVENT_TIME_SKEW_MS, EventMeta, EventRef, Flag, FlagKind, HISTORY_MAX, HistoryEntry, Lot,
-        LotRef, OBJECTS_PER_OP_MAX, Object, Objects, Pack, Product, Recall, RecallNotice, Receive,
-        Ship, Shipment, Step, SupplyOp, Tracking, Transform, Transformation, Unit, UnitGroup,
-        UnitStatus, Unpack, unit_objects,
+        LotBatch, LotRef, OBJECTS_PER_OP_MAX, Object, Objects, Pack, Product, Recall, RecallNotice,
+        Receive, Ship, Shipment, Step, SupplyOp, Tracking, Transform, Transformation, Unit,
+        UnitGroup, UnitStatus, Unpack, unit_objects,
     },
     time::Date,
 };
@@ -819,14 +819,23 @@ async fn create_units<R: StateRead>(
         if let Some(product) = work.product(&gtin).await? {
             product.units += made;
         }
-        if let Some(lot) = work.lot(&gtin, lot_number).await? {
-            lot.units += made;
-        }
+        let first = match work.lot(&gtin, lot_number).await? {
+            Some(lot) => {
+                let first = lot.units;
+                lot.units += made;
+                first
+            }
+            None => 0,
+        };
+        let batch = LotBatch {
+            first,
+            serials: group.serials.clone(),
+        };
         lists::push(
             work.ctx,
             names::LOT_BATCHES,
             &lot_owner(&gtin, lot_number),
-            group.serials.encode().to_vec(),
+            batch.encode().to_vec(),
         )
         .await?;
     }

@@ -1223,6 +1223,21 @@ struct_codec!(Lot {
     recall: v,
 });
 
+/// One commissioning's units of a lot, an item of the lot's `lot-batches` list: the serials,
+/// and where they start among the lot's units (in commissioning order), so a page of a lot's
+/// units is found, and proven, from its own batch rather than from the lot's first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LotBatch {
+    /// The position of the first of these units in the lot.
+    pub first: u64,
+    pub serials: Serials,
+}
+
+struct_codec!(LotBatch {
+    first: v,
+    serials: v,
+});
+
 /// A GTIN's owner, under `sg/<gtin>`: the manufacturer that first commissioned it; no one
 /// else may commission it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -334,6 +334,39 @@ async fn a_pallet_reaches_a_pharmacy_and_anyone_verifies_its_packs() {
         .expect("holdings");
     assert_eq!(rest.units.len(), 2);
     assert_eq!(rest.next, None);
+    // With proofs, a page starts at the commissioning batch that holds its first unit (found
+    // by bisection), not at the lot's first batch, and may cross into the next batch.
+    let batch_key = |seq: u64| {
+        hex::encode(medchain_state::lists::item_key(
+            medchain_state::lists::names::LOT_BATCHES,
+            &medchain_state::supply::lot_owner(&gtin(), "L1"),
+            seq,
+        ))
+    };
+    let middle = client
+        .lot_holdings(&gtin(), "L1", None, false, 2, 3, true)
+        .await
+        .expect("holdings");
+    let serials: Vec<&str> = middle.units.iter().map(|u| u.serial.as_str()).collect();
+    assert_eq!(serials, ["A3", "A4", "B1"]);
+    assert_eq!(middle.next, Some(5));
+    check(&middle).expect("a page from the middle of a batch verifies");
+    let last = client
+        .lot_holdings(&gtin(), "L1", None, false, 5, 3, true)
+        .await
+        .expect("holdings");
+    let serials: Vec<&str> = last.units.iter().map(|u| u.serial.as_str()).collect();
+    assert_eq!(serials, ["B2"]);
+    assert_eq!(last.next, None);
+    check(&last).expect("the last page verifies");
+    assert!(
+        last.entries.iter().all(|e| e.key_hex != batch_key(0))
+            && last.entries.iter().any(|e| e.key_hex == batch_key(1)),
+        "the last page rests on the second batch only"
+    );
+    let mut tampered = last.clone();
+    tampered.from = 4;
+    assert!(check(&tampered).is_err(), "a page moved back a unit");
     let wholesaler = party_id("wholesaler");
     let none = client
         .lot_holdings(&gtin(), "L1", Some(&wholesaler), false, 0, 100, false)
@@ -969,6 +1002,35 @@ async fn the_supply_commands_run_a_lot_from_the_command_line() {
         .collect();
     assert_eq!(serials, ["C002", "C003", "C004", "C005", "C006"], "{held}");
     assert!(held["lot"]["recall"].is_object());
+    // Page by page to the lot's end, two units a page, each page's proofs checked.
+    let every = medchain_json(
+        &[
+            "supply",
+            "holdings",
+            "--gtin",
+            GTIN,
+            "--lot",
+            "CLI-LOT",
+            "--from",
+            "1",
+            "--limit",
+            "2",
+            "--all",
+            "--genesis",
+            &genesis,
+        ],
+        &env,
+        "holdings --all",
+    )
+    .await;
+    let serials: Vec<&str> = every["units"]
+        .as_array()
+        .expect("units")
+        .iter()
+        .map(|u| u["serial"].as_str().expect("serial"))
+        .collect();
+    assert_eq!(serials, ["C002", "C003", "C004", "C005", "C006"], "{every}");
+    assert!(every.get("next").is_none(), "{every}");
     let alerts = medchain_json(
         &[
             "supply",
