@@ -354,7 +354,7 @@ fn parse_expiry(text: &str) -> anyhow::Result<Date> {
 
 fn parse_sscc(text: &str) -> anyhow::Result<Sscc> {
     // Digits alone are an SSCC or nothing: say what is wrong with them (length, check digit).
-    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+    if all_digits(text) {
         return Sscc::parse(text).map_err(|err| anyhow::anyhow!("{text:?} is not an SSCC: {err}"));
     }
     match medchain_formats::epcis::ids::parse_object(text) {
@@ -364,11 +364,16 @@ fn parse_sscc(text: &str) -> anyhow::Result<Sscc> {
     }
 }
 
+/// Whether `text` is a GS1 key's digits and nothing else (a key, or a key with a wrong length
+/// or check digit).
+fn all_digits(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// A unit: GTIN:SERIAL, a Digital Link or EPC URN, or a scanned element string.
 fn parse_unit(text: &str) -> anyhow::Result<(Gtin, String)> {
     if let Some((digits, serial)) = text.split_once(':')
-        && !digits.is_empty()
-        && digits.bytes().all(|b| b.is_ascii_digit())
+        && all_digits(digits)
     {
         let gtin = Gtin::parse(digits)
             .map_err(|err| anyhow::anyhow!("{text:?}: {digits:?} is not a GTIN: {err}"))?;

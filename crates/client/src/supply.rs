@@ -221,21 +221,18 @@ pub fn verify_holdings_proofs(
     }
     // The serials of the page's range, from the proven commissioning batches: the one that
     // holds the page's first position, then each next one.
-    use medchain_state::lists::{item_key, names::LOT_BATCHES};
+    use medchain_state::lists::{item_key, item_seq, names::LOT_BATCHES};
     let owner = medchain_state::supply::lot_owner(gtin, lot);
     let end = answer.next.unwrap_or(the_lot.units).min(the_lot.units);
     let mut range = Vec::new();
     if answer.from < end {
-        let prefix = item_key(LOT_BATCHES, &owner, 0);
-        let prefix = &prefix[..prefix.len() - 8];
         let mut seq = proven
             .iter()
-            .filter(|v| v.key.len() == prefix.len() + 8 && v.key.starts_with(prefix))
             .find_map(|v| {
+                let seq = item_seq(LOT_BATCHES, &owner, &v.key)?;
                 let batch = LotBatch::decode(v.value.clone()?).ok()?;
                 let holds = batch.first <= answer.from
                     && answer.from - batch.first < batch.serials.len() as u64;
-                let seq = u64::from_be_bytes(v.key[prefix.len()..].try_into().ok()?);
                 holds.then_some(seq)
             })
             .ok_or(PackProofError::Mismatch {

@@ -94,36 +94,18 @@ impl<'a, R: StateRead> BlockExecutor<'a, R> {
     /// Reads several keys through the block's writes, with one read of the base for those
     /// neither written nor read before.
     pub async fn get_many(&self, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>, StateError> {
-        let mut values = Vec::with_capacity(keys.len());
-        let mut missing = Vec::new();
-        for (i, key) in keys.iter().enumerate() {
-            let known = match self.writes.get(*key) {
-                Some(value) => Some(value.clone()),
-                None => self.cached(key),
-            };
-            if known.is_none() {
-                missing.push(i);
+        let mut reads = Overlaid::new(keys, |key| {
+            self.writes.get(key).cloned().or_else(|| self.cached(key))
+        });
+        if let Some(wanted) = reads.wanted() {
+            let read = self.base.get_many(&wanted).await?;
+            reads.fill(read)?;
+            let mut cache = self.cache();
+            for (key, value) in reads.filled() {
+                cache.insert(key.to_vec(), value.clone());
             }
-            values.push(known.flatten());
         }
-        if missing.is_empty() {
-            return Ok(values);
-        }
-        let wanted: Vec<&[u8]> = missing.iter().map(|&i| keys[i]).collect();
-        let read = self.base.get_many(&wanted).await?;
-        if read.len() != wanted.len() {
-            return Err(StateError::Store(format!(
-                "asked for {} keys, the store answered {}",
-                wanted.len(),
-                read.len()
-            )));
-        }
-        let mut cache = self.cache();
-        for (i, value) in missing.into_iter().zip(read) {
-            cache.insert(keys[i].to_vec(), value.clone());
-            values[i] = value;
-        }
-        Ok(values)
+        Ok(reads.values)
     }
 
     fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<Vec<u8>, Option<Vec<u8>>>> {
@@ -226,6 +208,62 @@ impl<'a, R: StateRead> BlockExecutor<'a, R> {
             writes: self.writes.into_iter().collect(),
             events: self.events,
         }
+    }
+}
+
+/// A read of several keys through a layer of writes (or of reads made before): the layer's
+/// answers, and the keys it has none for, to be read from the layer below all at once.
+struct Overlaid<'k> {
+    keys: &'k [&'k [u8]],
+    values: Vec<Option<Vec<u8>>>,
+    /// Positions in `keys` the layer had no answer for.
+    missing: Vec<usize>,
+}
+
+impl<'k> Overlaid<'k> {
+    /// `layer` answers `Some(value)` for a key it holds (`Some(None)`: deleted, or absent).
+    fn new(keys: &'k [&'k [u8]], layer: impl Fn(&[u8]) -> Option<Option<Vec<u8>>>) -> Self {
+        let mut values = Vec::with_capacity(keys.len());
+        let mut missing = Vec::new();
+        for (i, key) in keys.iter().enumerate() {
+            let answer = layer(key);
+            if answer.is_none() {
+                missing.push(i);
+            }
+            values.push(answer.flatten());
+        }
+        Self {
+            keys,
+            values,
+            missing,
+        }
+    }
+
+    /// The keys to read from below, if any.
+    fn wanted(&self) -> Option<Vec<&'k [u8]>> {
+        (!self.missing.is_empty()).then(|| self.missing.iter().map(|&i| self.keys[i]).collect())
+    }
+
+    /// Puts the layer below's answers, one per wanted key, in place.
+    fn fill(&mut self, read: Vec<Option<Vec<u8>>>) -> Result<(), StateError> {
+        if read.len() != self.missing.len() {
+            return Err(StateError::Store(format!(
+                "asked for {} keys, the store answered {}",
+                self.missing.len(),
+                read.len()
+            )));
+        }
+        for (&i, value) in self.missing.iter().zip(read) {
+            self.values[i] = value;
+        }
+        Ok(())
+    }
+
+    /// The keys read from below, with their values.
+    fn filled(&self) -> impl Iterator<Item = (&'k [u8], &Option<Vec<u8>>)> + '_ {
+        self.missing
+            .iter()
+            .map(|&i| (self.keys[i], &self.values[i]))
     }
 }
 
@@ -398,26 +436,11 @@ impl<'b, 'a, R: StateRead> TxContext<'b, 'a, R> {
     /// Reads several raw values, in order, with one read of the store for those not written
     /// in this block.
     pub async fn get_many(&self, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>, StateError> {
-        let mut values: Vec<Option<Vec<u8>>> = Vec::with_capacity(keys.len());
-        let mut missing = Vec::new();
-        for (i, key) in keys.iter().enumerate() {
-            match self.writes.get(*key) {
-                Some(value) => values.push(value.clone()),
-                None => {
-                    missing.push(i);
-                    values.push(None);
-                }
-            }
+        let mut reads = Overlaid::new(keys, |key| self.writes.get(key).cloned());
+        if let Some(wanted) = reads.wanted() {
+            reads.fill(self.block.get_many(&wanted).await?)?;
         }
-        if missing.is_empty() {
-            return Ok(values);
-        }
-        let wanted: Vec<&[u8]> = missing.iter().map(|&i| keys[i]).collect();
-        let read = self.block.get_many(&wanted).await?;
-        for (i, value) in missing.into_iter().zip(read) {
-            values[i] = value;
-        }
-        Ok(values)
+        Ok(reads.values)
     }
 
     /// Reads and decodes a value.

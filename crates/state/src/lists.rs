@@ -69,6 +69,13 @@ pub fn item_key(list: &str, owner: &[u8; 32], seq: u64) -> Vec<u8> {
     key
 }
 
+/// The position of an item of `list` of `owner` from its key (the inverse of [`item_key`]).
+pub fn item_seq(list: &str, owner: &[u8; 32], key: &[u8]) -> Option<u64> {
+    let prefix = count_key(list, owner);
+    let rest = key.strip_prefix(prefix.as_slice())?.strip_prefix(b"/")?;
+    Some(u64::from_be_bytes(rest.try_into().ok()?))
+}
+
 /// Decodes a stored count.
 pub fn decode_count(key: &[u8], bytes: &[u8]) -> Result<u64, StateError> {
     let array: [u8; 8] = bytes.try_into().map_err(|_| StateError::Corrupt {
@@ -116,4 +123,26 @@ pub async fn extend<R: StateRead>(
     }
     ctx.put(count_key(list, owner), seq.to_be_bytes().to_vec());
     Ok(first)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_items_position_reads_back_from_its_key() {
+        let (owner, other) = ([7u8; 32], [8u8; 32]);
+        let key = item_key(names::LOT_BATCHES, &owner, 513);
+        assert_eq!(item_seq(names::LOT_BATCHES, &owner, &key), Some(513));
+        assert_eq!(item_seq(names::LOT_BATCHES, &other, &key), None);
+        assert_eq!(item_seq(names::CONTENTS, &owner, &key), None);
+        assert_eq!(
+            item_seq(
+                names::LOT_BATCHES,
+                &owner,
+                &count_key(names::LOT_BATCHES, &owner)
+            ),
+            None
+        );
+    }
 }

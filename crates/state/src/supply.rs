@@ -264,13 +264,9 @@ impl<'c, 'b, 'a, R: StateRead> Work<'c, 'b, 'a, R> {
     async fn load(&mut self, object: &Object) -> Result<Option<&mut Entity>, TxError> {
         if !self.entities.contains_key(object) {
             let key = object_key(object);
-            let entity = match object {
-                Object::Unit { .. } => self.ctx.get_decoded::<Unit>(&key).await?.map(Entity::Unit),
-                Object::Container { .. } => self
-                    .ctx
-                    .get_decoded::<Container>(&key)
-                    .await?
-                    .map(Entity::Container),
+            let entity = match self.ctx.get(&key).await? {
+                Some(bytes) => Some(decode_entity(object, &key, bytes)?),
+                None => None,
             };
             self.entities.insert(object.clone(), entity);
         }
@@ -693,9 +689,9 @@ async fn index<R: StateRead>(
     Ok(())
 }
 
-/// Creates the units of `groups` in `lot`, for commissioning and transformation.
-/// Creates units, held by the signer; with `into`, already inside that container (which the
-/// caller packs them into), the one history entry saying so.
+/// Creates the units of `groups` in `lot`, held by the signer, for commissioning and
+/// transformation; with `into`, already inside that container (which the caller packs them
+/// into), their one history entry saying so.
 async fn create_units<R: StateRead>(
     work: &mut Work<'_, '_, '_, R>,
     groups: &[UnitGroup],
@@ -896,10 +892,10 @@ async fn open_container<R: StateRead>(
     Ok(())
 }
 
-/// Packs `children` (each held by the signer and loose) into `parent`.
-/// Packs `children` into `parent`. `commissioned_in` names the lot of units this operation
-/// has just commissioned into `parent` (held by the signer, in no other container, fit, their
-/// one history entry already naming `parent`): only the container's side is left to do.
+/// Packs `children` (each held by the signer and loose) into `parent`. `commissioned_in`
+/// names the lot of units this operation has just commissioned into `parent` (held by the
+/// signer, in no other container, fit, their one history entry already naming `parent`):
+/// only the container's side is left to do.
 async fn put_into<R: StateRead>(
     work: &mut Work<'_, '_, '_, R>,
     parent: Sscc,
