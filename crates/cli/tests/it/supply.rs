@@ -887,6 +887,16 @@ async fn lineage_traces_a_product_back_through_its_transformations() {
         .expect("a truncated lineage's proofs verify");
 }
 
+/// The serials of a holdings answer's units, in order.
+fn serials_of(answer: &serde_json::Value) -> Vec<&str> {
+    answer["units"]
+        .as_array()
+        .expect("units")
+        .iter()
+        .map(|u| u["serial"].as_str().expect("serial"))
+        .collect()
+}
+
 /// Runs `medchain` with `args` against the node at `url`.
 async fn cli(url: String, args: Vec<String>) -> Result<String, String> {
     let parts: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -994,12 +1004,7 @@ async fn the_supply_commands_run_a_lot_from_the_command_line() {
         "holdings",
     )
     .await;
-    let serials: Vec<&str> = held["units"]
-        .as_array()
-        .expect("units")
-        .iter()
-        .map(|u| u["serial"].as_str().expect("serial"))
-        .collect();
+    let serials = serials_of(&held);
     assert_eq!(serials, ["C002", "C003", "C004", "C005", "C006"], "{held}");
     assert!(held["lot"]["recall"].is_object());
     // Page by page to the lot's end, two units a page, each page's proofs checked.
@@ -1023,12 +1028,7 @@ async fn the_supply_commands_run_a_lot_from_the_command_line() {
         "holdings --all",
     )
     .await;
-    let serials: Vec<&str> = every["units"]
-        .as_array()
-        .expect("units")
-        .iter()
-        .map(|u| u["serial"].as_str().expect("serial"))
-        .collect();
+    let serials = serials_of(&every);
     assert_eq!(serials, ["C002", "C003", "C004", "C005", "C006"], "{every}");
     assert!(every.get("next").is_none(), "{every}");
     let alerts = medchain_json(
