@@ -16,6 +16,7 @@ mod supply_cmd;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
+use medchain_types::ConsensusTiming;
 use std::{net::SocketAddr, path::PathBuf, process::ExitCode};
 
 /// medchain: a permissioned blockchain for healthcare data.
@@ -138,6 +139,15 @@ struct TestnetArgs {
     /// Validator i listens for p2p on p2p_base + i.
     #[arg(long, default_value_t = 30400)]
     p2p_base: u16,
+    /// The chain's leader timeout in milliseconds (written into the genesis file). A proposer
+    /// builds a block for at most four fifths of it, and refuses one transaction that alone
+    /// takes longer. Raise it for validators on slow machines.
+    #[arg(long, default_value_t = ConsensusTiming::default().leader_timeout_ms)]
+    leader_timeout_ms: u64,
+    /// The chain's certification timeout in milliseconds; more than the leader timeout
+    /// (default: twice it).
+    #[arg(long)]
+    certification_timeout_ms: Option<u64>,
 }
 
 fn init_logging(filter: &str) {
@@ -232,7 +242,19 @@ fn node(args: NodeArgs) -> anyhow::Result<()> {
 }
 
 fn testnet(args: TestnetArgs) -> anyhow::Result<()> {
-    let configs = setup::write_testnet(&args.dir, args.validators, args.http_base, args.p2p_base)?;
+    let timing = ConsensusTiming {
+        leader_timeout_ms: args.leader_timeout_ms,
+        certification_timeout_ms: args
+            .certification_timeout_ms
+            .unwrap_or(args.leader_timeout_ms.saturating_mul(2)),
+    };
+    let configs = setup::write_testnet(
+        &args.dir,
+        args.validators,
+        args.http_base,
+        args.p2p_base,
+        timing,
+    )?;
     println!(
         "wrote a {}-validator testnet to {}",
         args.validators,

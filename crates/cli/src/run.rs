@@ -10,7 +10,7 @@ use commonware_runtime::{Quota, Runner as _, Spawner as _, Supervisor as _, toki
 use commonware_utils::{NZU32, NZUsize, TryCollect as _, ordered::Map};
 use medchain_node::{
     app::BlockPolicy,
-    engine::{self, Channels, EngineConfig, Timing},
+    engine::{self, Channels, EngineConfig},
     mempool::MempoolLimits,
     service::NodeService,
 };
@@ -124,7 +124,6 @@ pub fn run(setup: NodeSetup) -> anyhow::Result<()> {
             partition_prefix: "medchain".into(),
             mempool: setup.mempool,
             block_policy: setup.block,
-            timing: Timing::default(),
             page_cache_mib: setup.page_cache_mib,
         };
         let (engine_handle, handles) = engine::start(

@@ -99,8 +99,10 @@ pub fn write_testnet(
     validators: usize,
     http_base: u16,
     p2p_base: u16,
+    timing: medchain_types::ConsensusTiming,
 ) -> anyhow::Result<Vec<PathBuf>> {
     anyhow::ensure!(validators >= 1, "at least one validator is needed");
+    timing.validate().map_err(anyhow::Error::msg)?;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     anyhow::ensure!(
         !dir.join("genesis.json").exists(),
@@ -115,6 +117,7 @@ pub fn write_testnet(
     }
     let mut genesis = dev::genesis(keys, now_ms());
     genesis.chain_id = medchain_types::ChainId::new("medchain-testnet").context("valid id")?;
+    genesis.consensus = timing;
     genesis.validate().context("the testnet genesis is valid")?;
     save_json(&dir.join("genesis.json"), &genesis)?;
     write_demo_keys(dir)?;
@@ -178,4 +181,41 @@ pub(crate) fn write_private(path: &std::path::Path, text: &str) -> anyhow::Resul
         .open(path)
         .and_then(|mut file| file.write_all(text.as_bytes()))
         .with_context(|| format!("cannot write {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use medchain_types::ConsensusTiming;
+
+    fn dir(name: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("medchain-setup-{name}-{}", std::process::id()))
+    }
+
+    #[test]
+    fn a_testnet_carries_its_timing_and_bad_timing_writes_nothing() {
+        let good = dir("timing");
+        let _ = std::fs::remove_dir_all(&good);
+        let timing = ConsensusTiming {
+            leader_timeout_ms: 2_500,
+            certification_timeout_ms: 5_000,
+        };
+        write_testnet(&good, 2, 18_080, 38_400, timing).expect("written");
+        let genesis = load_genesis(&good.join("genesis.json")).expect("genesis");
+        assert_eq!(genesis.consensus, timing);
+        std::fs::remove_dir_all(&good).expect("cleaned up");
+
+        let bad = dir("bad-timing");
+        let _ = std::fs::remove_dir_all(&bad);
+        let timing = ConsensusTiming {
+            leader_timeout_ms: 2_000,
+            certification_timeout_ms: 1_000,
+        };
+        let err = write_testnet(&bad, 2, 18_080, 38_400, timing).expect_err("refused");
+        assert!(
+            err.to_string().contains("certification_timeout_ms"),
+            "{err:#}"
+        );
+        assert!(!bad.exists(), "nothing is written");
+    }
 }

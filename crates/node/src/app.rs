@@ -53,7 +53,8 @@ pub struct BlockPolicy {
     pub transactions_max: usize,
     /// How long a leader with an empty mempool waits for transactions before it proposes an
     /// empty block on an empty parent (after a block with transactions it proposes at once, so
-    /// that block is finalized without delay). Must stay well below the leader timeout.
+    /// that block is finalized without delay). A proposer waits at most two fifths of the
+    /// leader timeout.
     pub idle_wait: Duration,
 }
 
@@ -236,6 +237,20 @@ impl App {
         }
     }
 
+    /// How long a proposer spends executing transactions and merkleizing their writes before
+    /// it closes the block: half the chain's leader timeout, since the block must still be sent
+    /// and checked by the others. Merkleization comes after execution, so the proposer counts
+    /// its expected cost (learnt from recent blocks) as it goes.
+    fn proposal_budget(&self) -> Duration {
+        Duration::from_millis(self.genesis.consensus.proposal_budget_ms())
+    }
+
+    /// The longest a proposer lets a block's building run, past its budget, for the
+    /// transaction it was running when the budget ran out.
+    fn proposal_limit(&self) -> Duration {
+        Duration::from_millis(self.genesis.consensus.proposal_limit_ms())
+    }
+
     /// The time merkleizing `writes` state writes is expected to take.
     fn merkle_estimate(&self, writes: usize) -> Duration {
         let per_write = self
@@ -393,12 +408,6 @@ impl<E: Spawner + StorageContext + Clock> StateRead for BatchView<'_, E> {
     }
 }
 
-/// How long a proposer spends executing transactions and merkleizing their writes before it
-/// closes the block: the leader timeout is a second, and the block must still be sent and
-/// checked by the others. Merkleization comes after execution, so the proposer counts its
-/// expected cost (learnt from recent blocks) as it goes.
-const PROPOSAL_BUDGET: Duration = Duration::from_millis(500);
-
 /// The merkleization cost assumed per write before any block has been measured.
 const MERKLE_NS_PER_WRITE_INITIAL: u64 = 5_000;
 
@@ -470,8 +479,39 @@ impl App {
                     // The rest waits in the pool for the next block.
                     break;
                 }
-                match executor.apply(&tx).await {
+                // Past its limit a block could not be built, sent and checked within the leader
+                // timeout. A transaction that alone runs past it is refused (every leader would
+                // otherwise propose it again, view after view); one that would carry the block
+                // past it waits for the next block.
+                let deferred = std::sync::atomic::AtomicBool::new(false);
+                let applied = match mode {
+                    Mode::Propose => {
+                        let began = std::time::Instant::now();
+                        let prior_writes = executor.write_count();
+                        let limit = self.proposal_limit();
+                        executor
+                            .apply_admitted(&tx, |writes| {
+                                let took = began.elapsed() + self.merkle_estimate(writes);
+                                let block =
+                                    started.elapsed() + self.merkle_estimate(prior_writes + writes);
+                                if took <= limit && (block <= limit || processed == 0) {
+                                    return Ok(());
+                                }
+                                deferred.store(took <= limit, std::sync::atomic::Ordering::Relaxed);
+                                Err(TxError::TooCostly {
+                                    took_ms: took.as_millis() as u64,
+                                    writes,
+                                    limit_ms: limit.as_millis() as u64,
+                                })
+                            })
+                            .await
+                    }
+                    Mode::Verify => executor.apply(&tx).await,
+                };
+                match applied {
                     Ok(_) => included.push(tx.into_signed()),
+                    // Left in the pool for the next block.
+                    Err(_) if deferred.load(std::sync::atomic::Ordering::Relaxed) => break,
                     Err(TxError::State(err)) => return Err(err),
                     Err(err) if mode == Mode::Verify => {
                         tracing::warn!(height, tx = %tx.hash(), %err, "block carries a failing transaction");
@@ -626,7 +666,8 @@ impl<E: Spawner + StorageContext + Clock> Application<E> for App {
         // block with transactions: `Stateful` finalizes nothing while a proposal is being
         // built, so waiting here would hold that block's commit back by the whole wait.
         if mempool.is_empty() && parent_header.tx_count == 0 {
-            let sleep = runtime.sleep(self.policy.idle_wait);
+            // The wait counts against the leader timeout: on a chain with a short one, less.
+            let sleep = runtime.sleep(self.policy.idle_wait.min(self.proposal_budget() * 4 / 5));
             futures::pin_mut!(sleep);
             let arrival = mempool.arrival();
             futures::pin_mut!(arrival);
@@ -663,7 +704,7 @@ impl<E: Spawner + StorageContext + Clock> Application<E> for App {
                 time_ms,
                 candidates,
                 Mode::Propose,
-                Some((&runtime, runtime.current() + PROPOSAL_BUDGET)),
+                Some((&runtime, runtime.current() + self.proposal_budget())),
             )
             .await
         {

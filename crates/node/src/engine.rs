@@ -39,7 +39,7 @@ use commonware_parallel::Sequential;
 use commonware_runtime::{Clock, Handle, Metrics, Spawner, Storage, buffer::paged::CacheRef};
 use commonware_storage::{archive::prunable, translator::EightCap};
 use commonware_utils::{NZDuration, NZU16, NZU64, NZUsize};
-use medchain_types::Genesis;
+use medchain_types::{ConsensusTiming, Genesis};
 use std::{num::NonZeroUsize, sync::Arc, time::Duration};
 
 /// The marshal mailbox type.
@@ -95,7 +95,7 @@ impl<S, R> Channels<S, R> {
     }
 }
 
-/// Consensus timing.
+/// Consensus timing, derived from the chain's [`ConsensusTiming`].
 #[derive(Clone, Copy, Debug)]
 pub struct Timing {
     pub leader_timeout: Duration,
@@ -105,14 +105,18 @@ pub struct Timing {
     pub fetch_timeout: Duration,
 }
 
-impl Default for Timing {
-    fn default() -> Self {
+impl Timing {
+    /// The timeouts of a chain (the defaults: a 1 s leader timeout, 2 s to certify, nullify
+    /// votes resent every 500 ms, 5 s before an inactive leader's views are skipped).
+    pub fn of(chain: &ConsensusTiming) -> Self {
+        let leader_timeout = Duration::from_millis(chain.leader_timeout_ms);
+        let certification_timeout = Duration::from_millis(chain.certification_timeout_ms);
         Self {
-            leader_timeout: Duration::from_millis(1_000),
-            certification_timeout: Duration::from_millis(2_000),
-            timeout_retry: Duration::from_millis(500),
-            skip_timeout: Duration::from_secs(5),
-            fetch_timeout: Duration::from_millis(1_000),
+            leader_timeout,
+            certification_timeout,
+            timeout_retry: leader_timeout / 2,
+            skip_timeout: (certification_timeout * 5 / 2).max(Duration::from_secs(5)),
+            fetch_timeout: leader_timeout.max(Duration::from_secs(1)),
         }
     }
 }
@@ -125,7 +129,6 @@ pub struct EngineConfig {
     pub partition_prefix: String,
     pub mempool: MempoolLimits,
     pub block_policy: BlockPolicy,
-    pub timing: Timing,
     /// Memory for the storage page cache, in MiB (see [`DEFAULT_PAGE_CACHE_MIB`]).
     pub page_cache_mib: usize,
 }
@@ -265,9 +268,9 @@ where
         partition_prefix: prefix,
         mempool: mempool_limits,
         block_policy,
-        timing,
         page_cache_mib,
     } = config;
+    let timing = Timing::of(&genesis.consensus);
     let me = signer.public_key();
     let scheme = signing_scheme(&genesis, signer)
         .expect("this validator's key is in the genesis validator set");

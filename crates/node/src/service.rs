@@ -65,7 +65,10 @@ pub fn tx_error_status(err: &TxError) -> u16 {
         TxError::UnknownParty(_) | TxError::UnknownProposal(_) | TxError::UnknownCredential(_) => {
             404
         }
-        TxError::NonceGap { .. } | TxError::Invalid { .. } | TxError::TooManyEvents { .. } => 422,
+        TxError::NonceGap { .. }
+        | TxError::Invalid { .. }
+        | TxError::TooManyEvents { .. }
+        | TxError::TooCostly { .. } => 422,
         TxError::AccessDenied(_) | TxError::SuspectProduct(_) => 403,
         TxError::Refused { code, .. } => match *code {
             "unknown_record"

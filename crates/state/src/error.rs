@@ -54,6 +54,14 @@ pub enum TxError {
     },
     #[error("transaction {0} was already committed")]
     Duplicate(medchain_types::TxHash),
+    #[error(
+        "the transaction took {took_ms} ms to execute and merkleize its {writes} state writes, over the {limit_ms} ms this chain allows for building a whole block (four fifths of its leader timeout); split it into smaller operations"
+    )]
+    TooCostly {
+        took_ms: u64,
+        writes: usize,
+        limit_ms: u64,
+    },
     #[error("{party} lacks the {role} role needed to {action}")]
     MissingRole {
         party: PartyId,
@@ -154,6 +162,7 @@ impl TxError {
             TxError::NonceUsed { .. } => "nonce_used",
             TxError::NonceGap { .. } => "nonce_gap",
             TxError::Duplicate(_) => "duplicate",
+            TxError::TooCostly { .. } => "too_costly",
             TxError::MissingRole { .. } => "missing_role",
             TxError::WrongKind { .. } => "wrong_party_kind",
             TxError::KeyInUse(_) => "key_in_use",

@@ -146,6 +146,18 @@ impl<'a, R: StateRead> BlockExecutor<'a, R> {
     /// [`Event::ActionDenied`], or for a refused read an access-log entry and an
     /// [`Event::RecordAccessDenied`]), and nothing else of it remains.
     pub async fn apply(&mut self, tx: &VerifiedTransaction) -> Result<TxOutcome, TxError> {
+        self.apply_admitted(tx, |_| Ok(())).await
+    }
+
+    /// Applies `tx` like [`apply`](Self::apply), but `admit` has the last word: it is told how
+    /// many state keys the transaction writes, and if it refuses, the block is left as if the
+    /// transaction had never run. A proposer uses it to refuse a transaction too costly to
+    /// execute within its time budget.
+    pub async fn apply_admitted(
+        &mut self,
+        tx: &VerifiedTransaction,
+        admit: impl FnOnce(usize) -> Result<(), TxError>,
+    ) -> Result<TxOutcome, TxError> {
         let (writes, events, signer, outcome, denial) = {
             let mut ctx = TxContext::new(self);
             let mut signer = check_signer(&ctx, tx).await?;
@@ -172,6 +184,7 @@ impl<'a, R: StateRead> BlockExecutor<'a, R> {
                     max: EVENTS_PER_TRANSACTION_MAX,
                 });
             }
+            admit(ctx.writes.len())?;
             (ctx.writes, ctx.events, signer.id, outcome, denial)
         };
         let receipt = Receipt {

@@ -28,7 +28,7 @@ use commonware_runtime::{Clock as _, Handle, Quota, Spawner as _, Supervisor as 
 use commonware_utils::NZU32;
 use medchain_node::{
     app::BlockPolicy,
-    engine::{self, Channels, EngineConfig, EngineHandles, Timing},
+    engine::{self, Channels, EngineConfig, EngineHandles},
     mempool::MempoolLimits,
 };
 use medchain_types::{Genesis, Hash32, Transaction, TxBody, VerifiedTransaction, dev};
@@ -161,7 +161,6 @@ impl EngineDefinition for SimEngine {
                 transactions_max: 500,
                 idle_wait: Duration::from_millis(50),
             },
-            timing: Timing::default(),
             // Simulated validators hold little state; many run in one test process.
             page_cache_mib: 16,
         };

@@ -143,6 +143,7 @@ pub fn genesis(validators: Vec<(PublicKey, String)>, genesis_time_ms: u64) -> Ge
         chain_id: ChainId::new(DEV_CHAIN_ID).expect("the dev chain id is valid"),
         genesis_time_ms,
         governance_threshold: 2,
+        consensus: Default::default(),
         validators: validators
             .into_iter()
             .enumerate()

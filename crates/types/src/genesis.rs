@@ -8,7 +8,7 @@ use crate::{
     identity::{PartyKind, Roles},
     ids::ChainId,
     keys::{EncryptionKey, PublicKey},
-    limits::{GENESIS_PARTIES_MAX, LABEL_BYTES_MAX},
+    limits::{GENESIS_PARTIES_MAX, LABEL_BYTES_MAX, LEADER_TIMEOUT_MS_MAX, LEADER_TIMEOUT_MS_MIN},
 };
 use serde::{Deserialize, Serialize};
 
@@ -38,6 +38,72 @@ pub struct GenesisParty {
     pub organisation: Option<usize>,
 }
 
+/// How long consensus waits, the same on every validator of a chain.
+///
+/// A proposer stops adding transactions to a block once building it (executing the
+/// transactions and merkleizing their writes) has taken half the leader timeout, and never lets
+/// it run past four fifths, so that the block can still be sent and checked in time. One
+/// transaction that alone takes longer than that is refused as too costly, rather than proposed
+/// view after view past the timeout. A chain whose validators run on slower machines raises the
+/// leader timeout, and with it what one operation may cost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsensusTiming {
+    /// How long validators wait for the leader's proposal before they vote to skip the view,
+    /// in milliseconds.
+    pub leader_timeout_ms: u64,
+    /// How long validators wait for a view to be certified before they vote to skip it, in
+    /// milliseconds; longer than the leader timeout.
+    pub certification_timeout_ms: u64,
+}
+
+impl Default for ConsensusTiming {
+    fn default() -> Self {
+        Self {
+            leader_timeout_ms: 1_000,
+            certification_timeout_ms: 2_000,
+        }
+    }
+}
+
+impl ConsensusTiming {
+    /// How long a proposer adds transactions to a block: half the leader timeout.
+    pub fn proposal_budget_ms(&self) -> u64 {
+        self.leader_timeout_ms / 2
+    }
+
+    /// The longest a proposer lets a block's building run, and so the most one transaction may
+    /// cost: four fifths of the leader timeout, leaving a fifth to send the block.
+    pub fn proposal_limit_ms(&self) -> u64 {
+        self.leader_timeout_ms * 4 / 5
+    }
+
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// Checks the timeouts are in range and in order; the error names the field.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(LEADER_TIMEOUT_MS_MIN..=LEADER_TIMEOUT_MS_MAX).contains(&self.leader_timeout_ms) {
+            return Err(format!(
+                "consensus.leader_timeout_ms must be {LEADER_TIMEOUT_MS_MIN} to {LEADER_TIMEOUT_MS_MAX}, found {}",
+                self.leader_timeout_ms
+            ));
+        }
+        if self.certification_timeout_ms <= self.leader_timeout_ms
+            || self.certification_timeout_ms > 2 * LEADER_TIMEOUT_MS_MAX
+        {
+            return Err(format!(
+                "consensus.certification_timeout_ms must be more than the leader timeout ({}) and at most {}, found {}",
+                self.leader_timeout_ms,
+                2 * LEADER_TIMEOUT_MS_MAX,
+                self.certification_timeout_ms
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// The genesis file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Genesis {
@@ -46,6 +112,9 @@ pub struct Genesis {
     pub genesis_time_ms: u64,
     /// How many governor approvals a governance proposal needs.
     pub governance_threshold: u32,
+    /// Consensus timeouts; left out, the defaults (a 1 s leader timeout).
+    #[serde(default, skip_serializing_if = "ConsensusTiming::is_default")]
+    pub consensus: ConsensusTiming,
     pub validators: Vec<GenesisValidator>,
     pub parties: Vec<GenesisParty>,
 }
@@ -57,6 +126,7 @@ impl Genesis {
             what: "genesis",
             reason,
         };
+        self.consensus.validate().map_err(invalid)?;
         if self.validators.is_empty() {
             return Err(invalid("at least one validator is required".into()));
         }
@@ -162,6 +232,13 @@ fn serde_json_canonical(genesis: &Genesis) -> String {
     out.push_str(&genesis.genesis_time_ms.to_string());
     out.push('|');
     out.push_str(&genesis.governance_threshold.to_string());
+    // Left out at their defaults, so the digest of a file without them is what it always was.
+    if !genesis.consensus.is_default() {
+        out.push_str(&format!(
+            "|timing:{}/{}",
+            genesis.consensus.leader_timeout_ms, genesis.consensus.certification_timeout_ms
+        ));
+    }
     for validator in &genesis.validators {
         out.push('|');
         out.push_str(&validator.public_key.to_hex());
@@ -183,4 +260,63 @@ fn serde_json_canonical(genesis: &Genesis) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dev() -> Genesis {
+        let key = crate::Keypair::from_seed([7; 32]).public_key();
+        crate::dev::genesis(vec![(key, "127.0.0.1:9000".into())], 1_700_000_000_000)
+    }
+
+    #[test]
+    fn default_timing_is_left_out_of_the_file_and_the_digest() {
+        let genesis = dev();
+        let json = serde_json::to_value(&genesis).expect("serialises");
+        assert!(json.get("consensus").is_none());
+        let read: Genesis = serde_json::from_value(json).expect("reads back");
+        assert_eq!(read.consensus, ConsensusTiming::default());
+        assert_eq!(read.digest(), genesis.digest());
+
+        let mut slower = genesis.clone();
+        slower.consensus = ConsensusTiming {
+            leader_timeout_ms: 3_000,
+            certification_timeout_ms: 6_000,
+        };
+        slower.validate().expect("valid");
+        assert_ne!(
+            slower.digest(),
+            genesis.digest(),
+            "timing is part of the chain"
+        );
+        let json = serde_json::to_value(&slower).expect("serialises");
+        assert_eq!(json["consensus"]["leader_timeout_ms"], 3_000);
+        let read: Genesis = serde_json::from_value(json).expect("reads back");
+        assert_eq!(read, slower);
+        assert_eq!(read.consensus.proposal_budget_ms(), 1_500);
+        assert_eq!(read.consensus.proposal_limit_ms(), 2_400);
+    }
+
+    #[test]
+    fn bad_timing_is_refused_by_name() {
+        let mut genesis = dev();
+        for (leader, certification, named) in [
+            (50, 2_000, "consensus.leader_timeout_ms"),
+            (120_000, 240_000, "consensus.leader_timeout_ms"),
+            (1_000, 1_000, "consensus.certification_timeout_ms"),
+            (1_000, 500, "consensus.certification_timeout_ms"),
+        ] {
+            genesis.consensus = ConsensusTiming {
+                leader_timeout_ms: leader,
+                certification_timeout_ms: certification,
+            };
+            let err = genesis.validate().expect_err("refused").to_string();
+            assert!(err.contains(named), "{leader}/{certification}: {err}");
+        }
+        let json = r#"{"leader_timeout_ms": 1000, "certification_timeout_ms": 2000, "skip_ms": 5}"#;
+        let err = serde_json::from_str::<ConsensusTiming>(json).expect_err("refused");
+        assert!(err.to_string().contains("skip_ms"), "{err}");
+    }
 }

@@ -31,7 +31,7 @@ pub mod tx;
 pub use block::{Header, OpRange, block_digest};
 pub use error::ParseError;
 pub use event::{Event, EventRecord, Outcome, Receipt};
-pub use genesis::{Genesis, GenesisParty, GenesisValidator};
+pub use genesis::{ConsensusTiming, Genesis, GenesisParty, GenesisValidator};
 pub use hash::{Hash32, hash_parts, sha256};
 pub use identity::{KeyRecord, KeyRetirement, Party, PartyKind, Role, Roles};
 pub use ids::{BlockHash, ChainId, PartyId, TxHash};

@@ -14,6 +14,10 @@ pub const BLOCK_BYTES_MAX: usize = 4 * 1024 * 1024;
 /// block writes at most this many plus its last transaction's writes (a supply operation may
 /// touch 20,000 units).
 pub const BLOCK_WRITES_MAX: usize = 50_000;
+/// Shortest leader timeout a genesis file may set, in milliseconds.
+pub const LEADER_TIMEOUT_MS_MIN: u64 = 100;
+/// Longest leader timeout a genesis file may set, in milliseconds.
+pub const LEADER_TIMEOUT_MS_MAX: u64 = 60_000;
 /// Largest chain id, in bytes.
 pub const CHAIN_ID_BYTES_MAX: usize = 64;
 /// Largest label (organisation name, practitioner display name), in bytes.

@@ -149,6 +149,11 @@ fn free_port_base(count: u16) -> u16 {
 impl Network {
     /// Writes and starts `validators` validators.
     pub fn testnet(validators: u16) -> Self {
+        Self::testnet_with(validators, &[])
+    }
+
+    /// Writes and starts `validators` validators, with more `medchain testnet` arguments.
+    pub fn testnet_with(validators: u16, extra: &[&str]) -> Self {
         let dir = temp_dir("testnet");
         let http_base = free_port_base(validators);
         let p2p_base = free_port_base(validators);
@@ -165,6 +170,7 @@ impl Network {
                 "--p2p-base",
                 &p2p_base.to_string(),
             ])
+            .args(extra)
             .stdout(Stdio::null())
             .status()
             .expect("medchain testnet runs");

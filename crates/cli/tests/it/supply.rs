@@ -1387,3 +1387,53 @@ async fn heavy_batches_are_split_across_blocks_and_all_commit() {
     );
     assert!(heights[5] > heights[0], "{heights:?}");
 }
+
+/// One transaction that alone takes longer to run than the chain allows for building a block
+/// is refused as too costly, with a reason naming the limit, and the chain goes on. Before,
+/// every leader proposed it again, view after view past the leader timeout, and the chain
+/// stopped. This chain has the shortest leader timeout allowed (100 ms, so a block is built in
+/// at most 80 ms); the largest operation, 20,000 units commissioned into one case, takes
+/// several times that.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operation_too_costly_for_the_chains_timeouts_is_refused_and_the_chain_goes_on() {
+    let net = processes::Network::testnet_with(1, &["--leader-timeout-ms", "100"]);
+    assert_eq!(net.genesis().consensus.leader_timeout_ms, 100);
+    let client = net.clients().await.remove(0);
+    processes::wait_for_height(&client, 1, Duration::from_secs(60)).await;
+    let commission = |prefix: &str, count: u32, case: u64| {
+        SupplyOp::Commission(Commission {
+            meta: EventMeta::at(now_ms()),
+            units: vec![UnitGroup {
+                gtin: gtin(),
+                serials: Serials::Range {
+                    prefix: prefix.into(),
+                    first: 0,
+                    count,
+                    width: 5,
+                },
+            }],
+            lot: "COSTLY".into(),
+            expiry: Date::new(2030, 1, 31).expect("date"),
+            into: Some(sscc(case)),
+        })
+    };
+    let answer = run(&client, "manufacturer", commission("BIG-", 20_000, 301)).await;
+    assert!(answer.receipt.is_none(), "{answer:?}");
+    let rejection = answer.rejection.expect("refused");
+    assert_eq!(rejection.code, "too_costly", "{rejection:?}");
+    assert!(
+        rejection.reason.contains("over the 80 ms") && rejection.reason.contains("split it"),
+        "{rejection:?}"
+    );
+    // Nothing of it is stored: no unit, no case.
+    let answer = client
+        .verify_pack(&datamatrix("BIG-00000"), false)
+        .await
+        .expect("verified");
+    assert_eq!(answer.verdict, PackVerdict::UnknownSerial, "{answer:?}");
+    // The chain goes on: a small operation by the same signer (the refused one used no nonce)
+    // commits.
+    let answer = run(&client, "manufacturer", commission("SMALL-", 10, 302)).await;
+    let receipt = answer.receipt.expect("committed");
+    assert_eq!(receipt.outcome, medchain_types::Outcome::Applied);
+}

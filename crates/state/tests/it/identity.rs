@@ -325,3 +325,73 @@ fn a_compromised_key_is_replaced_through_the_organisation_and_governance() {
         .one(tx)
         .expect("the recovered party signs with its new key");
 }
+
+/// A transaction that a proposer refuses on admission (as too costly) leaves the block as if it
+/// had never run: no writes, no receipt, no event, and the signer's nonce unused, so the same
+/// transaction can still commit later.
+#[test]
+fn a_transaction_refused_on_admission_leaves_no_trace() {
+    use medchain_state::{BlockEnv, BlockExecutor};
+    let mut chain = Chain::dev();
+    let hospital = demo("hospital");
+    let attest = |n: u8| TxBody::Attest {
+        subject: medchain_types::Hash32([n; 32]),
+        digest: Default::default(),
+    };
+    let first = chain.tx(&hospital, attest(1));
+    let mut second = first.transaction.clone();
+    second.nonce += 1;
+    second.body = attest(2);
+    let second = second.sign(&hospital);
+    let verify = |tx: &medchain_types::SignedTransaction| {
+        medchain_types::VerifiedTransaction::verify(tx.clone(), &Chain::chain_id()).expect("signed")
+    };
+    let env = BlockEnv {
+        chain_id: Chain::chain_id(),
+        height: chain.height + 1,
+        time_ms: chain.time_ms + 1_000,
+        event_base: chain.state.event_count(),
+    };
+    let output = futures::executor::block_on(async {
+        let mut block = BlockExecutor::new(&chain.state, env);
+        block.apply(&verify(&first)).await.expect("applied");
+        let (writes, committed) = (block.write_count(), block.committed());
+        let mut told = 0;
+        let refused = block
+            .apply_admitted(&verify(&second), |writes| {
+                told = writes;
+                Err(TxError::TooCostly {
+                    took_ms: 900,
+                    writes,
+                    limit_ms: 800,
+                })
+            })
+            .await;
+        assert!(
+            matches!(refused, Err(TxError::TooCostly { limit_ms: 800, .. })),
+            "{refused:?}"
+        );
+        assert!(told > 0, "admission is told the transaction's writes");
+        assert_eq!(
+            (block.write_count(), block.committed()),
+            (writes, committed)
+        );
+        block.finish()
+    });
+    assert_eq!(output.events.len(), 1, "only the first attestation's event");
+    chain.height += 1;
+    chain.time_ms += 1_000;
+    chain.state.apply(&output);
+    assert!(
+        chain
+            .state
+            .entries()
+            .get(&keys::receipt(&second.hash()))
+            .is_none()
+    );
+    let hospital_id = first.transaction.signer;
+    assert_eq!(chain.nonce(&hospital_id), first.transaction.nonce + 1);
+    // Its nonce is still the next one: the same transaction commits in a later block.
+    chain.one(second).expect("commits later");
+    assert_eq!(chain.nonce(&hospital_id), first.transaction.nonce + 2);
+}
