@@ -402,8 +402,22 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
         let state = self.databases.0.read().await;
         let view = GuardView(&*state);
         let mut executor = BlockExecutor::new(&view, env);
+        // One that takes longer to execute alone than a block may take to build would be
+        // refused by every proposer (after costing each a slow view): refused here at once.
+        let limit = std::time::Duration::from_millis(self.genesis.consensus.proposal_limit_ms());
+        let began = std::time::Instant::now();
         Ok(executor
-            .apply(verified)
+            .apply_admitted(verified, |writes| {
+                let took = began.elapsed();
+                if took > limit {
+                    return Err(TxError::TooCostly {
+                        took_ms: took.as_millis() as u64,
+                        writes,
+                        limit_ms: limit.as_millis() as u64,
+                    });
+                }
+                Ok(())
+            })
             .await
             .map(|outcome| outcome.receipt.outcome))
     }

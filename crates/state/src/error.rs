@@ -55,7 +55,7 @@ pub enum TxError {
     #[error("transaction {0} was already committed")]
     Duplicate(medchain_types::TxHash),
     #[error(
-        "the transaction took {took_ms} ms to execute and merkleize its {writes} state writes, over the {limit_ms} ms this chain allows for building a whole block (four fifths of its leader timeout); split it into smaller operations"
+        "the transaction costs {took_ms} ms to run ({writes} state writes), over the {limit_ms} ms this chain allows for building a whole block (four fifths of its leader timeout); split it into smaller operations"
     )]
     TooCostly {
         took_ms: u64,

@@ -1391,9 +1391,10 @@ async fn heavy_batches_are_split_across_blocks_and_all_commit() {
 /// One transaction that alone takes longer to run than the chain allows for building a block
 /// is refused as too costly, with a reason naming the limit, and the chain goes on. Before,
 /// every leader proposed it again, view after view past the leader timeout, and the chain
-/// stopped. This chain has the shortest leader timeout allowed (100 ms, so a block is built in
-/// at most 80 ms); the largest operation, 20,000 units commissioned into one case, takes
-/// several times that.
+/// stopped. Next in its signer's nonce order, it is refused at submission (its dry run takes
+/// too long); further on, by the proposer that runs it. This chain has the shortest leader
+/// timeout allowed (100 ms, so a block is built in at most 80 ms); the largest operation,
+/// 20,000 units commissioned into one case, takes several times that.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operation_too_costly_for_the_chains_timeouts_is_refused_and_the_chain_goes_on() {
     let net = processes::Network::testnet_with(1, &["--leader-timeout-ms", "100"]);
@@ -1401,7 +1402,7 @@ async fn an_operation_too_costly_for_the_chains_timeouts_is_refused_and_the_chai
     let client = net.clients().await.remove(0);
     processes::wait_for_height(&client, 1, Duration::from_secs(60)).await;
     let commission = |prefix: &str, count: u32, case: u64| {
-        SupplyOp::Commission(Commission {
+        TxBody::Supply(SupplyOp::Commission(Commission {
             meta: EventMeta::at(now_ms()),
             units: vec![UnitGroup {
                 gtin: gtin(),
@@ -1415,25 +1416,62 @@ async fn an_operation_too_costly_for_the_chains_timeouts_is_refused_and_the_chai
             lot: "COSTLY".into(),
             expiry: Date::new(2030, 1, 31).expect("date"),
             into: Some(sscc(case)),
-        })
+        }))
     };
-    let answer = run(&client, "manufacturer", commission("BIG-", 20_000, 301)).await;
+    let too_costly = |code: &str, reason: &str| {
+        assert_eq!(code, "too_costly", "{reason}");
+        assert!(
+            reason.contains("over the 80 ms") && reason.contains("split it"),
+            "{reason}"
+        );
+    };
+    let keys = PartyKeys::dev("manufacturer");
+    let chain = client.status().await.expect("status").chain_id;
+    let nonce = client.next_nonce(&keys.party_id).await.expect("nonce");
+
+    // Next in line: refused at submission.
+    let big = keys.sign(&chain, nonce, commission("BIG-", 20_000, 301));
+    match client.submit(&big, true).await {
+        Err(medchain_client::ClientError::Problem(problem)) => {
+            assert_eq!(problem.status, 422, "{problem:?}");
+            too_costly(&problem.code, &problem.detail);
+        }
+        other => panic!("not refused at submission: {other:?}"),
+    }
+
+    // Behind another of its signer's transactions, it is not run at submission; the proposer
+    // runs it, refuses it, and goes on.
+    let small = keys.sign(&chain, nonce, commission("SMALL-", 10, 302));
+    let big = keys.sign(&chain, nonce + 1, commission("BIG-", 20_000, 301));
+    let batch = client
+        .submit_batch(&[small.clone(), big.clone()])
+        .await
+        .expect("submitted");
+    assert_eq!(batch.accepted, 2, "{batch:?}");
+    let answer = committed(&client, &small.hash()).await;
+    assert_eq!(
+        answer.receipt.expect("committed").outcome,
+        medchain_types::Outcome::Applied
+    );
+    let answer = client
+        .settled(&big.hash(), Duration::from_secs(60))
+        .await
+        .expect("status")
+        .expect("settled");
     assert!(answer.receipt.is_none(), "{answer:?}");
     let rejection = answer.rejection.expect("refused");
-    assert_eq!(rejection.code, "too_costly", "{rejection:?}");
-    assert!(
-        rejection.reason.contains("over the 80 ms") && rejection.reason.contains("split it"),
-        "{rejection:?}"
-    );
-    // Nothing of it is stored: no unit, no case.
+    too_costly(&rejection.code, &rejection.reason);
+    // Nothing of it is stored.
     let answer = client
         .verify_pack(&datamatrix("BIG-00000"), false)
         .await
         .expect("verified");
     assert_eq!(answer.verdict, PackVerdict::UnknownSerial, "{answer:?}");
-    // The chain goes on: a small operation by the same signer (the refused one used no nonce)
-    // commits.
-    let answer = run(&client, "manufacturer", commission("SMALL-", 10, 302)).await;
-    let receipt = answer.receipt.expect("committed");
-    assert_eq!(receipt.outcome, medchain_types::Outcome::Applied);
+    // The chain goes on, and its nonce is free: a small operation in its place commits.
+    let next = keys.sign(&chain, nonce + 1, commission("NEXT-", 10, 303));
+    let answer = client.submit(&next, true).await.expect("submitted");
+    assert_eq!(
+        answer.receipt.expect("committed").outcome,
+        medchain_types::Outcome::Applied
+    );
 }
