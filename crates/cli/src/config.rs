@@ -163,7 +163,7 @@ impl NodeConfig {
         }
         if self.block.idle_wait_ms > 800 {
             bail!(
-                "block.idle_wait_ms must stay below the leader timeout (at most 800), found {}",
+                "block.idle_wait_ms must be at most 800 (a proposer waits at most two fifths of the chain's leader timeout in any case), found {}",
                 self.block.idle_wait_ms
             );
         }

@@ -498,11 +498,7 @@ impl App {
                                     return Ok(());
                                 }
                                 deferred.store(took <= limit, std::sync::atomic::Ordering::Relaxed);
-                                Err(TxError::TooCostly {
-                                    took_ms: took.as_millis() as u64,
-                                    writes,
-                                    limit_ms: limit.as_millis() as u64,
-                                })
+                                Err(TxError::too_costly(took, writes, limit))
                             })
                             .await
                     }

@@ -478,17 +478,20 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
                 ));
             }
         }
-        // Checked above, together; admitted together, or not at all.
-        let transactions = self.admit_all(verified).await.map_err(|(i, problem)| {
-            Problem::new(
-                problem.status,
-                &problem.code,
-                format!(
-                    "event {i}: {}; nothing of the capture was submitted",
-                    problem.detail
-                ),
-            )
-        })?;
+        // Checked above, together (so not run again); admitted together, or not at all.
+        let transactions = self
+            .admit_all(verified, false)
+            .await
+            .map_err(|(i, problem)| {
+                Problem::new(
+                    problem.status,
+                    &problem.code,
+                    format!(
+                        "event {i}: {}; nothing of the capture was submitted",
+                        problem.detail
+                    ),
+                )
+            })?;
         Ok(CaptureAccepted {
             event_ids: captured.into_iter().map(|c| c.event_id).collect(),
             transactions,

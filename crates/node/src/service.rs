@@ -282,26 +282,24 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
         verified: VerifiedTransaction,
         dry_run: bool,
     ) -> Result<TxHash, Problem> {
-        let hash = verified.hash();
-        self.check_admission(&verified, dry_run).await?;
-        let signed = verified.signed().clone();
-        self.handles
-            .mempool
-            .insert(verified)
-            .map_err(mempool_problem)?;
-        self.handles.gossip.publish(signed);
-        Ok(hash)
+        let mut hashes = self
+            .admit_all(vec![verified], dry_run)
+            .await
+            .map_err(|(_, problem)| problem)?;
+        Ok(hashes.remove(0))
     }
 
     /// Admits transactions all together or none of them (an EPCIS capture): each passes the
     /// admission checks, then the pool takes them at once, so nothing submitted meanwhile
     /// (another capture, a transaction of the same account) can take a nonce between them.
+    /// On refusal, answers the position of the first that could not go in and why.
     pub(crate) async fn admit_all(
         &self,
         verified: Vec<VerifiedTransaction>,
+        dry_run: bool,
     ) -> Result<Vec<TxHash>, (usize, Problem)> {
         for (i, tx) in verified.iter().enumerate() {
-            self.check_admission(tx, false)
+            self.check_admission(tx, dry_run)
                 .await
                 .map_err(|problem| (i, problem))?;
         }
@@ -410,11 +408,7 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
             .apply_admitted(verified, |writes| {
                 let took = began.elapsed();
                 if took > limit {
-                    return Err(TxError::TooCostly {
-                        took_ms: took.as_millis() as u64,
-                        writes,
-                        limit_ms: limit.as_millis() as u64,
-                    });
+                    return Err(TxError::too_costly(took, writes, limit));
                 }
                 Ok(())
             })

@@ -233,9 +233,8 @@ where
 }
 
 impl<E: Spawner + StorageContext + Clock> NodeService<E> {
-    /// `GET /v1/supply/verify`: the verdict on a scanned pack (GS1 element string,
-    /// human-readable form or Digital Link), with where it is, its chain of custody and the
-    /// state entries it rests on, proven (when asked) at one height.
+    /// `GET /v1/supply/verify`: see [`Self::verify_pack_once`]; the state entries are proven
+    /// (when asked) at one height.
     pub async fn verify_pack(
         &self,
         scan: &str,

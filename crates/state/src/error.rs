@@ -138,6 +138,20 @@ pub enum TxError {
 }
 
 impl TxError {
+    /// A transaction whose run (`took`, with the merkleization of its `writes` where that is
+    /// counted) exceeds the time a block may take to build, `limit`.
+    pub fn too_costly(
+        took: std::time::Duration,
+        writes: usize,
+        limit: std::time::Duration,
+    ) -> Self {
+        TxError::TooCostly {
+            took_ms: took.as_millis() as u64,
+            writes,
+            limit_ms: limit.as_millis() as u64,
+        }
+    }
+
     /// Whether this refusal is a policy denial: the transaction is well-formed and correctly
     /// signed by who it claims, in nonce order, but the credential policy check refused the
     /// action, or the access rules refused a read. Such a transaction is committed as denied,
