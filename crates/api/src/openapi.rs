@@ -109,7 +109,7 @@ pub fn openapi() -> Value {
             "/v1/credentials/check": { "get": {
                 "summary": "Does a party hold a valid credential of a type (in a jurisdiction) at a time?",
                 "operationId": "credentialCheck",
-                "description": "Public, no account needed. Lists every credential of the type the party holds (a jurisdiction matches its subdivisions), each with its issuer, status history and standing at `at_ms` (default: the latest block's time), and whether any is valid. With `proof=true`, the holder index and each credential come with proofs against a finalized block.",
+                "description": "Public, no account needed. Lists every credential of the type the party holds (a jurisdiction matches its subdivisions), each with its issuer, status history and standing at `at_ms` (default: the latest block's time), and whether any is valid. With `proof=true`, `entries` holds every state entry the answer rests on (the holder index, then each credential it lists), each with a proof against one finalized block (`height`): a client recomputes the answer from them rather than trusting it.",
                 "parameters": [
                     { "name": "party", "in": "query", "required": true, "schema": hex("Party id") },
                     { "name": "type", "in": "query", "required": true, "schema": { "type": "string" } },
@@ -428,12 +428,13 @@ pub fn openapi() -> Value {
             "/v1/patients/{id}/{list}": { "get": {
                 "summary": "A page of a patient's records, grants, access log or break-glass declarations",
                 "operationId": "patientList",
-                "description": "`list` is `records`, `grants`, `access-log` or `break-glass`. Each item names its state key (`list/<name>/<patient>/<seq>`), which `/v1/state/{key}?proof=true` serves with a proof. The access log holds every read of the patient's records, granted or denied, with reader, basis, purpose, custodian, time and transaction.",
+                "description": "`list` is `records`, `grants`, `access-log` or `break-glass`. Each item names its state key (`list/<name>/<patient>/<seq>`), which `/v1/state/{key}?proof=true` serves with a proof. The access log holds every read of the patient's records, granted or denied, with reader, basis, purpose, custodian, time and transaction. With `proof=true`, `entries` holds every state entry the page rests on (the list's count, each item, and the record, grant or declaration it names), each with a proof against one finalized block (`height`): a client recomputes the page, and checks it is complete, from them.",
                 "parameters": [
                     { "name": "id", "in": "path", "required": true, "schema": hex("Patient party id") },
                     { "name": "list", "in": "path", "required": true, "schema": { "type": "string", "enum": ["records", "grants", "access-log", "break-glass"] } },
                     { "name": "from", "in": "query", "schema": { "type": "integer", "minimum": 0 } },
-                    { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 1000 } }
+                    { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 1000 } },
+                    { "name": "proof", "in": "query", "schema": { "type": "boolean" } }
                 ],
                 "responses": with_problems(json!({ "200": { "description": "A page", "content": { "application/json": { "schema": { "type": "object" } } } } }))
             }},

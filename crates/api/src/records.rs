@@ -103,6 +103,9 @@ pub(crate) struct Page {
     #[serde(default)]
     from: u64,
     limit: Option<u64>,
+    /// With every state entry the page rests on, proven at one height.
+    #[serde(default)]
+    proof: bool,
 }
 
 /// `GET /v1/patients/{id}/{records|grants|access-log|break-glass}?from=&limit=`: public, like
@@ -111,12 +114,18 @@ pub(crate) async fn patient_list<B: Backend>(
     State(backend): State<B>,
     Path((id, list)): Path<(String, String)>,
     axum::extract::Query(page): axum::extract::Query<Page>,
-) -> HttpResult<Json<serde_json::Value>> {
+) -> HttpResult<Json<medchain_types::api::PatientListResponse>> {
     let patient = PartyId::from_hex(&id)
         .map_err(|err| ProblemResponse(Problem::new(400, "invalid_party_id", err.to_string())))?;
     Ok(Json(
         backend
-            .patient_list(list, patient, page.from, page.limit.unwrap_or(100))
+            .patient_list(
+                list,
+                patient,
+                page.from,
+                page.limit.unwrap_or(100),
+                page.proof,
+            )
             .await?,
     ))
 }

@@ -115,7 +115,8 @@ pub trait Backend: Clone + Send + Sync + 'static {
         patient: PartyId,
         from: u64,
         limit: u64,
-    ) -> impl Future<Output = Result<serde_json::Value, Problem>> + Send;
+        proof: bool,
+    ) -> impl Future<Output = Result<medchain_types::api::PatientListResponse, Problem>> + Send;
     /// The accounting of disclosures of a patient for `[from_ms, to_ms)`.
     fn disclosures(
         &self,

@@ -321,8 +321,11 @@ impl medchain_api::Backend for NodeBackend {
         patient: medchain_types::PartyId,
         from: u64,
         limit: u64,
-    ) -> Result<serde_json::Value, Problem> {
-        self.service.patient_list(&kind, patient, from, limit).await
+        proof: bool,
+    ) -> Result<medchain_types::api::PatientListResponse, Problem> {
+        self.service
+            .patient_list(&kind, patient, from, limit, proof)
+            .await
     }
 
     async fn disclosures(

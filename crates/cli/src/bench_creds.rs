@@ -217,24 +217,22 @@ async fn checks(
     size: usize,
 ) -> anyhow::Result<(f64, Vec<Duration>)> {
     eprintln!("checking {} holders with proofs...", args.checks);
-    let sample = client
-        .credential_check(
-            &subject(size / 2),
-            "physician_licence",
-            Some("US"),
-            None,
-            true,
-        )
-        .await?;
-    medchain_client::verify::verify_state(genesis, &sample.index)?;
+    let verifier = medchain_client::proven::Verifier::new(genesis.clone());
+    let sample = medchain_client::credentials::check_proven(
+        client,
+        &verifier,
+        &subject(size / 2),
+        &medchain_types::credential::CredentialType::new("physician_licence")?,
+        Some(&medchain_types::credential::Jurisdiction::new("US")?),
+        None,
+    )
+    .await?
+    .answer;
     if sample.credentials.is_empty() {
         bail!(
             "holder {} has no credential: is the registry filled to {size}?",
             size / 2
         );
-    }
-    for checked in &sample.credentials {
-        medchain_client::verify::verify_state(genesis, &checked.entry)?;
     }
     let started = Instant::now();
     let latencies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));

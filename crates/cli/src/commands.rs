@@ -706,7 +706,7 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot read {}", args.proof.display()))?;
     let answer: StateResponse = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a state answer", args.proof.display()))?;
-    let verified = medchain_client::verify::verify_state(&genesis, &answer)
+    let verified = medchain_client::verify::verify_any_state(&genesis, &answer)
         .with_context(|| format!("proof {} does NOT verify", args.proof.display()))?;
     let key = medchain_state::keys::describe(&verified.key);
     match verified.value {
@@ -807,8 +807,8 @@ pub enum CredsCommand {
     /// and the issuer's key, with proofs checked against the genesis; the node is untrusted).
     VerifyVc {
         vc: PathBuf,
-        #[arg(long)]
-        genesis: Option<PathBuf>,
+        #[command(flatten)]
+        trust: crate::trust::Trust,
         #[command(flatten)]
         node: NodeUrl,
     },
@@ -819,7 +819,8 @@ pub enum CredsCommand {
         node: NodeUrl,
     },
     /// Does a party hold a valid credential of a type (in a jurisdiction) at a time? With
-    /// --genesis, the proofs are also checked offline against the genesis.
+    /// --genesis, the proofs are checked offline against the genesis and the answer shown is
+    /// recomputed from the proven entries.
     Verify {
         #[arg(long)]
         party: PartyId,
@@ -830,9 +831,8 @@ pub enum CredsCommand {
         /// The time asked about, in milliseconds since the Unix epoch (default: now).
         #[arg(long)]
         at_ms: Option<u64>,
-        /// Check the answer's proofs offline against this genesis file.
-        #[arg(long)]
-        genesis: Option<PathBuf>,
+        #[command(flatten)]
+        trust: crate::trust::Trust,
         #[command(flatten)]
         node: NodeUrl,
     },
@@ -942,15 +942,14 @@ pub async fn creds(command: CredsCommand) -> anyhow::Result<()> {
                 .with_context(|| format!("cannot write {}", out.display()))?;
             eprintln!("wrote {}", out.display());
         }
-        CredsCommand::VerifyVc { vc, genesis, node } => {
+        CredsCommand::VerifyVc { vc, trust, node } => {
             let text = std::fs::read_to_string(&vc)
                 .with_context(|| format!("cannot read {}", vc.display()))?;
             let document: serde_json::Value = serde_json::from_str(&text)
                 .with_context(|| format!("{} is not JSON", vc.display()))?;
             let verified = medchain_client::vc::verify(&document)?;
             println!("signature: valid (issuer key {})", verified.issuer_key);
-            if let Some(path) = genesis {
-                let genesis = crate::setup::load_genesis(&path)?;
+            if let Some(verifier) = trust.verifier()? {
                 let client = Client::new(&node.url);
                 let credential = client
                     .state(&format!("credential/{}", verified.credential), true)
@@ -958,13 +957,11 @@ pub async fn creds(command: CredsCommand) -> anyhow::Result<()> {
                 let issuer_key = client
                     .state(&format!("key/{}", verified.issuer_key), true)
                     .await?;
-                let now = client.status().await?.latest.time_ms;
                 medchain_client::vc::verify_on_chain(
-                    &genesis,
+                    &verifier,
                     &verified,
                     &credential,
                     &issuer_key,
-                    now,
                 )?;
                 println!(
                     "chain: the credential is on chain, matches the VC and is valid now; the key that signed it was the issuer's when it signed, and is not compromised"
@@ -985,46 +982,43 @@ pub async fn creds(command: CredsCommand) -> anyhow::Result<()> {
             r#type,
             jurisdiction,
             at_ms,
-            genesis,
+            trust,
             node,
         } => {
             let client = Client::new(&node.url);
-            let answer = client
-                .credential_check(
-                    &party,
-                    &r#type,
-                    jurisdiction.as_deref(),
-                    at_ms,
-                    genesis.is_some(),
-                )
-                .await?;
-            if let Some(path) = genesis {
-                let genesis = crate::setup::load_genesis(&path)?;
-                medchain_client::verify::verify_state(&genesis, &answer.index)
-                    .context("the holder index proof does NOT verify")?;
-                for checked in &answer.credentials {
-                    let verified = medchain_client::verify::verify_state(&genesis, &checked.entry)
-                        .with_context(|| {
-                            format!(
-                                "the proof of credential {} does NOT verify",
-                                checked.credential.id
-                            )
-                        })?;
-                    let proven = hex::encode(verified.value.unwrap_or_default());
-                    if checked.entry.value.as_deref() != Some(proven.as_str()) {
-                        bail!(
-                            "credential {} differs from its proven value",
-                            checked.credential.id
-                        );
-                    }
+            let answer = match trust.verifier()? {
+                Some(verifier) => {
+                    let credential_type = CredentialType::new(&r#type)?;
+                    let jurisdiction =
+                        jurisdiction.as_deref().map(Jurisdiction::new).transpose()?;
+                    let proven = medchain_client::credentials::check_proven(
+                        &client,
+                        &verifier,
+                        &party,
+                        &credential_type,
+                        jurisdiction.as_ref(),
+                        at_ms,
+                    )
+                    .await
+                    .context("the answer is NOT proven")?;
+                    eprintln!(
+                        "recomputed from {} state entries proven at height {}, finalized by a quorum of the genesis validators (checked offline)",
+                        proven.entries, proven.height
+                    );
+                    proven.answer
                 }
-                eprintln!("proofs verified against the genesis validators");
-            }
+                None => {
+                    client
+                        .credential_check(&party, &r#type, jurisdiction.as_deref(), at_ms, false)
+                        .await?
+                }
+            };
             print_json(&serde_json::json!({
                 "party": answer.party,
                 "type": answer.credential_type,
                 "jurisdiction": answer.jurisdiction,
                 "at_ms": answer.at_ms,
+                "height": answer.height,
                 "valid": answer.valid,
                 "credentials": answer.credentials.iter().map(|c| serde_json::json!({
                     "id": c.credential.id,

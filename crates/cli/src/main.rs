@@ -13,6 +13,7 @@ mod records_cmd;
 mod run;
 mod setup;
 mod supply_cmd;
+mod trust;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};

@@ -11,6 +11,7 @@ use medchain_client::{
     Client,
     records::{self, NewGrant, NewRecord},
 };
+use medchain_state::records::PatientList;
 use medchain_types::{
     PartyId, TxBody,
     credential::{CredentialType, Jurisdiction},
@@ -82,6 +83,8 @@ pub enum RecordsCommand {
     List {
         #[arg(long)]
         patient: PartyId,
+        #[command(flatten)]
+        trust: crate::trust::Trust,
         #[command(flatten)]
         node: NodeUrl,
     },
@@ -170,6 +173,8 @@ pub enum ConsentCommand {
         #[arg(long)]
         patient: PartyId,
         #[command(flatten)]
+        trust: crate::trust::Trust,
+        #[command(flatten)]
         node: NodeUrl,
     },
 }
@@ -183,9 +188,18 @@ pub enum AccessCommand {
         patient: PartyId,
         #[arg(long, default_value_t = 0)]
         from: u64,
-        /// Check every entry's proof offline against this genesis file.
+        #[command(flatten)]
+        trust: crate::trust::Trust,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
+    /// Break-glass declarations about a patient: emergency reads without a grant, for the
+    /// patient's review.
+    BreakGlass {
         #[arg(long)]
-        genesis: Option<PathBuf>,
+        patient: PartyId,
+        #[command(flatten)]
+        trust: crate::trust::Trust,
         #[command(flatten)]
         node: NodeUrl,
     },
@@ -334,16 +348,11 @@ pub async fn records_command(command: RecordsCommand) -> anyhow::Result<()> {
                 }
             }
         }
-        RecordsCommand::List { patient, node } => {
-            let client = Client::new(&node.url);
-            let mut out = Vec::new();
-            for id in records::records_of(&client, &patient).await? {
-                out.push(serde_json::to_value(
-                    records::record_on_chain(&client, &id).await?,
-                )?);
-            }
-            print_json(&out)
-        }
+        RecordsCommand::List {
+            patient,
+            trust,
+            node,
+        } => print_list(&node, &trust, PatientList::Records, &patient, 0).await,
         RecordsCommand::History { record, node } => {
             let client = Client::new(&node.url);
             let latest = records::record_on_chain(&client, &record).await?;
@@ -477,28 +486,11 @@ pub async fn consent_command(command: ConsentCommand) -> anyhow::Result<()> {
             send(&node, &signer, TxBody::Record(RecordOp::Revoke { grant })).await?;
             Ok(())
         }
-        ConsentCommand::List { patient, node } => {
-            let client = Client::new(&node.url);
-            let count = client
-                .state(&format!("list/grants/{patient}"), false)
-                .await?
-                .decoded
-                .and_then(|v| v.get("count").and_then(|c| c.as_u64()))
-                .unwrap_or(0);
-            let mut out = Vec::new();
-            for seq in 0..count {
-                let item = client
-                    .state(&format!("list/grants/{patient}/{seq}"), false)
-                    .await?;
-                let id = item
-                    .decoded
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .context("a grant list item is a grant id")?;
-                let grant = client.state(&format!("grant/{id}"), false).await?;
-                out.push(grant.decoded.unwrap_or_default());
-            }
-            print_json(&out)
-        }
+        ConsentCommand::List {
+            patient,
+            trust,
+            node,
+        } => print_list(&node, &trust, PatientList::Grants, &patient, 0).await,
     }
 }
 
@@ -507,29 +499,14 @@ pub async fn access_command(command: AccessCommand) -> anyhow::Result<()> {
         AccessCommand::Log {
             patient,
             from,
-            genesis,
+            trust,
             node,
-        } => {
-            let client = Client::new(&node.url);
-            match genesis {
-                None => print_json(&records::access_log(&client, &patient, from).await?),
-                Some(path) => {
-                    let genesis = crate::setup::load_genesis(&path)?;
-                    let entries =
-                        records::access_log_proven(&client, &genesis, &patient, from).await?;
-                    eprintln!(
-                        "{} entries, each proven against a finalized block (checked offline)",
-                        entries.len()
-                    );
-                    print_json(
-                        &entries
-                            .into_iter()
-                            .map(|(entry, height)| serde_json::json!({ "entry": entry, "proven_at_height": height }))
-                            .collect::<Vec<_>>(),
-                    )
-                }
-            }
-        }
+        } => print_list(&node, &trust, PatientList::AccessLog, &patient, from).await,
+        AccessCommand::BreakGlass {
+            patient,
+            trust,
+            node,
+        } => print_list(&node, &trust, PatientList::BreakGlass, &patient, 0).await,
         AccessCommand::Report {
             patient,
             from,
@@ -566,4 +543,47 @@ pub async fn access_command(command: AccessCommand) -> anyhow::Result<()> {
             }
         }
     }
+}
+
+/// Prints a patient's list from `from` to its end: each item as JSON, or, with `--genesis`,
+/// each item with the height it is proven at, the whole recomputed from proven entries.
+async fn print_list(
+    node: &NodeUrl,
+    trust: &crate::trust::Trust,
+    list: PatientList,
+    patient: &PartyId,
+    from: u64,
+) -> anyhow::Result<()> {
+    let client = Client::new(&node.url);
+    let verifier = trust.verifier()?;
+    let items = records::patient_list_all(&client, verifier.as_ref(), list, patient, from)
+        .await
+        .with_context(|| {
+            if verifier.is_some() {
+                format!("the patient's {} is NOT proven", list.path())
+            } else {
+                format!("cannot read the patient's {}", list.path())
+            }
+        })?;
+    if verifier.is_none() {
+        return print_json(
+            &items
+                .into_iter()
+                .map(|(item, _)| item.item)
+                .collect::<Vec<_>>(),
+        );
+    }
+    eprintln!(
+        "{} {} entries, recomputed from state proven against finalized blocks (checked offline, complete to the proven count)",
+        items.len(),
+        list.path()
+    );
+    print_json(
+        &items
+            .into_iter()
+            .map(|(item, height)| {
+                serde_json::json!({ "seq": item.seq, "entry": item.item, "proven_at_height": height })
+            })
+            .collect::<Vec<_>>(),
+    )
 }

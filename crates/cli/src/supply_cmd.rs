@@ -27,9 +27,8 @@ pub struct VerifyPackArgs {
     /// symbology identifier such as `]d2`), the human-readable form
     /// (`(01)09521234543213(21)ABC123(17)270531(10)L1`) or a Digital Link URI.
     scan: String,
-    /// Check every proof in the answer against this genesis file (offline, trusting no node).
-    #[arg(long)]
-    genesis: Option<PathBuf>,
+    #[command(flatten)]
+    trust: crate::trust::Trust,
     /// Print the whole answer as JSON.
     #[arg(long)]
     json: bool,
@@ -39,18 +38,16 @@ pub struct VerifyPackArgs {
 
 pub async fn verify_pack(args: VerifyPackArgs) -> anyhow::Result<()> {
     let client = Client::new(&args.node.url);
-    let answer = client
-        .verify_pack(&args.scan, args.genesis.is_some())
-        .await?;
-    if let Some(path) = &args.genesis {
-        let genesis = crate::setup::load_genesis(path)?;
-        medchain_client::supply::verify_pack_proofs(&genesis, &answer)
-            .context("the answer's proofs do NOT verify")?;
-        eprintln!(
-            "proofs verified against the genesis validators ({} state entries)",
-            answer.entries.len()
-        );
-    }
+    let answer = match args.trust.verifier()? {
+        Some(verifier) => {
+            let proven = supply::verify_pack_proven(&client, &verifier, &args.scan)
+                .await
+                .context("the answer is NOT proven")?;
+            proven_note(&proven);
+            proven.answer
+        }
+        None => client.verify_pack(&args.scan, false).await?,
+    };
     if args.json {
         return print_json(&answer);
     }
@@ -331,9 +328,8 @@ pub struct OpArgs {
 /// Reading answers with their proofs.
 #[derive(Args, Clone)]
 pub struct CheckArgs {
-    /// Check every proof in the answer against this genesis file (offline, trusting no node).
-    #[arg(long)]
-    genesis: Option<PathBuf>,
+    #[command(flatten)]
+    trust: crate::trust::Trust,
     #[command(flatten)]
     node: NodeUrl,
 }
@@ -655,18 +651,12 @@ async fn events(
     print_json(&document)
 }
 
-async fn check_and_print<T: serde::Serialize>(
-    answer: &T,
-    check: &CheckArgs,
-    verify: impl FnOnce(&medchain_types::Genesis) -> Result<(), supply::PackProofError>,
-    entries: usize,
-) -> anyhow::Result<()> {
-    if let Some(path) = &check.genesis {
-        let genesis = crate::setup::load_genesis(path)?;
-        verify(&genesis).context("the answer's proofs do NOT verify")?;
-        eprintln!("proofs verified against the genesis validators ({entries} state entries)");
-    }
-    print_json(answer)
+/// Says on stderr what a proven answer rests on.
+fn proven_note<T>(proven: &medchain_client::proven::Proven<T>) {
+    eprintln!(
+        "recomputed from {} state entries proven at height {}, finalized by a quorum of the genesis validators (checked offline)",
+        proven.entries, proven.height
+    );
 }
 
 pub async fn supply_command(command: SupplyCommand) -> anyhow::Result<()> {
@@ -834,17 +824,26 @@ pub async fn supply_command(command: SupplyCommand) -> anyhow::Result<()> {
         } => {
             let manufacturer = manufacturer.as_deref().map(parse_party).transpose()?;
             let client = Client::new(&check.node.url);
-            let answer = client
-                .supply_alerts(manufacturer.as_ref(), from, limit, check.genesis.is_some())
-                .await?;
-            let entries = answer.entries.len();
-            check_and_print(
-                &answer,
-                &check,
-                |genesis| supply::verify_alerts_proofs(genesis, &answer, limit),
-                entries,
-            )
-            .await
+            match check.trust.verifier()? {
+                Some(verifier) => {
+                    let proven = supply::alerts_proven(
+                        &client,
+                        &verifier,
+                        manufacturer.as_ref(),
+                        from,
+                        limit,
+                    )
+                    .await
+                    .context("the answer is NOT proven")?;
+                    proven_note(&proven);
+                    print_json(&proven.answer)
+                }
+                None => print_json(
+                    &client
+                        .supply_alerts(manufacturer.as_ref(), from, limit, false)
+                        .await?,
+                ),
+            }
         }
         SupplyCommand::Holdings {
             gtin,
@@ -858,55 +857,74 @@ pub async fn supply_command(command: SupplyCommand) -> anyhow::Result<()> {
         } => {
             let custodian = custodian.as_deref().map(parse_party).transpose()?;
             let client = Client::new(&check.node.url);
-            let page = |from: u64| {
-                client.lot_holdings(
-                    &gtin,
-                    &lot,
-                    custodian.as_ref(),
-                    in_chain,
-                    from,
-                    limit,
-                    check.genesis.is_some(),
-                )
+            let verifier = check.trust.verifier()?;
+            let asked = |from: u64| supply::HoldingsQuery {
+                gtin,
+                lot: lot.clone(),
+                custodian,
+                in_chain_only: in_chain,
+                from,
+                limit,
+                proof: verifier.is_some(),
             };
-            let answer = page(from).await?;
-            if !all {
-                let entries = answer.entries.len();
-                return check_and_print(
-                    &answer,
-                    &check,
-                    |genesis| supply::verify_holdings_proofs(genesis, &answer, &gtin, &lot),
-                    entries,
-                )
-                .await;
-            }
-            let genesis = check
-                .genesis
-                .as_deref()
-                .map(crate::setup::load_genesis)
-                .transpose()?;
-            let (mut whole, mut pages, mut entries) = (answer.clone(), 0u64, 0usize);
-            whole.units.clear();
-            let mut answer = answer;
-            loop {
-                if let Some(genesis) = &genesis {
-                    supply::verify_holdings_proofs(genesis, &answer, &gtin, &lot).with_context(
-                        || format!("the proofs of the page from {} do NOT verify", answer.from),
-                    )?;
-                    entries += answer.entries.len();
+            // One page: recomputed from its proofs with --genesis, as served otherwise.
+            let page = async |from: u64| -> anyhow::Result<(
+                medchain_types::api::LotHoldingsResponse,
+                usize,
+            )> {
+                match &verifier {
+                    Some(verifier) => {
+                        let proven = supply::holdings_proven(&client, verifier, &asked(from))
+                            .await
+                            .with_context(|| format!("the page from {from} is NOT proven"))?;
+                        Ok((proven.answer, proven.entries))
+                    }
+                    None => Ok((
+                        client
+                            .lot_holdings(
+                                &gtin,
+                                &lot,
+                                custodian.as_ref(),
+                                in_chain,
+                                from,
+                                limit,
+                                false,
+                            )
+                            .await?,
+                        0,
+                    )),
                 }
+            };
+            let (mut answer, mut entries) = page(from).await?;
+            if !all {
+                if verifier.is_some() {
+                    eprintln!(
+                        "recomputed from {entries} state entries proven at height {}, finalized by a quorum of the genesis validators (checked offline)",
+                        answer.height
+                    );
+                    answer.entries.clear();
+                }
+                return print_json(&answer);
+            }
+            let (mut whole, mut pages) = (answer.clone(), 0u64);
+            whole.units.clear();
+            loop {
                 pages += 1;
                 whole.units.append(&mut answer.units);
                 (whole.lot, whole.height) = (answer.lot.clone(), answer.height);
                 match answer.next {
-                    Some(next) if next > answer.from => answer = page(next).await?,
+                    Some(next) if next > answer.from => {
+                        let (next_page, more) = page(next).await?;
+                        answer = next_page;
+                        entries += more;
+                    }
                     Some(next) => bail!("the node's next page ({next}) does not move forward"),
                     None => break,
                 }
             }
-            if genesis.is_some() {
+            if verifier.is_some() {
                 eprintln!(
-                    "{pages} page(s), each's proofs verified against the genesis validators ({entries} state entries)"
+                    "{pages} page(s), each recomputed from its proven state entries ({entries} in all), finalized by a quorum of the genesis validators (checked offline)"
                 );
             }
             whole.next = None;
@@ -914,17 +932,18 @@ pub async fn supply_command(command: SupplyCommand) -> anyhow::Result<()> {
             print_json(&whole)
         }
         SupplyCommand::Lineage { scan, check } => {
-            let (gtin, serial) = parse_unit(&scan)?;
+            parse_unit(&scan)?;
             let client = Client::new(&check.node.url);
-            let answer = client.lineage(&scan, check.genesis.is_some()).await?;
-            let entries = answer.entries.len();
-            check_and_print(
-                &answer,
-                &check,
-                |genesis| supply::verify_lineage_proofs(genesis, &answer, &gtin, &serial),
-                entries,
-            )
-            .await
+            match check.trust.verifier()? {
+                Some(verifier) => {
+                    let proven = supply::lineage_proven(&client, &verifier, &scan)
+                        .await
+                        .context("the answer is NOT proven")?;
+                    proven_note(&proven);
+                    print_json(&proven.answer)
+                }
+                None => print_json(&client.lineage(&scan, false).await?),
+            }
         }
     }
 }

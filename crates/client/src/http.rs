@@ -351,7 +351,7 @@ impl Client {
 
     /// `GET /v1/supply/verify`: the verdict on a scanned pack, case or pallet (a GS1 element
     /// string, its human-readable form or a Digital Link URI), with proofs when asked (check
-    /// them with [`crate::supply::verify_pack_proofs`]).
+    /// them with [`crate::supply::check_verify_pack`]).
     pub async fn verify_pack(
         &self,
         scan: &str,

@@ -5,6 +5,8 @@
 //!   custodial account signed into with a password and a TOTP code.
 //! - [`Client`]: the `/v1` HTTP API, with typed answers and [`Problem`] errors.
 //! - [`verify`]: the light verifier, which checks a state proof offline against the genesis.
+//! - [`proven`]: proven answers: entries verified against one fresh finalized block, and the
+//!   answer recomputed from them by the node's own pure query, never read off the node.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), medchain_client::ClientError> {
@@ -26,9 +28,11 @@
 //!
 //! [`Problem`]: medchain_types::api::Problem
 
+pub mod credentials;
 pub mod custodial;
 pub mod http;
 pub mod keys;
+pub mod proven;
 pub mod records;
 pub mod supply;
 pub mod vc;

@@ -611,42 +611,142 @@ pub async fn disclosures(
     Ok(report::build(&period, &log, &labels, &types))
 }
 
-/// A patient's access log from entry `from`, each entry checked offline against `genesis`:
-/// its state proof, the finalized header it is proven against, and that header's certificate.
-pub async fn access_log_proven(
+impl Client {
+    /// `GET /v1/patients/{id}/{list}`: a page of a patient's records, grants, access log or
+    /// break-glass declarations, as the node serves it (with the state entries it rests on,
+    /// proven, when asked: check them with [`patient_list_proven`]).
+    pub async fn patient_list(
+        &self,
+        list: medchain_state::records::PatientList,
+        patient: &PartyId,
+        from: u64,
+        limit: u64,
+        proof: bool,
+    ) -> Result<serde_json::Value, ClientError> {
+        self.get_settled(&format!(
+            "/v1/patients/{patient}/{}?from={from}&limit={limit}&proof={proof}",
+            list.path()
+        ))
+        .await
+    }
+}
+
+/// A page of a patient's list, proven: the list's count, each item of the page and what it
+/// names are verified at one fresh finalized height, and the page is recomputed from them by
+/// [`medchain_state::records::patient_page`], so an entry left out, moved, replaced by
+/// another's, or answered with a proof of another key is refused.
+pub async fn patient_list_proven(
     client: &Client,
-    genesis: &medchain_types::Genesis,
+    verifier: &crate::proven::Verifier,
+    list: medchain_state::records::PatientList,
     patient: &PartyId,
     from: u64,
-) -> Result<Vec<(medchain_types::records::AccessEntry, u64)>, RecordsError> {
-    let count_answer = client
-        .state(&format!("list/access/{patient}"), true)
+    limit: u64,
+) -> Result<
+    crate::proven::Proven<medchain_types::api::PatientListResponse>,
+    crate::proven::ProvenError,
+> {
+    let served = client
+        .patient_list(list, patient, from, limit, true)
         .await?;
-    let proven = crate::verify::verify_state(genesis, &count_answer).map_err(|err| {
-        RecordsError::Mismatch(format!("the log's length does not verify: {err}"))
-    })?;
-    let count = match proven.value {
-        Some(bytes) => u64::from_be_bytes(
-            bytes
-                .try_into()
-                .map_err(|_| RecordsError::Mismatch("a list count is 8 bytes".into()))?,
-        ),
-        None => 0,
-    };
+    check_patient_list(verifier, list, patient, from, limit, served).await
+}
+
+/// Checks a page of a patient's list served with proofs (as JSON) for the question (`list`,
+/// `patient`, `from`, `limit`): see [`patient_list_proven`].
+pub async fn check_patient_list(
+    verifier: &crate::proven::Verifier,
+    list: medchain_state::records::PatientList,
+    patient: &PartyId,
+    from: u64,
+    limit: u64,
+    mut served: serde_json::Value,
+) -> Result<
+    crate::proven::Proven<medchain_types::api::PatientListResponse>,
+    crate::proven::ProvenError,
+> {
+    // The served page stays JSON: it is compared field by field with the recomputed one,
+    // never trusted as typed data.
+    let entries = served
+        .as_object_mut()
+        .and_then(|object| object.remove("entries"))
+        .map(serde_json::from_value::<Vec<medchain_types::api::StateResponse>>)
+        .transpose()
+        .map_err(|err| crate::proven::ProvenError::Differs {
+            field: format!("entries ({err})"),
+        })?
+        .unwrap_or_default();
+    crate::proven::recompute_served(verifier, &served, entries, async |state| {
+        medchain_state::records::patient_page(state, list, patient, from, limit, state.height).await
+    })
+    .await
+}
+
+/// A patient's whole list from item `from` to its end, page by page: proven by `verifier`
+/// ([`patient_list_proven`]) when given, each item with the height it is proven at (pages are
+/// proven at heights that never go back, and the last page's proven count says where the
+/// list ends); as the node serves it otherwise, with the height it read.
+pub async fn patient_list_all(
+    client: &Client,
+    verifier: Option<&crate::proven::Verifier>,
+    list: medchain_state::records::PatientList,
+    patient: &PartyId,
+    from: u64,
+) -> Result<Vec<(medchain_types::api::PatientListItem, u64)>, crate::proven::ProvenError> {
+    use medchain_state::records::PAGE_MAX;
     let mut out = Vec::new();
-    for seq in from..count {
-        let answer = client
-            .state(&format!("list/access/{patient}/{seq}"), true)
-            .await?;
-        let proven = crate::verify::verify_state(genesis, &answer).map_err(|err| {
-            RecordsError::Mismatch(format!("access entry {seq} does not verify: {err}"))
-        })?;
-        let bytes = proven
-            .value
-            .ok_or_else(|| RecordsError::Mismatch(format!("access entry {seq} is missing")))?;
-        let entry = medchain_types::records::AccessEntry::decode(bytes)
-            .map_err(|err| RecordsError::Mismatch(err.to_string()))?;
-        out.push((entry, proven.height));
+    loop {
+        let next = from + out.len() as u64;
+        let page = match verifier {
+            Some(verifier) => {
+                patient_list_proven(client, verifier, list, patient, next, PAGE_MAX)
+                    .await?
+                    .answer
+            }
+            None => serde_json::from_value::<medchain_types::api::PatientListResponse>(
+                client
+                    .patient_list(list, patient, next, PAGE_MAX, false)
+                    .await?,
+            )
+            .map_err(|err| {
+                crate::proven::ProvenError::Node(ClientError::Unexpected {
+                    url: client.base().to_string(),
+                    status: 200,
+                    body: format!("not a page of a patient's list: {err}"),
+                })
+            })?,
+        };
+        let height = page.height;
+        let read = page.items.len();
+        out.extend(page.items.into_iter().map(|item| (item, height)));
+        if read == 0 || from + out.len() as u64 >= page.count {
+            return Ok(out);
+        }
     }
-    Ok(out)
+}
+
+/// A patient's access log from entry `from` to its end, proven ([`patient_list_all`]); each
+/// entry with the height it is proven at.
+pub async fn access_log_proven(
+    client: &Client,
+    verifier: &crate::proven::Verifier,
+    patient: &PartyId,
+    from: u64,
+) -> Result<Vec<(medchain_types::records::AccessEntry, u64)>, crate::proven::ProvenError> {
+    use medchain_types::api::PatientItem;
+    let items = patient_list_all(
+        client,
+        Some(verifier),
+        medchain_state::records::PatientList::AccessLog,
+        patient,
+        from,
+    )
+    .await?;
+    Ok(items
+        .into_iter()
+        .filter_map(|(item, height)| match item.item {
+            PatientItem::Access(entry) => Some((entry, height)),
+            _ => None,
+        })
+        .collect())
 }

@@ -1,383 +1,150 @@
 //! The supply chain from a client: verify-pack, alerts, lot holdings, lineage and EPCIS, and
-//! checking their answers' proofs against the chain.
+//! answers with proofs checked against the chain.
+//!
+//! A checked answer is recomputed ([`crate::proven`]): its entries are verified at one fresh
+//! finalized height, the node's own query (`medchain_state::supply::query`) runs over them
+//! from the question asked (the scan, the lot, the page), and the node's answer must match
+//! the recomputed one in every field. What the caller gets is the recomputed answer.
 
-use crate::verify::{VerifyError, verify_state};
-use commonware_codec::{DecodeExt, Encode};
+use crate::proven::{Proven, ProvenError, Verifier, recompute};
+use medchain_formats::gs1::Scan;
+use medchain_state::{QueryError, supply::query};
 use medchain_types::{
-    Genesis,
-    api::{PackVerdict, VerifyPackResponse},
+    PartyId,
+    api::{LineageResponse, LotHoldingsResponse, SupplyAlertsResponse, VerifyPackResponse},
+    time::Date,
 };
 
-/// Why a verify-pack answer cannot be trusted.
-#[derive(Debug, thiserror::Error)]
-pub enum PackProofError {
-    #[error("the proof of {key} does not verify: {source}")]
-    Proof { key: String, source: VerifyError },
-    #[error("{key} differs from its proven value")]
-    Differs { key: String },
-    #[error("the answer's {what} is not the proven one")]
-    Mismatch { what: &'static str },
-    #[error(
-        "{key} is proven at height {other}, the answer's other entries at {first}: one answer rests on one block"
-    )]
-    Heights { key: String, first: u64, other: u64 },
-    #[error("the answer says {verdict:?}, but {reason}")]
-    Verdict {
-        verdict: PackVerdict,
-        reason: &'static str,
-    },
+pub use medchain_state::supply::query::HoldingsQuery;
+
+/// The scan parsed as the node parses it, as of the proven block's day.
+fn parse_scan(scan: &str, time_ms: u64) -> Result<Scan, QueryError> {
+    Scan::parse(scan, Date::of_ms(time_ms))
+        .map_err(|err| QueryError::refused(422, "invalid_scan", err.to_string()))
 }
 
-/// Checks every entry's proof against the genesis validators and that its value is the
-/// proven one (for the `entries` of any supply answer asked for with proofs).
-pub fn verify_entries(
-    genesis: &Genesis,
-    entries: &[medchain_types::api::StateResponse],
-) -> Result<(), PackProofError> {
-    proven_entries(genesis, entries).map(|_| ())
+/// Checks a verify-pack answer served with proofs for `scan`: recomputes the verdict, the
+/// pack's whereabouts and its chain of custody from the proven entries
+/// ([`query::verify_pack`]). An "unknown serial" answer must prove the serial absent.
+pub async fn check_verify_pack(
+    verifier: &Verifier,
+    scan: &str,
+    served: VerifyPackResponse,
+) -> Result<Proven<VerifyPackResponse>, ProvenError> {
+    recompute(verifier, served, async |state| {
+        let summary = parse_scan(scan, state.time_ms)?.summary();
+        query::verify_pack(state, summary, state.height, state.time_ms).await
+    })
+    .await
 }
 
-/// The height every entry of an answer is proven at (`None` for an answer without entries).
-/// A caller that knows a later finalized height can tell a stale answer by it.
-pub fn proven_height(entries: &[medchain_types::api::StateResponse]) -> Option<u64> {
-    entries
-        .first()
-        .and_then(|entry| entry.proof.as_ref())
-        .map(|p| p.height)
+/// `GET /v1/supply/verify` with proofs, checked ([`check_verify_pack`]).
+pub async fn verify_pack_proven(
+    client: &crate::Client,
+    verifier: &Verifier,
+    scan: &str,
+) -> Result<Proven<VerifyPackResponse>, ProvenError> {
+    let served = client.verify_pack(scan, true).await?;
+    check_verify_pack(verifier, scan, served).await
 }
 
-/// [`verify_entries`], answering the proven entries, which must all be proven at one height:
-/// entries of different blocks could be put together into a state that never was.
-fn proven_entries(
-    genesis: &Genesis,
-    entries: &[medchain_types::api::StateResponse],
-) -> Result<Vec<crate::verify::VerifiedState>, PackProofError> {
-    let mut first = None;
-    entries
-        .iter()
-        .map(|entry| {
-            let verified =
-                verify_state(genesis, entry).map_err(|source| PackProofError::Proof {
-                    key: entry.key.clone(),
-                    source,
-                })?;
-            let first = *first.get_or_insert(verified.height);
-            if verified.height != first {
-                return Err(PackProofError::Heights {
-                    key: entry.key.clone(),
-                    first,
-                    other: verified.height,
-                });
-            }
-            if verified.value.as_ref().map(hex::encode) != entry.value {
-                return Err(PackProofError::Differs {
-                    key: entry.key.clone(),
-                });
-            }
-            Ok(verified)
-        })
-        .collect()
-}
-
-/// Whether `value` is proven under `key`.
-fn proven_as(proven: &[crate::verify::VerifiedState], key: &[u8], value: &[u8]) -> bool {
-    proven
-        .iter()
-        .any(|v| v.key == key && v.value.as_deref() == Some(value))
-}
-
-/// The proven value under `key`, decoded.
-fn proven_decoded<T: commonware_codec::Read<Cfg = ()>>(
-    proven: &[crate::verify::VerifiedState],
-    key: &[u8],
-) -> Option<T> {
-    proven
-        .iter()
-        .find(|v| v.key == key)
-        .and_then(|v| v.value.clone())
-        .and_then(|value| T::decode(value).ok())
-}
-
-/// A proven list's length.
-fn proven_count(
-    proven: &[crate::verify::VerifiedState],
-    list: &str,
-    owner: &[u8; 32],
-) -> Option<u64> {
-    let key = medchain_state::lists::count_key(list, owner);
-    let entry = proven.iter().find(|v| v.key == key)?;
-    match &entry.value {
-        None => Some(0),
-        Some(bytes) => Some(u64::from_be_bytes(bytes.as_slice().try_into().ok()?)),
-    }
-}
-
-/// Checks an alerts answer asked for with proofs and `limit`: the list's length is proven,
-/// and the alerts are the proven items from `from`, as many as the page holds.
-pub fn verify_alerts_proofs(
-    genesis: &Genesis,
-    answer: &medchain_types::api::SupplyAlertsResponse,
+/// Checks a page of alerts served with proofs for (`manufacturer`, `from`, `limit`): the
+/// list's count is proven, and every alert of the page is the proven item at its position.
+pub async fn check_alerts(
+    verifier: &Verifier,
+    manufacturer: Option<&PartyId>,
+    from: u64,
     limit: u64,
-) -> Result<(), PackProofError> {
-    let proven = proven_entries(genesis, &answer.entries)?;
-    let owner = answer
-        .manufacturer
-        .map_or(medchain_types::supply::ALERTS_ALL, |party| party.0);
-    let names = medchain_state::lists::names::ALERTS;
-    if proven_count(&proven, names, &owner) != Some(answer.count) {
-        return Err(PackProofError::Mismatch {
-            what: "alert count",
-        });
-    }
-    if answer.alerts.len() as u64 != limit.min(answer.count.saturating_sub(answer.from)) {
-        return Err(PackProofError::Mismatch {
-            what: "number of alerts",
-        });
-    }
-    for (i, alert) in answer.alerts.iter().enumerate() {
-        let key = medchain_state::lists::item_key(names, &owner, answer.from + i as u64);
-        if !proven_as(&proven, &key, &alert.encode()) {
-            return Err(PackProofError::Mismatch { what: "alert" });
-        }
-    }
-    Ok(())
+    served: SupplyAlertsResponse,
+) -> Result<Proven<SupplyAlertsResponse>, ProvenError> {
+    recompute(verifier, served, async |state| {
+        query::alerts(state, manufacturer.copied(), from, limit).await
+    })
+    .await
 }
 
-/// Checks a lineage answer asked for with proofs about the unit `gtin`/`serial`: it starts at
-/// that unit; every unit shown, and the transformation that made it, are proven; and unless
-/// the answer says it is truncated, every input of every transformation shown is in it.
-pub fn verify_lineage_proofs(
-    genesis: &Genesis,
-    answer: &medchain_types::api::LineageResponse,
-    gtin: &medchain_types::gs1::Gtin,
-    serial: &str,
-) -> Result<(), PackProofError> {
-    use medchain_types::supply::Object;
-    let proven = proven_entries(genesis, &answer.entries)?;
-    match answer.ancestry.first() {
-        Some(root) if root.gtin == *gtin && root.serial == serial && root.generation == 0 => {}
-        _ => return Err(PackProofError::Mismatch { what: "unit" }),
-    }
-    for node in &answer.ancestry {
-        let key = medchain_state::supply::unit_key(&node.gtin, &node.serial);
-        let unit = proven_decoded::<medchain_types::supply::Unit>(&proven, &key)
-            .ok_or(PackProofError::Mismatch { what: "unit" })?;
-        if unit.lot != node.lot || unit.made_by != node.made_by.as_ref().map(|t| t.tx) {
-            return Err(PackProofError::Mismatch { what: "unit" });
-        }
-        let Some(made_by) = &node.made_by else {
-            continue;
-        };
-        if !proven_as(
-            &proven,
-            &medchain_state::supply::transformation_key(&made_by.tx),
-            &made_by.encode(),
-        ) {
-            return Err(PackProofError::Mismatch {
-                what: "transformation",
-            });
-        }
-        for input in &made_by.inputs {
-            let Object::Unit { gtin, serial } = input else {
-                continue;
-            };
-            let shown = answer.ancestry.iter().any(|other| {
-                other.gtin == *gtin
-                    && other.serial == *serial
-                    && other.generation <= node.generation + 1
-            });
-            if !shown && !answer.truncated {
-                return Err(PackProofError::Mismatch { what: "ancestry" });
-            }
-        }
-    }
-    Ok(())
+/// `GET /v1/supply/alerts` with proofs, checked ([`check_alerts`]).
+pub async fn alerts_proven(
+    client: &crate::Client,
+    verifier: &Verifier,
+    manufacturer: Option<&PartyId>,
+    from: u64,
+    limit: u64,
+) -> Result<Proven<SupplyAlertsResponse>, ProvenError> {
+    let served = client
+        .supply_alerts(manufacturer, from, limit, true)
+        .await?;
+    check_alerts(verifier, manufacturer, from, limit, served).await
 }
 
-/// Checks a holdings answer asked for with proofs about lot `lot` of `gtin`:
-/// - the lot is the proven one;
-/// - each unit shown is a proven unit of that lot, with its proven status, and with the holder,
-///   destination and containers its proven containers and shipment give;
-/// - every unit of the page's range (from `from` to `next`, or to the lot's end) is shown or
-///   proven not to match the filters asked (`custodian`, `in_chain_only`).
-pub fn verify_holdings_proofs(
-    genesis: &Genesis,
-    answer: &medchain_types::api::LotHoldingsResponse,
-    gtin: &medchain_types::gs1::Gtin,
-    lot: &str,
-) -> Result<(), PackProofError> {
-    use medchain_types::supply::{Container, LotBatch, Object, Shipment, Unit, UnitStatus};
-    let proven = proven_entries(genesis, &answer.entries)?;
-    let the_lot = &answer.lot;
-    if the_lot.gtin != *gtin
-        || the_lot.lot != lot
-        || !proven_as(
-            &proven,
-            &medchain_state::supply::lot_key(gtin, lot),
-            &the_lot.encode(),
+/// Checks a holdings page served with proofs for `asked` (its `proof` is taken as set): the
+/// lot, its commissioning batches from the one holding `from`, every unit of the page's
+/// range with its containers and shipment are proven, so a unit left out, a wrong holder or
+/// case, or a page that stops early is refused.
+pub async fn check_holdings(
+    verifier: &Verifier,
+    asked: &HoldingsQuery,
+    served: LotHoldingsResponse,
+) -> Result<Proven<LotHoldingsResponse>, ProvenError> {
+    let asked = HoldingsQuery {
+        proof: true,
+        ..asked.clone()
+    };
+    recompute(verifier, served, async |state| {
+        query::holdings(state, &asked, state.height).await
+    })
+    .await
+}
+
+/// `GET /v1/supply/holdings` with proofs, checked ([`check_holdings`]).
+pub async fn holdings_proven(
+    client: &crate::Client,
+    verifier: &Verifier,
+    asked: &HoldingsQuery,
+) -> Result<Proven<LotHoldingsResponse>, ProvenError> {
+    let served = client
+        .lot_holdings(
+            &asked.gtin,
+            &asked.lot,
+            asked.custodian.as_ref(),
+            asked.in_chain_only,
+            asked.from,
+            asked.limit,
+            true,
         )
-    {
-        return Err(PackProofError::Mismatch { what: "lot" });
-    }
-    // The serials of the page's range, from the proven commissioning batches: the one that
-    // holds the page's first position, then each next one.
-    use medchain_state::lists::{item_key, item_seq, names::LOT_BATCHES};
-    let owner = medchain_state::supply::lot_owner(gtin, lot);
-    let end = answer.next.unwrap_or(the_lot.units).min(the_lot.units);
-    let mut range = Vec::new();
-    if answer.from < end {
-        let mut seq = proven
-            .iter()
-            .find_map(|v| {
-                let seq = item_seq(LOT_BATCHES, &owner, &v.key)?;
-                let batch = LotBatch::decode(v.value.clone()?).ok()?;
-                let holds = batch.first <= answer.from
-                    && answer.from - batch.first < batch.serials.len() as u64;
-                holds.then_some(seq)
-            })
-            .ok_or(PackProofError::Mismatch {
-                what: "lot batches",
-            })?;
-        let mut position = answer.from;
-        while position < end {
-            let batch = proven_decoded::<LotBatch>(&proven, &item_key(LOT_BATCHES, &owner, seq))
-                .ok_or(PackProofError::Mismatch {
-                    what: "lot batches",
-                })?;
-            // Each batch starts where the one before ended (the first, at or before `from`).
-            let Some(skip) = position
-                .checked_sub(batch.first)
-                .filter(|&skip| range.is_empty() || skip == 0)
-            else {
-                return Err(PackProofError::Mismatch {
-                    what: "lot batches",
-                });
-            };
-            for serial in batch.serials.iter().skip(skip as usize) {
-                if position >= end {
-                    break;
-                }
-                range.push(serial);
-                position += 1;
-            }
-            seq += 1;
-        }
-    }
-    let mut shown = answer.units.iter().peekable();
-    for serial in range {
-        let unit =
-            proven_decoded::<Unit>(&proven, &medchain_state::supply::unit_key(gtin, &serial))
-                .ok_or(PackProofError::Mismatch { what: "unit" })?;
-        if unit.lot != lot {
-            return Err(PackProofError::Mismatch { what: "unit" });
-        }
-        // Where it is, from the proven containers and shipment.
-        let (mut containers, mut custodian, mut shipment) =
-            (Vec::new(), unit.tracking.custodian, unit.tracking.shipment);
-        let mut parent = unit.tracking.parent;
-        while let Some(sscc) = parent {
-            if containers.len() >= medchain_state::supply::NESTING_MAX {
-                break;
-            }
-            containers.push(sscc);
-            let container = proven_decoded::<Container>(
-                &proven,
-                &medchain_state::supply::object_key(&Object::Container { sscc }),
-            )
-            .ok_or(PackProofError::Mismatch { what: "container" })?;
-            parent = container.tracking.parent;
-            custodian = container.tracking.custodian;
-            shipment = container.tracking.shipment;
-        }
-        let in_transit_to = match shipment {
-            Some(id) => Some(
-                proven_decoded::<Shipment>(&proven, &medchain_state::supply::shipment_key(&id))
-                    .ok_or(PackProofError::Mismatch { what: "shipment" })?
-                    .to,
-            ),
-            None => None,
-        };
-        let matches = (!answer.in_chain_only || unit.status == UnitStatus::Active)
-            && answer
-                .custodian
-                .is_none_or(|party| party == custodian || Some(party) == in_transit_to);
-        if !matches {
-            continue;
-        }
-        let held = shown.next().ok_or(PackProofError::Mismatch {
-            what: "units left out",
-        })?;
-        if held.serial != serial
-            || held.status != unit.status
-            || held.custodian != custodian
-            || held.in_transit_to != in_transit_to
-            || held.containers != containers
-        {
-            return Err(PackProofError::Mismatch { what: "unit" });
-        }
-    }
-    if shown.next().is_some() {
-        return Err(PackProofError::Mismatch {
-            what: "units beyond the page",
-        });
-    }
-    Ok(())
+        .await?;
+    check_holdings(verifier, asked, served).await
 }
 
-/// Checks every state entry of a verify-pack answer (asked for with proofs) against the
-/// genesis validators, and that the unit, lot and container the answer shows are the proven
-/// ones; an "unknown serial" answer must prove the serial absent.
-pub fn verify_pack_proofs(
-    genesis: &Genesis,
-    answer: &VerifyPackResponse,
-) -> Result<(), PackProofError> {
-    let proven = proven_entries(genesis, &answer.entries)?;
-    let find = |encoded: Vec<u8>| proven.iter().any(|v| v.value.as_ref() == Some(&encoded));
-    if let Some(unit) = &answer.unit
-        && !find(unit.encode().to_vec())
-    {
-        return Err(PackProofError::Mismatch { what: "unit" });
-    }
-    if let Some(lot) = &answer.lot
-        && !find(lot.encode().to_vec())
-    {
-        return Err(PackProofError::Mismatch { what: "lot" });
-    }
-    if let Some(container) = &answer.container
-        && !find(container.encode().to_vec())
-    {
-        return Err(PackProofError::Mismatch { what: "container" });
-    }
-    if answer.verdict == PackVerdict::UnknownSerial
-        && (answer.unit.is_some()
-            || answer.container.is_some()
-            || !proven.iter().any(|v| v.value.is_none()))
-    {
-        return Err(PackProofError::Verdict {
-            verdict: answer.verdict,
-            reason: "no absence is proven",
-        });
-    }
-    // The custody steps shown are the proven objects' own.
-    for step in &answer.custody {
-        let key = medchain_state::supply::object_key(&step.object);
-        let history = match &step.object {
-            medchain_types::supply::Object::Unit { .. } => {
-                proven_decoded::<medchain_types::supply::Unit>(&proven, &key)
-                    .map(|u| u.tracking.history)
-            }
-            medchain_types::supply::Object::Container { .. } => {
-                proven_decoded::<medchain_types::supply::Container>(&proven, &key)
-                    .map(|c| c.tracking.history)
-            }
+/// Checks a lineage answer served with proofs for `scan`: the ancestry is recomputed from
+/// the proven units and transformations, generation by generation.
+pub async fn check_lineage(
+    verifier: &Verifier,
+    scan: &str,
+    served: LineageResponse,
+) -> Result<Proven<LineageResponse>, ProvenError> {
+    recompute(verifier, served, async |state| {
+        let parsed = parse_scan(scan, state.time_ms)?;
+        let (Some(gtin), Some(serial)) = (parsed.gtin(), parsed.serial()) else {
+            return Err(QueryError::refused(
+                422,
+                "not_serialized",
+                "lineage is traced from a serialized unit",
+            ));
         };
-        if !history.is_some_and(|h| h.contains(&step.entry)) {
-            return Err(PackProofError::Mismatch {
-                what: "chain of custody",
-            });
-        }
-    }
-    Ok(())
+        query::lineage(state, gtin, serial, state.height).await
+    })
+    .await
+}
+
+/// `GET /v1/supply/lineage` with proofs, checked ([`check_lineage`]).
+pub async fn lineage_proven(
+    client: &crate::Client,
+    verifier: &Verifier,
+    scan: &str,
+) -> Result<Proven<LineageResponse>, ProvenError> {
+    let served = client.lineage(scan, true).await?;
+    check_lineage(verifier, scan, served).await
 }
 
 /// An EPCIS 2.0 capture document as signed supply transactions of `keys`' party, one per

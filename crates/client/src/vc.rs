@@ -10,9 +10,8 @@
 //! it to the chain with proofs checked against the genesis alone: the credential on chain has
 //! the VC's fields and is valid now, and the issuer's current key is the one that signed.
 
-use crate::verify::verify_state;
 use medchain_types::{
-    ChainId, Genesis, KeyRecord, PartyId, PublicKey, Signature,
+    ChainId, KeyRecord, PartyId, PublicKey, Signature,
     api::StateResponse,
     credential::{Credential, CredentialId, Standing},
 };
@@ -293,24 +292,30 @@ pub fn verify(vc: &Value) -> Result<VerifiedVc, VcError> {
 
 /// Ties a verified VC to the chain: `credential` and `issuer_key` are the state answers (with
 /// proofs) for the credential (`credential/<id>`) and for the key that signed the VC
-/// (`key/<public key>`); `now_ms` is the time to judge validity at.
+/// (`key/<public key>`), each checked by `verifier` against the keys derived from the VC
+/// itself and for freshness. Validity is judged at the proven credential's block time, never
+/// at a time a node reports.
 ///
 /// The key must have been the issuer's when the proof says it was made, and must not have been
 /// replaced since as compromised: a VC made before its issuer rotated keys stays good, one made
 /// with a key after it was rotated out, or with a key governance recovered, is refused.
 pub fn verify_on_chain(
-    genesis: &Genesis,
+    verifier: &crate::proven::Verifier,
     vc: &VerifiedVc,
     credential: &StateResponse,
     issuer_key: &StateResponse,
-    now_ms: u64,
 ) -> Result<Credential, VcError> {
     use commonware_codec::DecodeExt as _;
-    let proven =
-        verify_state(genesis, credential).map_err(|err| VcError::Chain(err.to_string()))?;
-    let bytes = proven
-        .value
-        .ok_or_else(|| VcError::Chain("the credential is not on chain".into()))?;
+    let genesis = verifier.genesis();
+    let chain = |err: crate::proven::ProvenError| VcError::Chain(err.to_string());
+    let (proven, value) = verifier
+        .verify_one(
+            credential,
+            &medchain_state::credentials::credential_key(&vc.credential),
+        )
+        .map_err(chain)?;
+    let now_ms = proven.time_ms;
+    let bytes = value.ok_or_else(|| VcError::Chain("the credential is not on chain".into()))?;
     let on_chain = Credential::decode(bytes).map_err(|err| VcError::Chain(err.to_string()))?;
     let chain_id = genesis.chain_id.as_str();
     let expected = [
@@ -348,17 +353,14 @@ pub fn verify_on_chain(
             "credentialStatus.credential differs".into(),
         ));
     }
-    let key_proven =
-        verify_state(genesis, issuer_key).map_err(|err| VcError::Chain(err.to_string()))?;
-    if key_proven.key != medchain_state::keys::signing_key(&vc.issuer_key) {
-        return Err(VcError::Mismatch(
-            "the key answer is not for the key that signed the VC".into(),
-        ));
-    }
+    let (_, key_value) = verifier
+        .verify_one(
+            issuer_key,
+            &medchain_state::keys::signing_key(&vc.issuer_key),
+        )
+        .map_err(chain)?;
     let record = KeyRecord::decode(
-        key_proven
-            .value
-            .ok_or_else(|| VcError::Chain("the signing key was never registered".into()))?,
+        key_value.ok_or_else(|| VcError::Chain("the signing key was never registered".into()))?,
     )
     .map_err(|err| VcError::Chain(err.to_string()))?;
     if record.party != on_chain.issuer {

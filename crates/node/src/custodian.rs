@@ -1098,8 +1098,7 @@ pub async fn run<E: Spawner + StorageContext + Clock>(service: NodeService<E>) {
     }
 }
 
-/// Longest page of a patient's lists.
-pub const PAGE_MAX: u64 = 1_000;
+pub use medchain_state::records::PAGE_MAX;
 /// Most access-log entries one accounting of disclosures covers.
 pub const REPORT_ENTRIES_MAX: u64 = 20_000;
 
@@ -1209,80 +1208,37 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
     }
 
     /// `GET /v1/patients/{id}/{records|grants|access-log|break-glass}`: a page of a patient's
-    /// list, decoded. Each item is also a state key (`list/<name>/<patient>/<seq>`) that
-    /// `/v1/state` serves with a proof.
+    /// list ([`medchain_state::records::patient_page`]), with every state entry it rests on,
+    /// proven at one height, when asked.
     pub async fn patient_list(
         &self,
         kind: &str,
         patient: PartyId,
         from: u64,
         limit: u64,
-    ) -> Result<serde_json::Value, Problem> {
-        use medchain_state::lists::names;
-        let list = match kind {
-            "records" => names::RECORDS,
-            "grants" => names::GRANTS,
-            "access-log" => names::ACCESS,
-            "break-glass" => names::BREAK_GLASS,
-            other => {
-                return Err(Problem::new(
-                    404,
-                    "not_found",
-                    format!(
-                        "no patient list {other:?}; records, grants, access-log or break-glass"
-                    ),
-                ));
-            }
+        proof: bool,
+    ) -> Result<medchain_types::api::PatientListResponse, Problem> {
+        use medchain_state::records::PatientList;
+        let Some(which) = PatientList::from_path(kind) else {
+            return Err(Problem::new(
+                404,
+                "not_found",
+                format!("no patient list {kind:?}; records, grants, access-log or break-glass"),
+            ));
         };
-        let (count, items) = self.list_page(list, &patient, from, limit).await?;
-        let mut out = Vec::with_capacity(items.len());
-        for (offset, item) in items.into_iter().enumerate() {
-            let seq = from + offset as u64;
-            let value = match list {
-                names::ACCESS => serde_json::to_value(
-                    medchain_types::records::AccessEntry::decode(item)
-                        .map_err(|err| internal(err.to_string()))?,
-                ),
-                names::RECORDS => {
-                    let id =
-                        RecordId::from_slice(&item).map_err(|err| internal(err.to_string()))?;
-                    serde_json::to_value(self.decoded::<Record>(&record_key(&id)).await?)
-                }
-                names::GRANTS => {
-                    let id = medchain_types::records::GrantId::from_slice(&item)
-                        .map_err(|err| internal(err.to_string()))?;
-                    serde_json::to_value(
-                        self.decoded::<medchain_types::records::Grant>(
-                            &medchain_state::records::grant_key(&id),
-                        )
-                        .await?,
-                    )
-                }
-                _ => {
-                    let id = medchain_types::records::BreakGlassId::from_slice(&item)
-                        .map_err(|err| internal(err.to_string()))?;
-                    serde_json::to_value(
-                        self.decoded::<medchain_types::records::BreakGlass>(
-                            &medchain_state::records::break_glass_key(&id),
-                        )
-                        .await?,
-                    )
-                }
+        crate::query::consistently(|| async move {
+            let height = self.tip().height;
+            let reads = crate::query::Recorder::at(self, proof, height);
+            let mut answer =
+                medchain_state::records::patient_page(&reads, which, &patient, from, limit, height)
+                    .await
+                    .map_err(|err| reads.problem(err))?;
+            if proof {
+                answer.entries = reads.entries();
             }
-            .map_err(|err| internal(err.to_string()))?;
-            out.push(serde_json::json!({
-                "seq": seq,
-                "key": format!("list/{list}/{patient}/{seq}"),
-                "item": value,
-            }));
-        }
-        Ok(serde_json::json!({
-            "patient": patient,
-            "list": kind,
-            "count": count,
-            "from": from,
-            "items": out,
-        }))
+            Ok(answer)
+        })
+        .await
     }
 
     /// `GET /v1/records/{id}`: a record and every version, as anchored.

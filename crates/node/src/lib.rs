@@ -15,6 +15,7 @@ pub mod epcis;
 pub mod gossip;
 pub mod light;
 pub mod mempool;
+pub mod query;
 pub mod replica;
 pub mod service;
 pub mod supply;

@@ -8,6 +8,13 @@
 //!    context and header), down to the proven header.
 //! 4. The database proof must verify against the proven header's state root, for the
 //!    SHA-256 of the raw key and the claimed value (or its absence).
+//!
+//! A proof is only as good as the question it answers. [`verify_state`] takes the key the
+//! caller derived from its own question and refuses a proof of any other key, however valid:
+//! a node that answers "is credential X valid?" with a genuine proof of credential Y is caught
+//! here, not by each caller remembering to compare. [`verify_any_state`] is for the one caller
+//! that has no question of its own (checking a saved answer file, whose proven key it then
+//! shows).
 
 use crate::{
     app::Scheme,
@@ -46,6 +53,10 @@ pub enum VerifyError {
     BadProof { root: Hash32, height: u64 },
     #[error("the response carries no proof")]
     NoProof,
+    #[error("the proof is of {found}, not of {expected}, the key the question asks about")]
+    WrongKey { expected: String, found: String },
+    #[error("header at height {height} has no parent height: the links are malformed")]
+    NoParent { height: u64 },
 }
 
 fn hex_bytes(what: &'static str, text: &str) -> Result<Vec<u8>, VerifyError> {
@@ -95,7 +106,16 @@ pub fn verify_finality(genesis: &Genesis, finality: &Finality) -> Result<Header,
     let mut child = finality.certified.header.clone();
     for link in &finality.links {
         let digest = digest_of(link)?;
-        if child.parent.0 != digest.0 || link.header.height + 1 != child.height {
+        // A link must sit exactly one height below its child; a height of u64::MAX has no
+        // child, so its "+ 1" is refused rather than wrapped.
+        let above = link
+            .header
+            .height
+            .checked_add(1)
+            .ok_or(VerifyError::NoParent {
+                height: link.header.height,
+            })?;
+        if child.parent.0 != digest.0 || above != child.height {
             return Err(VerifyError::BrokenLink {
                 height: link.header.height,
             });
@@ -109,14 +129,36 @@ pub fn verify_finality(genesis: &Genesis, finality: &Finality) -> Result<Header,
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedState {
     pub height: u64,
+    /// The proven block's time (milliseconds since the Unix epoch), from its header.
+    pub time_ms: u64,
     pub state_root: Hash32,
     pub key: Vec<u8>,
     /// The value, or `None` for a proven absence.
     pub value: Option<Vec<u8>>,
 }
 
-/// Verifies a state answer (as served by `GET /v1/state/{key}?proof=true`) offline.
+/// Verifies a state answer (as served by `GET /v1/state/{key}?proof=true`) offline, and that
+/// it proves `key`: the raw state key the caller derived from its question (for example
+/// `medchain_state::credentials::credential_key(&id)`), never one taken from the answer.
 pub fn verify_state(
+    genesis: &Genesis,
+    response: &StateResponse,
+    key: &[u8],
+) -> Result<VerifiedState, VerifyError> {
+    let verified = verify_any_state(genesis, response)?;
+    if verified.key != key {
+        return Err(VerifyError::WrongKey {
+            expected: medchain_state::keys::describe(key),
+            found: medchain_state::keys::describe(&verified.key),
+        });
+    }
+    Ok(verified)
+}
+
+/// Verifies a state answer offline whatever key it is for, answering which key it proves.
+/// Only for a caller with no question of its own (checking a saved answer file): anything
+/// that asked about a key uses [`verify_state`].
+pub fn verify_any_state(
     genesis: &Genesis,
     response: &StateResponse,
 ) -> Result<VerifiedState, VerifyError> {
@@ -171,6 +213,7 @@ pub fn verify_state(
     match verified {
         Some(value) => Ok(VerifiedState {
             height: header.height,
+            time_ms: header.time_ms,
             state_root: header.state_root,
             key,
             value,

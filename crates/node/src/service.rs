@@ -631,8 +631,8 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
 impl<E: Spawner + StorageContext + Clock> NodeService<E> {
     /// `GET /v1/credentials/check`: the credentials `party` holds of `credential_type`
     /// (within `jurisdiction` if given), each with its standing at `at_ms` (default: the tip's
-    /// time), and whether any is valid then; with proofs of the holder index and of each
-    /// credential when asked.
+    /// time), and whether any is valid then ([`medchain_state::credentials::check`]); with
+    /// every state entry the answer rests on, proven at one height, when asked.
     pub async fn credential_check(
         &self,
         party: medchain_types::PartyId,
@@ -641,51 +641,43 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
         at_ms: Option<u64>,
         with_proof: bool,
     ) -> Result<medchain_types::api::CredentialCheckResponse, Problem> {
-        use medchain_state::credentials::{credential_key, decode_held, held_key};
-        use medchain_types::{
-            api::CheckedCredential,
-            credential::{Credential, CredentialId, Standing},
-        };
-        let at_ms = at_ms.unwrap_or_else(|| self.tip().header.time_ms);
-        let index = self
-            .state(held_key(&party, &credential_type), with_proof)
-            .await?;
-        let ids: Vec<CredentialId> = match &index.value {
-            None => Vec::new(),
-            Some(hex_value) => {
-                let bytes = hex::decode(hex_value).map_err(|err| internal(err.to_string()))?;
-                decode_held(bytes).map_err(|err| internal(err.to_string()))?
-            }
-        };
-        let mut credentials = Vec::with_capacity(ids.len());
-        for id in ids {
-            let entry = self.state(credential_key(&id), with_proof).await?;
-            let Some(hex_value) = &entry.value else {
-                return Err(internal(format!("credential {id} is indexed but missing")));
-            };
-            let bytes = hex::decode(hex_value).map_err(|err| internal(err.to_string()))?;
-            let credential = Credential::decode(bytes)
-                .map_err(|err| internal(format!("stored credential is corrupt: {err}")))?;
-            if let Some(required) = &jurisdiction
-                && !credential.jurisdiction.satisfies(required)
-            {
-                continue;
-            }
-            credentials.push(CheckedCredential {
-                standing: credential.standing_at(at_ms),
-                credential,
-                entry,
-            });
-        }
-        Ok(medchain_types::api::CredentialCheckResponse {
-            party,
-            credential_type,
-            jurisdiction,
-            at_ms,
-            valid: credentials.iter().any(|c| c.standing == Standing::Valid),
-            credentials,
-            index,
+        crate::query::consistently(|| {
+            self.credential_check_once(
+                party,
+                credential_type.clone(),
+                jurisdiction.clone(),
+                at_ms,
+                with_proof,
+            )
         })
+        .await
+    }
+
+    async fn credential_check_once(
+        &self,
+        party: medchain_types::PartyId,
+        credential_type: medchain_types::credential::CredentialType,
+        jurisdiction: Option<medchain_types::credential::Jurisdiction>,
+        at_ms: Option<u64>,
+        with_proof: bool,
+    ) -> Result<medchain_types::api::CredentialCheckResponse, Problem> {
+        let tip = self.tip();
+        let at_ms = at_ms.unwrap_or(tip.header.time_ms);
+        let reads = crate::query::Recorder::at(self, with_proof, tip.height);
+        let mut answer = medchain_state::credentials::check(
+            &reads,
+            &party,
+            &credential_type,
+            jurisdiction.as_ref(),
+            at_ms,
+            tip.height,
+        )
+        .await
+        .map_err(|err| reads.problem(err))?;
+        if with_proof {
+            answer.entries = reads.entries();
+        }
+        Ok(answer)
     }
 }
 

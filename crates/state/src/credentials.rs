@@ -392,3 +392,61 @@ pub async fn satisfies<R: StateRead>(
         found: best.map_or("none", Standing::name),
     })
 }
+
+/// The credential check `GET /v1/credentials/check` answers, as a pure query: the node runs it
+/// over finalized state, a client over the entries it verified, so both reach the verdict by
+/// this one rule. Every credential of the type `subject` holds (in `jurisdiction`, when one
+/// is asked), each with its standing at `at_ms`, and whether any is valid then; the answer's
+/// `entries` are left for the caller (the node fills them with what it read). It reads the
+/// holder index `ch/<subject>/<type>` (absent: no credential) and each credential it lists;
+/// an indexed credential that is missing is corrupt state.
+pub async fn check<R: StateRead>(
+    read: &R,
+    subject: &PartyId,
+    credential_type: &CredentialType,
+    jurisdiction: Option<&Jurisdiction>,
+    at_ms: u64,
+    height: u64,
+) -> Result<medchain_types::api::CredentialCheckResponse, crate::error::StateError> {
+    let index = held_key(subject, credential_type);
+    let ids = match read.get(&index).await? {
+        None => Vec::new(),
+        Some(bytes) => decode_held(bytes)?,
+    };
+    let mut credentials = Vec::with_capacity(ids.len());
+    for id in ids {
+        let key = credential_key(&id);
+        let bytes = read
+            .get(&key)
+            .await?
+            .ok_or_else(|| crate::error::StateError::Corrupt {
+                key: crate::keys::describe(&index),
+                reason: format!("it lists credential {id}, which is missing"),
+            })?;
+        let credential = {
+            use commonware_codec::DecodeExt as _;
+            Credential::decode(bytes)
+        }
+        .map_err(|err| crate::error::StateError::Corrupt {
+            key: crate::keys::describe(&key),
+            reason: err.to_string(),
+        })?;
+        if jurisdiction.is_some_and(|required| !credential.jurisdiction.satisfies(required)) {
+            continue;
+        }
+        credentials.push(medchain_types::api::CheckedCredential {
+            standing: credential.standing_at(at_ms),
+            credential,
+        });
+    }
+    Ok(medchain_types::api::CredentialCheckResponse {
+        party: *subject,
+        credential_type: credential_type.clone(),
+        jurisdiction: jurisdiction.cloned(),
+        at_ms,
+        valid: credentials.iter().any(|c| c.standing == Standing::Valid),
+        credentials,
+        height,
+        entries: Vec::new(),
+    })
+}

@@ -10,6 +10,36 @@ pub enum StateError {
     Store(String),
     #[error("stored value under {key} is corrupt: {reason}")]
     Corrupt { key: String, reason: String },
+    /// A query run over proven entries (a client re-checking an answer) read a key the
+    /// answer carries no proof of: the answer is incomplete, or rests on other keys.
+    #[error("the answer carries no proof of {key}, which the question needs")]
+    Unproven { key: String },
+}
+
+/// Why a query (an answer served with proofs, recomputed by a client) has no answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The question cannot be answered: a limit out of range, an unknown lot. `status` is
+    /// the HTTP status the node answers with, `code` its stable problem code.
+    #[error("{detail}")]
+    Refused {
+        status: u16,
+        code: &'static str,
+        detail: String,
+    },
+}
+
+impl QueryError {
+    /// A refusal with its HTTP status and stable code.
+    pub fn refused(status: u16, code: &'static str, detail: impl Into<String>) -> Self {
+        Self::Refused {
+            status,
+            code,
+            detail: detail.into(),
+        }
+    }
 }
 
 /// A refused read: what was asked, and why it was refused.

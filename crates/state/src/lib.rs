@@ -44,7 +44,7 @@ pub mod records;
 pub mod supply;
 pub mod view;
 
-pub use error::{AccessDenial, StateError, TxError};
+pub use error::{AccessDenial, QueryError, StateError, TxError};
 pub use executor::{BlockEnv, BlockExecutor, BlockOutput, TxOutcome};
 pub use memory::MemoryState;
 pub use view::StateRead;

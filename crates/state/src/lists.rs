@@ -125,6 +125,33 @@ pub async fn extend<R: StateRead>(
     Ok(first)
 }
 
+/// A page of a list as a pure query (what a node answers and a client recomputes from
+/// proofs): its count, then items `from` to `from + limit` or the list's end, each read by
+/// its own key. An item below the count that is missing is corrupt state.
+pub async fn page<R: StateRead>(
+    read: &R,
+    list: &str,
+    owner: &[u8; 32],
+    from: u64,
+    limit: u64,
+) -> Result<(u64, Vec<Vec<u8>>), StateError> {
+    let key = count_key(list, owner);
+    let count = match read.get(&key).await? {
+        Some(bytes) => decode_count(&key, &bytes)?,
+        None => 0,
+    };
+    let mut items = Vec::new();
+    for seq in from..count.min(from.saturating_add(limit)) {
+        let key = item_key(list, owner, seq);
+        let item = read.get(&key).await?.ok_or_else(|| StateError::Corrupt {
+            key: crate::keys::describe(&key),
+            reason: format!("the list counts {count} items, but item {seq} is missing"),
+        })?;
+        items.push(item);
+    }
+    Ok((count, items))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

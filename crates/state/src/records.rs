@@ -36,7 +36,7 @@
 
 use crate::{
     credentials,
-    error::{AccessDenial, TxError},
+    error::{AccessDenial, StateError, TxError},
     executor::{TxContext, truncate},
     identity::require_role,
     lists::{self, names},
@@ -912,4 +912,135 @@ async fn legal_hold<R: StateRead>(
         reason: reason.to_string(),
     });
     Ok(())
+}
+
+/// Longest page of a patient's lists.
+pub const PAGE_MAX: u64 = 1_000;
+
+/// A patient's public lists, as `GET /v1/patients/{id}/{list}` names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PatientList {
+    Records,
+    Grants,
+    AccessLog,
+    BreakGlass,
+}
+
+impl PatientList {
+    /// Every list, in the order the API documents them.
+    pub const ALL: [PatientList; 4] = [
+        PatientList::Records,
+        PatientList::Grants,
+        PatientList::AccessLog,
+        PatientList::BreakGlass,
+    ];
+
+    /// The list a path word names (`records`, `grants`, `access-log`, `break-glass`).
+    pub fn from_path(word: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|list| list.path() == word)
+    }
+
+    /// Its path word.
+    pub fn path(self) -> &'static str {
+        match self {
+            PatientList::Records => "records",
+            PatientList::Grants => "grants",
+            PatientList::AccessLog => "access-log",
+            PatientList::BreakGlass => "break-glass",
+        }
+    }
+
+    /// The provable list in state that holds it.
+    pub fn list(self) -> &'static str {
+        match self {
+            PatientList::Records => names::RECORDS,
+            PatientList::Grants => names::GRANTS,
+            PatientList::AccessLog => names::ACCESS,
+            PatientList::BreakGlass => names::BREAK_GLASS,
+        }
+    }
+}
+
+/// A page of a patient's list as a pure query (the node answers it; a client recomputes it
+/// from proofs): the list's count, then up to `limit` (at most [`PAGE_MAX`]) items from
+/// `from`, each with what it names (a record, grant or break-glass declaration is read by the
+/// id the list holds). The answer's `entries` are left for the caller.
+pub async fn patient_page<R: StateRead>(
+    read: &R,
+    which: PatientList,
+    patient: &PartyId,
+    from: u64,
+    limit: u64,
+    height: u64,
+) -> Result<medchain_types::api::PatientListResponse, StateError> {
+    use medchain_types::api::{PatientItem, PatientListItem, PatientListResponse};
+    let list = which.list();
+    let (count, items) = lists::page(read, list, &patient.0, from, limit.min(PAGE_MAX)).await?;
+    let corrupt = |key: &[u8], reason: String| StateError::Corrupt {
+        key: crate::keys::describe(key),
+        reason,
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for (offset, bytes) in items.into_iter().enumerate() {
+        let seq = from + offset as u64;
+        let item_key = lists::item_key(list, &patient.0, seq);
+        let named = async |key: Vec<u8>| {
+            let value = read.get(&key).await?.ok_or_else(|| {
+                corrupt(
+                    &item_key,
+                    format!("it names {}, which is missing", crate::keys::describe(&key)),
+                )
+            })?;
+            Ok::<_, StateError>((key, value))
+        };
+        let item = match which {
+            PatientList::AccessLog => {
+                PatientItem::Access(decode_as::<AccessEntry>(&item_key, bytes)?)
+            }
+            PatientList::Records => {
+                let id = RecordId::from_slice(&bytes)
+                    .map_err(|err| corrupt(&item_key, err.to_string()))?;
+                let (key, value) = named(record_key(&id)).await?;
+                PatientItem::Record(decode_as::<Record>(&key, value)?)
+            }
+            PatientList::Grants => {
+                let id = GrantId::from_slice(&bytes)
+                    .map_err(|err| corrupt(&item_key, err.to_string()))?;
+                let (key, value) = named(grant_key(&id)).await?;
+                PatientItem::Grant(decode_as::<Grant>(&key, value)?)
+            }
+            PatientList::BreakGlass => {
+                let id = BreakGlassId::from_slice(&bytes)
+                    .map_err(|err| corrupt(&item_key, err.to_string()))?;
+                let (key, value) = named(break_glass_key(&id)).await?;
+                PatientItem::BreakGlass(decode_as::<BreakGlass>(&key, value)?)
+            }
+        };
+        out.push(PatientListItem {
+            seq,
+            key: crate::keys::describe(&lists::item_key(list, &patient.0, seq)),
+            item,
+        });
+    }
+    Ok(PatientListResponse {
+        patient: *patient,
+        list: which.path().to_string(),
+        count,
+        from,
+        items: out,
+        height,
+        entries: Vec::new(),
+    })
+}
+
+/// Decodes a stored value, naming its key when it is corrupt.
+fn decode_as<T: commonware_codec::Read<Cfg = ()>>(
+    key: &[u8],
+    bytes: Vec<u8>,
+) -> Result<T, StateError> {
+    use commonware_codec::DecodeExt as _;
+    T::decode(bytes).map_err(|err| StateError::Corrupt {
+        key: crate::keys::describe(key),
+        reason: err.to_string(),
+    })
 }

@@ -193,13 +193,35 @@ impl Problem {
     }
 }
 
+/// An answer that can come with the state entries it rests on, proven: a client verifies
+/// them and recomputes the answer from them.
+pub trait WithEntries {
+    fn entries_mut(&mut self) -> &mut Vec<StateResponse>;
+}
+
+macro_rules! with_entries {
+    ($($answer:ty),* $(,)?) => {
+        $(impl WithEntries for $answer {
+            fn entries_mut(&mut self) -> &mut Vec<StateResponse> {
+                &mut self.entries
+            }
+        })*
+    };
+}
+
+with_entries!(
+    CredentialCheckResponse,
+    VerifyPackResponse,
+    SupplyAlertsResponse,
+    LotHoldingsResponse,
+    LineageResponse,
+);
+
 /// One credential in a check answer, with its standing at the time asked.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckedCredential {
     pub credential: crate::credential::Credential,
     pub standing: crate::credential::Standing,
-    /// The credential's state entry, with a proof when asked.
-    pub entry: StateResponse,
 }
 
 /// `GET /v1/credentials/check`: does a party hold a valid credential of a type (in a
@@ -215,9 +237,13 @@ pub struct CredentialCheckResponse {
     pub valid: bool,
     /// Every credential of the type the party holds (matching the jurisdiction if given).
     pub credentials: Vec<CheckedCredential>,
-    /// The holder index entry (which credential ids the party holds of the type), with a
-    /// proof when asked: it proves the list is complete.
-    pub index: StateResponse,
+    /// The height of the state read.
+    pub height: u64,
+    /// With proofs asked for: every state entry the answer rests on (the holder index, then
+    /// each credential it lists), proven at `height`. A client recomputes the answer from
+    /// them (`medchain_client::proven`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entries: Vec<StateResponse>,
 }
 
 /// `POST /v1/sessions`: what a party asks of a request-signing session.
@@ -656,3 +682,47 @@ pub struct LineageResponse {
     /// The state entries the answer rests on, each with a proof when asked.
     pub entries: Vec<StateResponse>,
 }
+
+/// One item of a patient's list: what `list/<name>/<patient>/<seq>` names.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PatientItem {
+    /// An access-log entry.
+    Access(crate::records::AccessEntry),
+    /// A record (the list holds its id; the item is the record it names).
+    Record(crate::records::Record),
+    /// A grant.
+    Grant(crate::records::Grant),
+    /// A break-glass declaration.
+    BreakGlass(crate::records::BreakGlass),
+}
+
+/// One numbered item of a patient's list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PatientListItem {
+    pub seq: u64,
+    /// The item's state key, in text form.
+    pub key: String,
+    pub item: PatientItem,
+}
+
+/// `GET /v1/patients/{id}/{records|grants|access-log|break-glass}`: a page of a patient's
+/// list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PatientListResponse {
+    pub patient: crate::ids::PartyId,
+    /// `records`, `grants`, `access-log` or `break-glass`.
+    pub list: String,
+    /// How many items the list holds.
+    pub count: u64,
+    pub from: u64,
+    pub items: Vec<PatientListItem>,
+    /// The height of the state read.
+    pub height: u64,
+    /// With proofs asked for: the list's count, each item of the page and what it names,
+    /// proven at `height`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entries: Vec<StateResponse>,
+}
+
+with_entries!(PatientListResponse);

@@ -1,6 +1,7 @@
 //! End-to-end tests: real `medchain` processes on loopback.
 
 mod custodial;
+mod lying;
 mod processes;
 mod records;
 mod supply;
@@ -37,12 +38,14 @@ async fn assert_proof_verifies(client: &Client, genesis: &Genesis, party: &Party
     // A node that is catching up answers from the state of the block it last applied, with a
     // proof for that height: wait until that state includes the party.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let key = medchain_state::keys::party(&party.party_id);
     let answer = loop {
         let answer = client
             .state(&format!("party/{}", party.party_id), true)
             .await
             .expect("state answer");
-        let verified = verify::verify_state(genesis, &answer).expect("the proof verifies offline");
+        let verified =
+            verify::verify_state(genesis, &answer, &key).expect("the proof verifies offline");
         if verified.value.is_some() {
             break answer;
         }
@@ -61,14 +64,14 @@ async fn assert_proof_verifies(client: &Client, genesis: &Genesis, party: &Party
     value.pop();
     value.push(flipped);
     assert!(
-        verify::verify_state(genesis, &tampered).is_err(),
+        verify::verify_state(genesis, &tampered, &key).is_err(),
         "a tampered value must not verify"
     );
     let mut forged = answer.clone();
     let proof = forged.proof.as_mut().expect("proof");
     proof.finality.certified.header.state_root = medchain_types::Hash32([9; 32]);
     assert!(
-        verify::verify_state(genesis, &forged).is_err(),
+        verify::verify_state(genesis, &forged, &key).is_err(),
         "a forged header must not verify"
     );
 }
@@ -376,10 +379,19 @@ async fn credentials_are_issued_checked_with_proofs_and_gate_registration() {
         .expect("check");
     assert!(check.valid);
     let valid_at = check.at_ms;
-    verify::verify_state(&genesis, &check.index).expect("index proof verifies");
-    for checked in &check.credentials {
-        verify::verify_state(&genesis, &checked.entry).expect("credential proof verifies");
-    }
+    let verifier = medchain_client::proven::Verifier::new(genesis.clone());
+    let proven = medchain_client::credentials::check_proven(
+        &client,
+        &verifier,
+        &doctor.party_id,
+        &medchain_types::credential::CredentialType::new("physician_licence").expect("a type"),
+        Some(&medchain_types::credential::Jurisdiction::new("US").expect("a jurisdiction")),
+        Some(check.at_ms),
+    )
+    .await
+    .expect("the check is proven");
+    assert!(proven.answer.valid);
+    assert_eq!(proven.answer.credentials, check.credentials);
     submit_ok(&client, &hospital, register(&doctor)).await;
 
     // Exported as a W3C VC, it verifies offline and against the chain.
@@ -399,8 +411,8 @@ async fn credentials_are_issued_checked_with_proofs_and_gate_registration() {
                 .state(&format!("key/{}", verified.issuer_key), true)
                 .await
                 .expect("state");
-            let now = client.status().await.expect("status").latest.time_ms;
-            medchain_client::vc::verify_on_chain(&genesis, &verified, &credential, &key, now)
+            let verifier = medchain_client::proven::Verifier::new(genesis);
+            medchain_client::vc::verify_on_chain(&verifier, &verified, &credential, &key)
         }
     };
     vc_against_chain(verified.clone())

@@ -431,7 +431,8 @@ async fn records_are_written_shared_read_denied_revoked_and_erased() {
     let genesis: medchain_types::Genesis =
         serde_json::from_str(&std::fs::read_to_string(dir.join("genesis.json")).expect("genesis"))
             .expect("json");
-    let proven = records::access_log_proven(&client, &genesis, &patient.party_id, 0)
+    let verifier = medchain_client::proven::Verifier::new(genesis.clone());
+    let proven = records::access_log_proven(&client, &verifier, &patient.party_id, 0)
         .await
         .expect("every entry's proof verifies");
     assert_eq!(

@@ -3,7 +3,11 @@
 //! proofs checked offline, and `medchain verify-pack`).
 
 use crate::processes;
-use medchain_client::{Client, keys::PartyKeys, supply::verify_pack_proofs};
+use medchain_client::{
+    Client,
+    keys::PartyKeys,
+    proven::{Proven, ProvenError, Verifier},
+};
 use medchain_types::{
     TxBody,
     api::{PackVerdict, TxStatusResponse},
@@ -17,9 +21,24 @@ use medchain_types::{
 };
 use std::time::Duration;
 
-const GTIN: &str = "09521111111115";
+pub(crate) const GTIN: &str = "09521111111115";
 
-fn gtin() -> Gtin {
+/// A verify-pack answer for `scan`, checked by a fresh verifier of `genesis`: recomputed from
+/// its proofs, or refused.
+async fn verify_pack_proofs(
+    genesis: &medchain_types::Genesis,
+    scan: &str,
+    answer: &medchain_types::api::VerifyPackResponse,
+) -> Result<Proven<medchain_types::api::VerifyPackResponse>, ProvenError> {
+    medchain_client::supply::check_verify_pack(
+        &Verifier::new(genesis.clone()),
+        scan,
+        answer.clone(),
+    )
+    .await
+}
+
+pub(crate) fn gtin() -> Gtin {
     Gtin::parse(GTIN).expect("GTIN")
 }
 
@@ -27,7 +46,7 @@ fn sscc(n: u64) -> Sscc {
     Sscc::from_payload(&format!("3952111{n:010}")).expect("SSCC")
 }
 
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
@@ -35,14 +54,14 @@ fn now_ms() -> u64 {
         - 60_000
 }
 
-fn units(serials: &[&str]) -> Vec<UnitGroup> {
+pub(crate) fn units(serials: &[&str]) -> Vec<UnitGroup> {
     vec![UnitGroup {
         gtin: gtin(),
         serials: Serials::List(serials.iter().map(|s| s.to_string()).collect()),
     }]
 }
 
-async fn run(client: &Client, who: &str, op: SupplyOp) -> TxStatusResponse {
+pub(crate) async fn run(client: &Client, who: &str, op: SupplyOp) -> TxStatusResponse {
     let keys = PartyKeys::dev(who);
     let status = client.status().await.expect("status");
     let nonce = client.next_nonce(&keys.party_id).await.expect("nonce");
@@ -50,7 +69,7 @@ async fn run(client: &Client, who: &str, op: SupplyOp) -> TxStatusResponse {
     client.submit(&tx, true).await.expect("submitted")
 }
 
-async fn applied(client: &Client, who: &str, op: SupplyOp) {
+pub(crate) async fn applied(client: &Client, who: &str, op: SupplyOp) {
     applied_batch(client, who, vec![op]).await;
 }
 
@@ -111,7 +130,9 @@ async fn a_pallet_reaches_a_pharmacy_and_anyone_verifies_its_packs() {
     assert_eq!(answer.verdict, PackVerdict::Genuine, "{answer:?}");
     assert_eq!(answer.custodian, Some(party_id("manufacturer")));
     assert_eq!(answer.containers, vec![sscc(1), sscc(9)]);
-    verify_pack_proofs(&genesis, &answer).expect("proofs verify");
+    verify_pack_proofs(&genesis, &datamatrix("A2"), &answer)
+        .await
+        .expect("proofs verify");
     let at_manufacturer = answer;
 
     applied(&client, "manufacturer", ship("wholesaler")).await;
@@ -129,7 +150,9 @@ async fn a_pallet_reaches_a_pharmacy_and_anyone_verifies_its_packs() {
         .expect("verified");
     assert_eq!(answer.custodian, Some(party_id("wholesaler")));
     assert_eq!(answer.verdict, PackVerdict::Genuine);
-    verify_pack_proofs(&genesis, &answer).expect("proofs verify");
+    verify_pack_proofs(&genesis, &datamatrix("A2"), &answer)
+        .await
+        .expect("proofs verify");
 
     applied(&client, "wholesaler", ship("pharmacy")).await;
     applied(&client, "pharmacy", receive()).await;
@@ -150,7 +173,9 @@ async fn a_pallet_reaches_a_pharmacy_and_anyone_verifies_its_packs() {
         answer.custodian_label.as_deref(),
         Some("High Street Pharmacy (demo)")
     );
-    verify_pack_proofs(&genesis, &answer).expect("proofs verify");
+    verify_pack_proofs(&genesis, &datamatrix("A2"), &answer)
+        .await
+        .expect("proofs verify");
     let journey: Vec<(Step, Option<Object>)> = answer
         .custody
         .iter()
@@ -172,7 +197,10 @@ async fn a_pallet_reaches_a_pharmacy_and_anyone_verifies_its_packs() {
     if let Some(unit) = tampered.unit.as_mut() {
         unit.tracking.custodian = party_id("wholesaler");
     }
-    assert!(verify_pack_proofs(&genesis, &tampered).is_err());
+    assert!(matches!(
+        verify_pack_proofs(&genesis, &datamatrix("A2"), &tampered).await,
+        Err(ProvenError::Differs { .. })
+    ));
     // Nor does one put together from answers of two heights, though each proof holds: the
     // lot's entry has not changed since the manufacturer's answer, but it is of an older block.
     let old = at_manufacturer
@@ -192,20 +220,19 @@ async fn a_pallet_reaches_a_pharmacy_and_anyone_verifies_its_packs() {
             *entry = old.clone();
         }
     }
+    let spliced = verify_pack_proofs(&genesis, &datamatrix("A2"), &spliced).await;
     assert!(
-        matches!(
-            verify_pack_proofs(&genesis, &spliced),
-            Err(medchain_client::supply::PackProofError::Heights { .. })
-        ),
-        "{:?}",
-        verify_pack_proofs(&genesis, &spliced)
+        matches!(spliced, Err(ProvenError::Heights { .. })),
+        "{spliced:?}"
     );
 
     // The dispensed pack, scanned as a Digital Link.
     let link = format!("https://id.gs1.org/01/{GTIN}/10/L1/21/A1?17=300131");
     let answer = client.verify_pack(&link, true).await.expect("verified");
     assert_eq!(answer.verdict, PackVerdict::Dispensed, "{answer:?}");
-    verify_pack_proofs(&genesis, &answer).expect("proofs verify");
+    verify_pack_proofs(&genesis, &link, &answer)
+        .await
+        .expect("proofs verify");
 
     // A serial nobody commissioned: proven absent.
     let answer = client
@@ -213,7 +240,9 @@ async fn a_pallet_reaches_a_pharmacy_and_anyone_verifies_its_packs() {
         .await
         .expect("verified");
     assert_eq!(answer.verdict, PackVerdict::UnknownSerial);
-    verify_pack_proofs(&genesis, &answer).expect("the absence is proven");
+    verify_pack_proofs(&genesis, &datamatrix("FAKE9"), &answer)
+        .await
+        .expect("the absence is proven");
 
     // A pack printed with another lot than its serial's.
     let answer = client
@@ -252,8 +281,15 @@ async fn a_pallet_reaches_a_pharmacy_and_anyone_verifies_its_packs() {
         let alert = &alerts.alerts[0];
         assert_eq!(alert.kind, medchain_types::supply::AlertKind::AlreadyOut);
         assert_eq!(alert.actor, party_id("pharmacy"));
-        medchain_client::supply::verify_alerts_proofs(&genesis, &alerts, 10)
-            .expect("the alert list's proofs verify");
+        medchain_client::supply::check_alerts(
+            &Verifier::new(genesis.clone()),
+            manufacturer.as_ref(),
+            0,
+            10,
+            alerts,
+        )
+        .await
+        .expect("the alert list's proofs verify");
     }
 
     // The command line: exit 0 for a genuine pack, 3 otherwise.
@@ -308,19 +344,49 @@ async fn a_pallet_reaches_a_pharmacy_and_anyone_verifies_its_packs() {
     assert!(held.units.iter().all(|u| u.custodian == pharmacy));
     assert_eq!(held.units[0].containers, vec![sscc(1), sscc(9)]);
     assert_eq!(held.next, None);
-    let check = |answer: &medchain_types::api::LotHoldingsResponse| {
-        medchain_client::supply::verify_holdings_proofs(&genesis, answer, &gtin(), "L1")
+    // Checked against the question asked: (custodian, in the chain only, from, limit).
+    let check = async |answer: &medchain_types::api::LotHoldingsResponse,
+                       (custodian, in_chain_only, from, limit): (
+        Option<medchain_types::PartyId>,
+        bool,
+        u64,
+        u64,
+    )| {
+        let asked = medchain_client::supply::HoldingsQuery {
+            gtin: gtin(),
+            lot: "L1".into(),
+            custodian,
+            in_chain_only,
+            from,
+            limit,
+            proof: true,
+        };
+        medchain_client::supply::check_holdings(
+            &Verifier::new(genesis.clone()),
+            &asked,
+            answer.clone(),
+        )
+        .await
     };
-    check(&held).expect("the holdings' proofs verify");
+    let held_asked = (Some(pharmacy), true, 0, 100);
+    check(&held, held_asked)
+        .await
+        .expect("the holdings' proofs verify");
     let mut tampered = held.clone();
     tampered.units[0].containers = vec![sscc(2), sscc(9)];
-    assert!(check(&tampered).is_err(), "a wrong case");
+    assert!(check(&tampered, held_asked).await.is_err(), "a wrong case");
     let mut tampered = held.clone();
     tampered.units[1].custodian = party_id("wholesaler");
-    assert!(check(&tampered).is_err(), "a wrong holder");
+    assert!(
+        check(&tampered, held_asked).await.is_err(),
+        "a wrong holder"
+    );
     let mut tampered = held.clone();
     tampered.units.remove(2);
-    assert!(check(&tampered).is_err(), "a unit left out");
+    assert!(
+        check(&tampered, held_asked).await.is_err(),
+        "a unit left out"
+    );
     // Page by page over every unit, dispensed ones included; nobody else holds any.
     let first = client
         .lot_holdings(&gtin(), "L1", None, false, 0, 4, false)
@@ -350,7 +416,9 @@ async fn a_pallet_reaches_a_pharmacy_and_anyone_verifies_its_packs() {
     let serials: Vec<&str> = middle.units.iter().map(|u| u.serial.as_str()).collect();
     assert_eq!(serials, ["A3", "A4", "B1"]);
     assert_eq!(middle.next, Some(5));
-    check(&middle).expect("a page from the middle of a batch verifies");
+    check(&middle, (None, false, 2, 3))
+        .await
+        .expect("a page from the middle of a batch verifies");
     let last = client
         .lot_holdings(&gtin(), "L1", None, false, 5, 3, true)
         .await
@@ -358,7 +426,9 @@ async fn a_pallet_reaches_a_pharmacy_and_anyone_verifies_its_packs() {
     let serials: Vec<&str> = last.units.iter().map(|u| u.serial.as_str()).collect();
     assert_eq!(serials, ["B2"]);
     assert_eq!(last.next, None);
-    check(&last).expect("the last page verifies");
+    check(&last, (None, false, 5, 3))
+        .await
+        .expect("the last page verifies");
     assert!(
         last.entries.iter().all(|e| e.key_hex != batch_key(0))
             && last.entries.iter().any(|e| e.key_hex == batch_key(1)),
@@ -366,7 +436,10 @@ async fn a_pallet_reaches_a_pharmacy_and_anyone_verifies_its_packs() {
     );
     let mut tampered = last.clone();
     tampered.from = 4;
-    assert!(check(&tampered).is_err(), "a page moved back a unit");
+    assert!(
+        check(&tampered, (None, false, 5, 3)).await.is_err(),
+        "a page moved back a unit"
+    );
     let wholesaler = party_id("wholesaler");
     let none = client
         .lot_holdings(&gtin(), "L1", Some(&wholesaler), false, 0, 100, false)
@@ -812,16 +885,21 @@ async fn lineage_traces_a_product_back_through_its_transformations() {
         lineage.ancestry[1].made_by.as_ref().map(|t| t.by),
         Some(party_id("manufacturer"))
     );
-    let check = |answer: &medchain_types::api::LineageResponse| {
-        medchain_client::supply::verify_lineage_proofs(&genesis, answer, &gtin(), "DP1")
+    let check = async |answer: &medchain_types::api::LineageResponse| {
+        medchain_client::supply::check_lineage(
+            &Verifier::new(genesis.clone()),
+            &product,
+            answer.clone(),
+        )
+        .await
     };
-    check(&lineage).expect("the lineage's proofs verify");
+    check(&lineage).await.expect("the lineage's proofs verify");
     let mut tampered = lineage.clone();
     tampered.ancestry[2].lot = "BANK-2".into();
-    assert!(check(&tampered).is_err(), "a wrong lot");
+    assert!(check(&tampered).await.is_err(), "a wrong lot");
     let mut tampered = lineage.clone();
     tampered.ancestry.pop();
-    assert!(check(&tampered).is_err(), "an ancestor left out");
+    assert!(check(&tampered).await.is_err(), "an ancestor left out");
 
     // The consumed vial says so; an unknown serial and a scan without one are named.
     let vial = client
@@ -883,8 +961,13 @@ async fn lineage_traces_a_product_back_through_its_transformations() {
         .expect("lineage");
     assert!(pooled.truncated);
     assert!(pooled.ancestry.len() <= 1_000, "{}", pooled.ancestry.len());
-    medchain_client::supply::verify_lineage_proofs(&genesis, &pooled, &gtin(), "POOL1")
-        .expect("a truncated lineage's proofs verify");
+    medchain_client::supply::check_lineage(
+        &Verifier::new(genesis.clone()),
+        &format!("https://id.gs1.org/01/{GTIN}/21/POOL1"),
+        pooled,
+    )
+    .await
+    .expect("a truncated lineage's proofs verify");
 }
 
 /// The serials of a holdings answer's units, in order.
@@ -1232,7 +1315,9 @@ async fn four_validators_carry_a_pallet_of_ten_thousand_units_to_a_pharmacy() {
             for client in &clients {
                 let answer = client.verify_pack(&scan, true).await.expect("verified");
                 assert_eq!(answer.custodian, Some(party_id(custodian)), "{answer:?}");
-                verify_pack_proofs(&genesis, &answer).expect("proofs verify");
+                verify_pack_proofs(&genesis, &scan, &answer)
+                    .await
+                    .expect("proofs verify");
             }
         }
     };
@@ -1295,7 +1380,9 @@ async fn four_validators_carry_a_pallet_of_ten_thousand_units_to_a_pharmacy() {
     for client in &clients {
         let answer = client.verify_pack(&pack(42), true).await.expect("verified");
         assert_eq!(answer.verdict, PackVerdict::Dispensed, "{answer:?}");
-        verify_pack_proofs(&genesis, &answer).expect("proofs verify");
+        verify_pack_proofs(&genesis, &pack(42), &answer)
+            .await
+            .expect("proofs verify");
         let steps: Vec<Step> = answer.custody.iter().map(|s| s.entry.step).collect();
         assert_eq!(steps.first(), Some(&Step::Commissioned), "{steps:?}");
         assert_eq!(steps.last(), Some(&Step::Dispensed), "{steps:?}");

@@ -289,6 +289,21 @@ impl Scan {
             .collect()
     }
 
+    /// What a verify-pack answer says was scanned: the form, the GS1 keys and data read, and
+    /// the canonical Digital Link (on `id.gs1.org`). The node and a client re-checking its
+    /// answer derive it from the scan text alike.
+    pub fn summary(&self) -> medchain_types::api::ScanSummary {
+        medchain_types::api::ScanSummary {
+            form: self.form.name().to_string(),
+            gtin: self.gtin(),
+            serial: self.serial().map(str::to_string),
+            lot: self.lot().map(str::to_string),
+            expiry: self.expiry(),
+            sscc: self.sscc(),
+            digital_link: self.digital_link("id.gs1.org").ok(),
+        }
+    }
+
     /// The Digital Link URI on `domain` (such as `id.gs1.org`): the primary key and its
     /// qualifiers in the path, every other AI in the query, in AI order.
     pub fn digital_link(&self, domain: &str) -> Result<String, Gs1Error> {

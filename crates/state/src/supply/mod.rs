@@ -29,6 +29,8 @@
 //! serials of each commissioning) and `alerts` (per manufacturer, and for everyone under
 //! [`ALERTS_ALL`]).
 
+pub mod query;
+
 use crate::{
     credentials,
     error::{StateError, TxError},
