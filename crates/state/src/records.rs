@@ -16,7 +16,10 @@
 //! - **Reading.** A read is a transaction signed by the reader, naming the record (version 0
 //!   for the latest), the basis (patient, author, a grant or a break-glass declaration), the
 //!   purpose and the custodian asked to serve it. It is granted only if the basis holds at this
-//!   block's time; granted or denied, it enters the patient's access log (a provable list) with
+//!   block's time, for the version read: authorship opens only the versions the reader wrote
+//!   (version 0, the latest, only if they wrote it), never earlier versions by others; a grant
+//!   and a break-glass declaration cover every version of the records in their scope. Granted
+//!   or denied, it enters the patient's access log (a provable list) with
 //!   an event. A denied read is committed as a denied transaction. A custodian serves
 //!   ciphertext only for a committed, granted read naming it.
 //! - **Break-glass.** A practitioner holding what governance requires for `break_glass` (which
@@ -30,7 +33,8 @@
 //!   legal hold blocks erasure, by anyone, until lifted.
 //!
 //! Keys: `r/<record>` the record (latest version), `rv/<record>/<version>` each version,
-//! `ra/<record>/<party>` who authored a version, `gr/<grant>` grants, `bg/<id>` break-glass
+//! `ra/<record>/<party>` that a party authored some version (an index; the read rule looks at
+//! the version's own author), `gr/<grant>` grants, `bg/<id>` break-glass
 //! declarations, and the lists `records`, `grants`, `granted`, `access` and `break-glass` (see
 //! [`crate::lists`]).
 
@@ -581,12 +585,16 @@ async fn authorize<R: StateRead>(
             }
         }
         AccessBasis::Author => {
-            if ctx
-                .get(&author_key(&record.id, &reader.id))
-                .await?
-                .is_none()
-            {
-                deny!("not_author", "the reader wrote no version of it");
+            // Authorship opens the versions one wrote, and only those: writing a new version
+            // (which an organisation's provider may do without any grant) must not open the
+            // versions others wrote before it.
+            if anchored.author != reader.id {
+                deny!(
+                    "not_author",
+                    format!(
+                        "the reader did not write version {version}; authorship opens only the versions one wrote"
+                    )
+                );
             }
         }
         AccessBasis::Grant(id) => {

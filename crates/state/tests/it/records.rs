@@ -958,3 +958,62 @@ fn the_operation_matrix_over_every_role() {
         }
     }
 }
+
+/// Regression (issue 16, "reading without a grant by writing first"): a provider of the
+/// patient's organisation who may not read a record writes a new version of it, which the
+/// organisation's write right allows. Authorship then opens the version they wrote, and not
+/// the version someone else wrote before; the refused read is in the patient's access log.
+#[test]
+fn writing_a_version_does_not_open_the_versions_others_wrote() {
+    let mut chain = Chain::dev();
+    let author = register_practitioner(&mut chain, "hospital", 90);
+    let id = create_record(&mut chain, &author, 9);
+    let colleague = register_practitioner(&mut chain, "hospital", 91);
+    let read_version = |chain: &mut Chain, reader: &Keypair, version: u32| {
+        record_op(
+            chain,
+            reader,
+            RecordOp::Access {
+                record: id,
+                version,
+                basis: AccessBasis::Author,
+                purpose: Purpose::Treatment,
+                custodian: party_id("hospital"),
+            },
+        )
+    };
+    let outcome = read_version(&mut chain, &colleague, 1).expect("committed as denied");
+    assert_eq!(outcome.receipt.outcome, Outcome::Denied, "{outcome:?}");
+    // The colleague writes version 2: their organisation's write right allows it.
+    record_op(&mut chain, &colleague, put_op(id, None, "patient-1", 2)).expect("writes v2");
+    // Version 1 stays closed to them, asked by number.
+    let outcome = read_version(&mut chain, &colleague, 1).expect("committed as denied");
+    assert_eq!(outcome.receipt.outcome, Outcome::Denied, "{outcome:?}");
+    let log = access_log(&chain, "patient-1");
+    let last = log.last().expect("logged");
+    assert_eq!(
+        (last.reader, last.version),
+        (id_of(&colleague), 1),
+        "{last:?}"
+    );
+    assert!(
+        matches!(&last.outcome, AccessOutcome::Denied { code, .. } if code == "not_author"),
+        "{last:?}"
+    );
+    // Their own version opens, by number and as the latest.
+    for version in [2, 0] {
+        let outcome = read_version(&mut chain, &colleague, version).expect("granted");
+        assert_eq!(outcome.receipt.outcome, Outcome::Applied, "{outcome:?}");
+    }
+    // The first author reads version 1, but not the colleague's version 2 (nor the latest).
+    let outcome = read_version(&mut chain, &author, 1).expect("granted");
+    assert_eq!(outcome.receipt.outcome, Outcome::Applied, "{outcome:?}");
+    for version in [2, 0] {
+        let outcome = read_version(&mut chain, &author, version).expect("committed as denied");
+        assert_eq!(outcome.receipt.outcome, Outcome::Denied, "{outcome:?}");
+    }
+    // A denied read is logged with the version asked for (0: the latest).
+    let log = access_log(&chain, "patient-1");
+    let last = log.last().expect("logged");
+    assert_eq!((last.reader, last.version), (id_of(&author), 0), "{last:?}");
+}
