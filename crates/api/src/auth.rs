@@ -33,6 +33,9 @@ use zeroize::Zeroize as _;
 pub const CLOCK_SKEW_SECS: u64 = 30;
 /// Most nonces remembered at once (each for at most five minutes).
 pub const NONCES_MAX: usize = 2_000_000;
+/// Most nonces one signer has remembered at once: one registered party cannot fill the
+/// cache and lock everyone else out (about 33 signed requests a second for five minutes).
+pub const NONCES_PER_SIGNER_MAX: usize = 10_000;
 /// A session's lifetime when the party does not ask for one, in seconds.
 pub const SESSION_SECS_DEFAULT: u64 = 900;
 /// The longest session, in seconds.
@@ -44,11 +47,38 @@ const PRUNE_SECS: u64 = 10;
 /// Most sessions one party has open on a node; opening another ends its oldest.
 pub const SESSIONS_PER_PARTY_MAX: usize = 16;
 
-/// The request authenticator a router shares: the replay cache and the open sessions.
+/// The request authenticator a router shares: the names this node answers to, the replay
+/// cache and the open sessions.
 #[derive(Debug, Default)]
 pub struct Auth {
+    /// The authorities (`host:port`) clients reach this node by. A signature covers the
+    /// request's `@authority`, and is accepted only if that is one of these: a request signed
+    /// for one node cannot be replayed at another, whose replay cache never saw its nonce.
+    /// Empty: any (a router built without a node's names, in tests).
+    authorities: Vec<String>,
     replay: ReplayCache,
     pub(crate) sessions: Sessions,
+}
+
+impl Auth {
+    /// An authenticator for a node reached by `authorities` (compared case-insensitively).
+    pub fn for_authorities(authorities: Vec<String>) -> Self {
+        Self {
+            authorities: authorities
+                .into_iter()
+                .map(|name| name.to_ascii_lowercase())
+                .collect(),
+            ..Self::default()
+        }
+    }
+
+    fn serves(&self, authority: &str) -> bool {
+        self.authorities.is_empty()
+            || self
+                .authorities
+                .iter()
+                .any(|name| name.eq_ignore_ascii_case(authority))
+    }
 }
 
 /// Nonces of signatures still within their lifetime, so that none is accepted twice.
@@ -60,8 +90,21 @@ struct ReplayCache {
 #[derive(Debug, Default)]
 struct Nonces {
     expiries: HashMap<(PartyId, String), u64>,
+    /// How many of `expiries` each signer holds.
+    per_signer: HashMap<PartyId, usize>,
     /// When expired nonces were last dropped (Unix seconds).
     pruned: u64,
+}
+
+impl Nonces {
+    fn prune(&mut self, now: u64) {
+        self.expiries.retain(|_, expiry| *expiry > now);
+        self.per_signer.clear();
+        for (party, _) in self.expiries.keys() {
+            *self.per_signer.entry(*party).or_default() += 1;
+        }
+        self.pruned = now;
+    }
 }
 
 impl ReplayCache {
@@ -69,9 +112,20 @@ impl ReplayCache {
     fn admit(&self, party: PartyId, nonce: String, expires: u64, now: u64) -> Result<(), Problem> {
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         // Dropping expired nonces walks the whole map: at most once a second, not per request.
-        if seen.expiries.len() >= NONCES_MAX / 2 && seen.pruned < now {
-            seen.expiries.retain(|_, expiry| *expiry > now);
-            seen.pruned = now;
+        let signer_full = |seen: &Nonces| {
+            seen.per_signer.get(&party).copied().unwrap_or(0) >= NONCES_PER_SIGNER_MAX
+        };
+        if (seen.expiries.len() >= NONCES_MAX / 2 || signer_full(&seen)) && seen.pruned < now {
+            seen.prune(now);
+        }
+        if signer_full(&seen) {
+            return Err(Problem::new(
+                429,
+                "too_many_requests",
+                format!(
+                    "{party} has {NONCES_PER_SIGNER_MAX} signed requests within their lifetime on this node; retry shortly"
+                ),
+            ));
         }
         if seen.expiries.len() >= NONCES_MAX {
             return Err(Problem::new(
@@ -80,13 +134,15 @@ impl ReplayCache {
                 "too many signed requests in flight; retry shortly",
             ));
         }
-        if seen.expiries.insert((party, nonce), expires).is_some() {
+        if seen.expiries.contains_key(&(party, nonce.clone())) {
             return Err(Problem::new(
                 401,
                 "replayed",
                 "this signature's nonce was already used",
             ));
         }
+        seen.expiries.insert((party, nonce), expires);
+        *seen.per_signer.entry(party).or_default() += 1;
         Ok(())
     }
 }
@@ -264,6 +320,14 @@ pub(crate) async fn authenticate<B: Backend>(
         .or_else(|| uri.authority().map(|a| a.as_str()))
         .unwrap_or_default()
         .to_string();
+    if !auth.serves(&authority) {
+        return Err(unauthorized(
+            "wrong_authority",
+            format!(
+                "the request is for {authority:?}, which is not this node; sign it for the node it is sent to"
+            ),
+        ));
+    }
     let request = httpsig::Request {
         method: method.as_str(),
         authority: &authority,
@@ -452,6 +516,47 @@ pub(crate) async fn end_session<B: Backend>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression (issue 16): one registered signer filling the replay cache answers 429 to
+    /// that signer only; everyone else's signed requests still go through.
+    #[test]
+    fn one_signer_cannot_fill_the_replay_cache() {
+        let cache = ReplayCache::default();
+        let (busy, other) = (PartyId([1; 32]), PartyId([2; 32]));
+        let now = 1_000;
+        for n in 0..NONCES_PER_SIGNER_MAX {
+            cache
+                .admit(busy, format!("n{n}"), now + 300, now)
+                .expect("within the signer's share");
+        }
+        let refused = cache
+            .admit(busy, "one more".into(), now + 300, now)
+            .expect_err("over the signer's share");
+        assert_eq!(
+            (refused.status, refused.code.as_str()),
+            (429, "too_many_requests")
+        );
+        cache
+            .admit(other, "n0".into(), now + 300, now)
+            .expect("another signer is not affected");
+        let replayed = cache
+            .admit(other, "n0".into(), now + 300, now)
+            .expect_err("a replay");
+        assert_eq!(replayed.code, "replayed");
+        // Once its nonces expire, the busy signer signs again.
+        cache
+            .admit(busy, "later".into(), now + 700, now + 301)
+            .expect("its old nonces expired");
+    }
+
+    #[test]
+    fn an_authority_is_one_of_the_nodes_names() {
+        let auth = Auth::for_authorities(vec!["Node1.Example:8443".into()]);
+        assert!(auth.serves("node1.example:8443"));
+        assert!(!auth.serves("node2.example:8443"));
+        assert!(!auth.serves(""));
+        assert!(Auth::default().serves("anything:1"));
+    }
 
     fn session(party: u8, expires: u64) -> Session {
         Session {

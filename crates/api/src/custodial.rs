@@ -113,21 +113,31 @@ pub(crate) async fn list<B: Backend>(
     Ok(Json(backend.accounts().await?).into_response())
 }
 
+/// The peer address of a request (sign-in attempts are limited and locked out per source);
+/// `None` where the server was not started with connection info.
+fn source_of(
+    peer: Option<Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+) -> Option<std::net::IpAddr> {
+    peer.map(|Extension(axum::extract::ConnectInfo(address))| address.ip())
+}
+
 /// `POST /v1/custodial/activate`
 pub(crate) async fn activate<B: Backend>(
     State(backend): State<B>,
+    peer: Option<Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     body: Bytes,
 ) -> HttpResult<Response> {
     backend.custodial_organisation().ok_or_else(no_accounts)?;
     let activate: AccountActivate =
         parse(&body, "{\"username\", \"activation_code\", \"password\"}")?;
-    Ok(Json(backend.account_activate(activate).await?).into_response())
+    Ok(Json(backend.account_activate(activate, source_of(peer)).await?).into_response())
 }
 
 /// `POST /v1/custodial/sign-in`
 pub(crate) async fn sign_in<B: Backend>(
     State(backend): State<B>,
     Extension(auth): Extension<Arc<Auth>>,
+    peer: Option<Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     body: Bytes,
 ) -> HttpResult<Response> {
     backend.custodial_organisation().ok_or_else(no_accounts)?;
@@ -138,7 +148,9 @@ pub(crate) async fn sign_in<B: Backend>(
         lifetime_secs,
     } = parse(&body, "{\"username\", \"password\", \"totp\"}")?;
     let lifetime = auth::session_lifetime(lifetime_secs)?;
-    let keys = backend.account_sign_in(username, password, totp).await?;
+    let keys = backend
+        .account_sign_in(username, password, totp, source_of(peer))
+        .await?;
     let signing_key = keys.keypair().public_key();
     match backend.party(keys.party()).await? {
         Some(party) if party.signing_key == signing_key => {}
@@ -193,6 +205,7 @@ pub(crate) async fn sign_in<B: Backend>(
 pub(crate) async fn change_password<B: Backend>(
     State(backend): State<B>,
     Extension(auth): Extension<Arc<Auth>>,
+    peer: Option<Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     body: Bytes,
 ) -> HttpResult<StatusCode> {
     backend.custodial_organisation().ok_or_else(no_accounts)?;
@@ -200,7 +213,9 @@ pub(crate) async fn change_password<B: Backend>(
         &body,
         "{\"username\", \"password\", \"totp\", \"new_password\"}",
     )?;
-    let party = backend.account_change_password(change).await?;
+    let party = backend
+        .account_change_password(change, source_of(peer))
+        .await?;
     auth.sessions.end_party(&party);
     Ok(StatusCode::NO_CONTENT)
 }
@@ -209,12 +224,13 @@ pub(crate) async fn change_password<B: Backend>(
 pub(crate) async fn recover<B: Backend>(
     State(backend): State<B>,
     Extension(auth): Extension<Arc<Auth>>,
+    peer: Option<Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     body: Bytes,
 ) -> HttpResult<Response> {
     backend.custodial_organisation().ok_or_else(no_accounts)?;
     let recover: AccountRecover =
         parse(&body, "{\"username\", \"recovery_code\", \"new_password\"}")?;
-    let enrolled = backend.account_recover(recover).await?;
+    let enrolled = backend.account_recover(recover, source_of(peer)).await?;
     auth.sessions.end_party(&enrolled.party_id);
     Ok(Json(enrolled).into_response())
 }

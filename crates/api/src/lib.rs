@@ -45,7 +45,7 @@ mod routes;
 mod supply;
 
 pub use openapi::openapi;
-pub use routes::{Backend, router};
+pub use routes::{Backend, router, router_with_authorities};
 pub use supply::Holdings;
 
 /// Largest request body, in bytes.

@@ -140,23 +140,28 @@ pub trait Backend: Clone + Send + Sync + 'static {
     fn account_activate(
         &self,
         activate: medchain_types::api::AccountActivate,
+        source: Option<std::net::IpAddr>,
     ) -> impl Future<Output = Result<medchain_types::api::AccountEnrolled, Problem>> + Send;
-    /// Checks a password and TOTP code; answers the account's keys.
+    /// Checks a password and TOTP code; answers the account's keys. `source` is the peer
+    /// address, which attempts are limited and locked out by.
     fn account_sign_in(
         &self,
         username: String,
         password: String,
         totp: String,
+        source: Option<std::net::IpAddr>,
     ) -> impl Future<Output = Result<medchain_envelope::PartySecrets, Problem>> + Send;
     /// Changes an account's password; answers its party.
     fn account_change_password(
         &self,
         change: medchain_types::api::PasswordChange,
+        source: Option<std::net::IpAddr>,
     ) -> impl Future<Output = Result<PartyId, Problem>> + Send;
     /// Resets an account's password and second factor with its recovery code.
     fn account_recover(
         &self,
         recover: medchain_types::api::AccountRecover,
+        source: Option<std::net::IpAddr>,
     ) -> impl Future<Output = Result<medchain_types::api::AccountEnrolled, Problem>> + Send;
     /// The node's custodial accounts, without secrets.
     fn accounts(
@@ -201,6 +206,16 @@ fn bad_request(code: &str, detail: impl Into<String>) -> ProblemResponse {
 
 /// Builds the router.
 pub fn router<B: Backend>(backend: B) -> Router {
+    router_for(backend, crate::auth::Auth::default())
+}
+
+/// [`router`] for a node reached by `authorities` (`host:port`): a signed request must be
+/// signed for one of them.
+pub fn router_with_authorities<B: Backend>(backend: B, authorities: Vec<String>) -> Router {
+    router_for(backend, crate::auth::Auth::for_authorities(authorities))
+}
+
+fn router_for<B: Backend>(backend: B, auth: crate::auth::Auth) -> Router {
     Router::new()
         .route("/v1/status", get(status::<B>))
         .route("/v1/transactions", post(submit::<B>))
@@ -279,9 +294,7 @@ pub fn router<B: Backend>(backend: B) -> Router {
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(crate::BODY_BYTES_MAX))
         .layer(axum::middleware::from_fn(refuse_oversized))
-        .layer(axum::Extension(std::sync::Arc::new(
-            crate::auth::Auth::default(),
-        )))
+        .layer(axum::Extension(std::sync::Arc::new(auth)))
         .layer(axum::Extension(std::sync::Arc::new(
             crate::epcis::CaptureJobs::default(),
         )))
@@ -434,6 +447,52 @@ async fn submit<B: Backend>(
 /// Most transactions in one batch submission.
 pub const BATCH_TRANSACTIONS_MAX: usize = 10_000;
 
+/// Parses a JSON array of signed transactions, refusing it (413) as soon as it holds more
+/// than [`BATCH_TRANSACTIONS_MAX`].
+fn bounded_json_batch(body: &[u8]) -> Result<Vec<SignedTransaction>, ProblemResponse> {
+    struct Bounded;
+    impl<'de> serde::de::Visitor<'de> for Bounded {
+        type Value = Vec<SignedTransaction>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            write!(
+                f,
+                "an array of at most {BATCH_TRANSACTIONS_MAX} signed transactions"
+            )
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut txs = Vec::new();
+            while let Some(tx) = seq.next_element()? {
+                if txs.len() == BATCH_TRANSACTIONS_MAX {
+                    return Err(serde::de::Error::custom(TOO_MANY));
+                }
+                txs.push(tx);
+            }
+            Ok(txs)
+        }
+    }
+    const TOO_MANY: &str = "too many transactions";
+    let mut parser = serde_json::Deserializer::from_slice(body);
+    let parsed = serde::Deserializer::deserialize_seq(&mut parser, Bounded)
+        .and_then(|txs| parser.end().map(|()| txs));
+    parsed.map_err(|err| {
+        if err.to_string().starts_with(TOO_MANY) {
+            ProblemResponse(Problem::new(
+                413,
+                "too_large",
+                format!("a batch holds at most {BATCH_TRANSACTIONS_MAX} transactions"),
+            ))
+        } else {
+            bad_request(
+                "malformed",
+                format!("invalid transaction batch JSON: {err}"),
+            )
+        }
+    })
+}
+
 async fn submit_batch<B: Backend>(
     State(backend): State<B>,
     headers: HeaderMap,
@@ -451,23 +510,9 @@ async fn submit_batch<B: Backend>(
                 )
             })?
     } else if content_type.starts_with("application/json") {
-        let txs: Vec<SignedTransaction> = serde_json::from_slice(&body).map_err(|err| {
-            bad_request(
-                "malformed",
-                format!("invalid transaction batch JSON: {err}"),
-            )
-        })?;
-        if txs.len() > BATCH_TRANSACTIONS_MAX {
-            return Err(ProblemResponse(Problem::new(
-                413,
-                "too_large",
-                format!(
-                    "a batch holds at most {BATCH_TRANSACTIONS_MAX} transactions, found {}",
-                    txs.len()
-                ),
-            )));
-        }
-        txs
+        // The count is bounded while parsing: a batch over it stops being parsed at its
+        // first transaction too many, rather than after the whole body.
+        bounded_json_batch(&body)?
     } else {
         return Err(ProblemResponse(Problem::new(
             415,
@@ -676,4 +721,52 @@ async fn metrics<B: Backend>(State(backend): State<B>) -> impl IntoResponse {
         )],
         backend.metrics(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression (issue 16, low): a JSON batch over the count is refused as too large once
+    /// its first transaction too many is read, and one within it parses.
+    #[test]
+    fn a_json_batch_is_bounded_while_it_is_parsed() {
+        let keypair = medchain_types::dev::keypair("hospital");
+        let tx = medchain_types::Transaction {
+            chain_id: medchain_types::ChainId::new("medchain-test").expect("a chain id"),
+            signer: medchain_types::dev::party_id("hospital"),
+            public_key: keypair.public_key(),
+            nonce: 0,
+            body: medchain_types::TxBody::Attest {
+                subject: medchain_types::Hash32::ZERO,
+                digest: medchain_types::Hash32::ZERO,
+            },
+        }
+        .sign(&keypair);
+        let one = serde_json::to_string(&tx).expect("json");
+        let batch = |n: usize| format!("[{}]", vec![one.as_str(); n].join(","));
+        assert_eq!(
+            bounded_json_batch(batch(3).as_bytes())
+                .map(|txs| txs.len())
+                .ok(),
+            Some(3)
+        );
+        // Over the count, with a tail that is not even JSON: refused for its size, so the
+        // parser stopped before the tail.
+        let over = format!(
+            "{},{} garbage",
+            &batch(BATCH_TRANSACTIONS_MAX)[..batch(BATCH_TRANSACTIONS_MAX).len() - 1],
+            one
+        );
+        let refused = bounded_json_batch(over.as_bytes()).expect_err("too many");
+        assert_eq!(
+            (refused.0.status, refused.0.code.as_str()),
+            (413, "too_large")
+        );
+        let refused = bounded_json_batch(b"[1, 2]").expect_err("not transactions");
+        assert_eq!(refused.0.code, "malformed");
+        let refused = bounded_json_batch(format!("{} trailing", batch(1)).as_bytes())
+            .expect_err("trailing bytes");
+        assert_eq!(refused.0.code, "malformed");
+    }
 }

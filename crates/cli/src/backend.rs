@@ -247,9 +247,11 @@ impl medchain_api::Backend for NodeBackend {
     async fn account_activate(
         &self,
         activate: medchain_types::api::AccountActivate,
+        source: Option<std::net::IpAddr>,
     ) -> Result<medchain_types::api::AccountEnrolled, Problem> {
         self.account_store()?
-            .activate(
+            .activate_from(
+                source,
                 &activate.username,
                 &activate.activation_code,
                 &activate.password,
@@ -264,9 +266,10 @@ impl medchain_api::Backend for NodeBackend {
         username: String,
         password: String,
         totp: String,
+        source: Option<std::net::IpAddr>,
     ) -> Result<medchain_envelope::PartySecrets, Problem> {
         self.account_store()?
-            .sign_in(&username, &password, &totp, AccountStore::now())
+            .sign_in_from(source, &username, &password, &totp, AccountStore::now())
             .await
             .map_err(|err| err.problem())
     }
@@ -274,9 +277,11 @@ impl medchain_api::Backend for NodeBackend {
     async fn account_change_password(
         &self,
         change: medchain_types::api::PasswordChange,
+        source: Option<std::net::IpAddr>,
     ) -> Result<medchain_types::PartyId, Problem> {
         self.account_store()?
-            .change_password(
+            .change_password_from(
+                source,
                 &change.username,
                 &change.password,
                 &change.totp,
@@ -290,9 +295,11 @@ impl medchain_api::Backend for NodeBackend {
     async fn account_recover(
         &self,
         recover: medchain_types::api::AccountRecover,
+        source: Option<std::net::IpAddr>,
     ) -> Result<medchain_types::api::AccountEnrolled, Problem> {
         self.account_store()?
-            .recover(
+            .recover_from(
+                source,
                 &recover.username,
                 &recover.recovery_code,
                 &recover.new_password,

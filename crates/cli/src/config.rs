@@ -6,6 +6,7 @@
 //! validator_key = "v1.key"
 //! p2p_listen = "127.0.0.1:30401"
 //! http_listen = "127.0.0.1:8081"
+//! http_authorities = ["node1.hospital.example:443"]   # default: the listen address
 //! log = "info"
 //!
 //! [mempool]
@@ -89,6 +90,12 @@ pub struct NodeConfig {
     pub validator_key: PathBuf,
     pub p2p_listen: SocketAddr,
     pub http_listen: SocketAddr,
+    /// The names (`host:port`) clients reach this node's API by, as a signed request's
+    /// `@authority` names it: a request signed for another node is refused. Default: the
+    /// HTTP listen address (and `localhost:<port>` when it is a loopback address); required
+    /// when listening on all interfaces.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub http_authorities: Vec<String>,
     #[serde(default = "default_log")]
     pub log: String,
     #[serde(default)]

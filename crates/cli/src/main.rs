@@ -9,6 +9,7 @@ mod bench_supply;
 mod commands;
 mod config;
 mod custodial_cmd;
+mod http_server;
 mod records_cmd;
 mod run;
 mod setup;
@@ -108,6 +109,16 @@ struct NodeArgs {
     /// HTTP API address; port 0 picks a free port (overrides the config).
     #[arg(long, env = "MEDCHAIN_HTTP")]
     http: Option<SocketAddr>,
+    /// The host:port names clients reach the API by, comma separated (overrides the config's
+    /// `http_authorities`; default: the HTTP address). A request signed for another name is
+    /// refused.
+    #[arg(long, env = "MEDCHAIN_HTTP_AUTHORITIES", value_delimiter = ',')]
+    http_authority: Vec<String>,
+    /// Custodial sign-in attempts (and activations, password changes, recoveries) one source
+    /// address may begin per minute, and at once (default 30, burst 10). A load test from one
+    /// machine raises it.
+    #[arg(long, env = "MEDCHAIN_SIGN_IN_ATTEMPTS_PER_MINUTE")]
+    sign_in_attempts_per_minute: Option<u64>,
     /// p2p listen address (overrides the config; dev default 127.0.0.1:0).
     #[arg(long, env = "MEDCHAIN_P2P")]
     p2p: Option<SocketAddr>,
@@ -160,6 +171,19 @@ fn init_logging(filter: &str) {
         .try_init();
 }
 
+/// The sign-in attempt limits a `--sign-in-attempts-per-minute` asks for (burst and rate both
+/// raised to it when above the defaults).
+fn attempt_limits(per_minute: Option<u64>) -> medchain_node::accounts::AttemptLimits {
+    let default = medchain_node::accounts::AttemptLimits::default();
+    match per_minute {
+        Some(rate) => medchain_node::accounts::AttemptLimits {
+            burst: default.burst.max(rate),
+            per_minute: rate,
+        },
+        None => default,
+    }
+}
+
 fn node(args: NodeArgs) -> anyhow::Result<()> {
     if args.dev {
         let data_dir = args
@@ -186,6 +210,8 @@ fn node(args: NodeArgs) -> anyhow::Result<()> {
             data_dir,
             p2p_listen: p2p,
             http_listen: http,
+            http_authorities: args.http_authority,
+            sign_in_attempts: attempt_limits(args.sign_in_attempts_per_minute),
             mempool: medchain_node::mempool::MempoolLimits::default(),
             block: medchain_node::app::BlockPolicy::default(),
             page_cache_mib: args
@@ -208,6 +234,9 @@ fn node(args: NodeArgs) -> anyhow::Result<()> {
     if let Some(http) = args.http {
         config.http_listen = http;
     }
+    if !args.http_authority.is_empty() {
+        config.http_authorities = args.http_authority;
+    }
     if let Some(p2p) = args.p2p {
         config.p2p_listen = p2p;
     }
@@ -224,6 +253,8 @@ fn node(args: NodeArgs) -> anyhow::Result<()> {
         data_dir: config.data_dir,
         p2p_listen: config.p2p_listen,
         http_listen: config.http_listen,
+        http_authorities: config.http_authorities.clone(),
+        sign_in_attempts: attempt_limits(args.sign_in_attempts_per_minute),
         mempool: medchain_node::mempool::MempoolLimits {
             transactions_max: config.mempool.transactions_max,
             bytes_max: config.mempool.bytes_max,

@@ -2,7 +2,7 @@
 //! genesis validators, the consensus engine, and the HTTP API, until SIGINT or SIGTERM.
 
 use crate::backend::NodeBackend;
-use anyhow::{Context as _, anyhow};
+use anyhow::{Context as _, anyhow, bail};
 use commonware_codec::DecodeExt as _;
 use commonware_cryptography::{ChaCha20Poly1305, Signer as _, ed25519};
 use commonware_p2p::{Address, AddressableManager as _, authenticated::lookup};
@@ -28,6 +28,10 @@ pub struct NodeSetup {
     pub data_dir: PathBuf,
     pub p2p_listen: SocketAddr,
     pub http_listen: SocketAddr,
+    /// The names clients reach the API by (empty: the listen address).
+    pub http_authorities: Vec<String>,
+    /// Custodial sign-in attempts one source address may begin.
+    pub sign_in_attempts: medchain_node::accounts::AttemptLimits,
     pub mempool: MempoolLimits,
     pub block: BlockPolicy,
     /// Memory for the storage page cache, in MiB.
@@ -47,6 +51,25 @@ fn resolve(address: &str) -> anyhow::Result<SocketAddr> {
         .with_context(|| format!("cannot resolve p2p address {address}"))?
         .next()
         .ok_or_else(|| anyhow!("p2p address {address} resolves to nothing"))
+}
+
+/// The authorities a signed request may name: the configured ones, else the listen address
+/// (with `localhost:<port>` on loopback). All interfaces give no name to derive: then they
+/// must be configured.
+fn authorities_of(address: SocketAddr, configured: &[String]) -> anyhow::Result<Vec<String>> {
+    if !configured.is_empty() {
+        return Ok(configured.to_vec());
+    }
+    if address.ip().is_unspecified() {
+        bail!(
+            "the HTTP API listens on all interfaces ({address}): set http_authorities in the config to the host:port names clients reach it by, so that a request signed for another node is refused here"
+        );
+    }
+    let mut names = vec![address.to_string()];
+    if address.ip().is_loopback() {
+        names.push(format!("localhost:{}", address.port()));
+    }
+    Ok(names)
 }
 
 /// Runs the node until it is told to stop.
@@ -175,7 +198,8 @@ pub fn run(setup: NodeSetup) -> anyhow::Result<()> {
                 "medchain",
                 medchain_node::accounts::KdfParams::STANDARD,
             )
-            .context("cannot open the custodial accounts")?;
+            .context("cannot open the custodial accounts")?
+            .with_attempt_limits(setup.sign_in_attempts);
             backend = backend.with_accounts(accounts);
         }
         let listener = tokio::net::TcpListener::bind(setup.http_listen)
@@ -199,8 +223,10 @@ pub fn run(setup: NodeSetup) -> anyhow::Result<()> {
             println!("{line}");
         }
         tracing::info!(%address, "HTTP API listening");
-        let router = medchain_api::router(backend);
-        let server = tokio::spawn(async move { axum::serve(listener, router).await });
+        let authorities = authorities_of(address, &setup.http_authorities)?;
+        tracing::info!(?authorities, "signed requests are accepted for these authorities");
+        let router = medchain_api::router_with_authorities(backend, authorities);
+        let server = tokio::spawn(crate::http_server::serve(listener, router));
 
         let mut terminate =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())

@@ -129,6 +129,7 @@ pub fn write_testnet(
             validator_key: PathBuf::from(format!("v{index}.key")),
             p2p_listen: format!("127.0.0.1:{}", p2p_base as usize + index).parse()?,
             http_listen: format!("127.0.0.1:{}", http_base as usize + index).parse()?,
+            http_authorities: Vec::new(),
             log: "info".into(),
             mempool: MempoolSection::default(),
             block: BlockSection::default(),

@@ -18,9 +18,23 @@
 //! then `password` and `recovery` (a one-time code that resets the password and the second
 //! factor). The additional data binds each seal to its format, username, party and seal kind.
 //!
-//! Guessing is slowed by Argon2id and stopped by a lock: after five consecutive failures the
-//! account is locked for a minute, doubling with each further failure up to an hour. A TOTP
-//! code is accepted once (RFC 6238 §5.2): the last accepted step is kept in the account file.
+//! Guessing is bounded before any work, and answered alike whoever is asked about:
+//! - Each source address may begin [`ATTEMPTS_BURST`] attempts at once and
+//!   [`ATTEMPTS_PER_SOURCE_PER_MINUTE`] a minute after that (sign-in, activation, password
+//!   change, recovery), checked after the username and secrets are validated and bounded and
+//!   before any Argon2id derivation: a few clients cannot take every derivation slot.
+//! - After five consecutive failures for a username *from one source*, that source is locked
+//!   out of that username for a minute, doubling with each further failure up to an hour. The
+//!   same user from another source is not locked: an attacker cannot lock a user out.
+//! - An unknown username is treated exactly as a known one: a derivation runs for it, its
+//!   failures count and lock the same way, and the answers (401, then 429) and their timing
+//!   are the same, so nobody can tell which usernames exist.
+//! - Nothing is remembered about a request before its username is validated, and the failure
+//!   and rate records are bounded ([`TRACKED_MAX`]; stale ones are dropped, and past the
+//!   bound new sources are answered busy rather than remembered).
+//!
+//! A TOTP code is accepted once (RFC 6238 §5.2): the last accepted step is kept in the
+//! account file.
 
 use medchain_envelope::PartySecrets;
 use medchain_types::{
@@ -54,6 +68,12 @@ pub const FAILURES_BEFORE_LOCK: u32 = 5;
 pub const LOCK_SECS_FIRST: u64 = 60;
 /// The longest lock, in seconds.
 pub const LOCK_SECS_MAX: u64 = 3_600;
+/// Attempts one source may begin at once.
+pub const ATTEMPTS_BURST: u64 = 10;
+/// Attempts one source may begin per minute, after its burst.
+pub const ATTEMPTS_PER_SOURCE_PER_MINUTE: u64 = 30;
+/// Most failure records (username, source) and sources remembered at once.
+pub const TRACKED_MAX: usize = 100_000;
 /// Argon2id derivations run at once (each takes `memory_kib` of memory).
 pub const DERIVATIONS_AT_ONCE: usize = 2;
 /// Derivations waiting or running before more are refused as busy (about 18 s of work).
@@ -107,6 +127,8 @@ pub enum AccountError {
     ActivationExpired(u64),
     #[error("too many sign-ins in progress on this node; retry shortly")]
     Busy,
+    #[error("too many sign-in attempts from this address: retry in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
     #[error("account store: {0}")]
     Store(String),
 }
@@ -121,6 +143,7 @@ impl AccountError {
             Self::Locked { .. } => (429, "account_locked".into()),
             Self::ActivationExpired(_) => (410, "activation_expired".into()),
             Self::Busy => (503, "busy".into()),
+            Self::RateLimited { .. } => (429, "rate_limited".into()),
             Self::Store(_) => (500, "account_store".into()),
         };
         Problem::new(status, &code, self.to_string())
@@ -174,6 +197,76 @@ impl AccountFile {
 struct Failures {
     count: u32,
     locked_until: u64,
+    /// When the last failure was (Unix seconds).
+    last: u64,
+}
+
+/// Where a request comes from: its peer address (`None`: not known, one shared source).
+pub type Source = Option<std::net::IpAddr>;
+
+/// A source's attempt allowance: a token bucket, in thousandths of an attempt.
+struct Allowance {
+    milli: u64,
+    updated: u64,
+}
+
+/// How many attempts a source may begin: at once, and a minute after that.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AttemptLimits {
+    pub burst: u64,
+    pub per_minute: u64,
+}
+
+impl Default for AttemptLimits {
+    fn default() -> Self {
+        Self {
+            burst: ATTEMPTS_BURST,
+            per_minute: ATTEMPTS_PER_SOURCE_PER_MINUTE,
+        }
+    }
+}
+
+/// What the store remembers about attempts, bounded by [`TRACKED_MAX`] each.
+#[derive(Default)]
+struct Attempts {
+    failures: HashMap<(String, Source), Failures>,
+    sources: HashMap<Source, Allowance>,
+}
+
+impl Attempts {
+    /// Spends one attempt of `source`'s allowance (`limits`: burst, and attempts a minute).
+    fn spend(
+        &mut self,
+        source: Source,
+        now: u64,
+        limits: AttemptLimits,
+    ) -> Result<(), AccountError> {
+        let full = limits.burst * 1000;
+        let per_sec = (limits.per_minute * 1000 / 60).max(1);
+        if !self.sources.contains_key(&source) && self.sources.len() >= TRACKED_MAX {
+            // A full allowance is what an unremembered source has: forget those.
+            self.sources.retain(|_, allowance| {
+                allowance.milli + now.saturating_sub(allowance.updated) * per_sec < full
+            });
+            if self.sources.len() >= TRACKED_MAX {
+                return Err(AccountError::Busy);
+            }
+        }
+        let allowance = self.sources.entry(source).or_insert(Allowance {
+            milli: full,
+            updated: now,
+        });
+        allowance.milli =
+            (allowance.milli + now.saturating_sub(allowance.updated) * per_sec).min(full);
+        allowance.updated = allowance.updated.max(now);
+        if allowance.milli < 1000 {
+            return Err(AccountError::RateLimited {
+                retry_after_secs: (1000 - allowance.milli).div_ceil(per_sec),
+            });
+        }
+        allowance.milli -= 1000;
+        Ok(())
+    }
 }
 
 /// The custodial accounts of one node.
@@ -188,7 +281,8 @@ pub struct AccountStore {
     queued: Arc<std::sync::atomic::AtomicUsize>,
     /// One lock per username, so each read-change-write of an account runs alone.
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-    failures: Mutex<HashMap<String, Failures>>,
+    attempts: Mutex<Attempts>,
+    limits: AttemptLimits,
 }
 
 impl std::fmt::Debug for AccountStore {
@@ -317,7 +411,8 @@ impl AccountStore {
             derivations: Arc::new(tokio::sync::Semaphore::new(DERIVATIONS_AT_ONCE)),
             queued: Arc::default(),
             locks: Mutex::default(),
-            failures: Mutex::default(),
+            attempts: Mutex::default(),
+            limits: AttemptLimits::default(),
         })
     }
 
@@ -530,20 +625,50 @@ impl AccountStore {
             .map(Zeroizing::new))
     }
 
-    fn check_lock(&self, username: &str, now: u64) -> Result<(), AccountError> {
-        let failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        match failures.get(username) {
-            Some(f) if f.locked_until > now => Err(AccountError::Locked {
-                until: f.locked_until,
-            }),
-            _ => Ok(()),
-        }
+    fn attempts(&self) -> std::sync::MutexGuard<'_, Attempts> {
+        self.attempts.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn failed(&self, username: &str, now: u64) -> AccountError {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = failures.entry(username.to_string()).or_default();
+    /// Before any work on an attempt at `username` from `source` (whose inputs are already
+    /// validated): spends one of the source's allowance, and refuses a locked-out pair.
+    fn admit_attempt(&self, username: &str, source: Source, now: u64) -> Result<(), AccountError> {
+        let mut attempts = self.attempts();
+        if let Some(f) = attempts.failures.get(&(username.to_string(), source))
+            && f.locked_until > now
+        {
+            return Err(AccountError::Locked {
+                until: f.locked_until,
+            });
+        }
+        attempts.spend(source, now, self.limits)
+    }
+
+    /// Sets how many attempts a source may begin (burst and per minute, each at least 1).
+    pub fn with_attempt_limits(mut self, limits: AttemptLimits) -> Self {
+        self.limits = AttemptLimits {
+            burst: limits.burst.max(1),
+            per_minute: limits.per_minute.max(1),
+        };
+        self
+    }
+
+    /// Counts a failed attempt (for a username that exists or not, alike).
+    fn failed(&self, username: &str, source: Source, now: u64) -> AccountError {
+        let mut attempts = self.attempts();
+        let key = (username.to_string(), source);
+        if !attempts.failures.contains_key(&key) && attempts.failures.len() >= TRACKED_MAX {
+            attempts
+                .failures
+                .retain(|_, f| f.locked_until > now || f.last + LOCK_SECS_MAX > now);
+            if attempts.failures.len() >= TRACKED_MAX {
+                // Remembering no more keeps memory bounded; the source's allowance still
+                // bounds its guessing.
+                return AccountError::WrongCredentials;
+            }
+        }
+        let entry = attempts.failures.entry(key).or_default();
         entry.count += 1;
+        entry.last = now;
         if entry.count >= FAILURES_BEFORE_LOCK {
             let doublings = (entry.count - FAILURES_BEFORE_LOCK).min(16);
             entry.locked_until = now + (LOCK_SECS_FIRST << doublings).min(LOCK_SECS_MAX);
@@ -551,11 +676,19 @@ impl AccountStore {
         AccountError::WrongCredentials
     }
 
-    fn succeeded(&self, username: &str) {
-        self.failures
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(username);
+    fn succeeded(&self, username: &str, source: Source) {
+        self.attempts()
+            .failures
+            .remove(&(username.to_string(), source));
+    }
+
+    /// How many failure records, sources and username locks are remembered (for tests of
+    /// the bounds).
+    #[cfg(test)]
+    fn tracked(&self) -> (usize, usize, usize) {
+        let attempts = self.attempts();
+        let locks = self.locks.lock().unwrap_or_else(|p| p.into_inner()).len();
+        (attempts.failures.len(), attempts.sources.len(), locks)
     }
 
     /// Opens an account for a new user of the organisation: makes their keys and seals them
@@ -640,10 +773,23 @@ impl AccountStore {
         })
     }
 
-    /// The user activates their account with the activation code and chooses a password; the
-    /// answer carries the TOTP secret to enrol and the recovery code, once.
+    /// Activates an account with its one-time code and a password of the user's choosing:
+    /// answers the TOTP secret to enrol and a recovery code, once.
     pub async fn activate(
         &self,
+        username: &str,
+        activation_code: &str,
+        password: &str,
+        now: u64,
+    ) -> Result<AccountEnrolled, AccountError> {
+        self.activate_from(None, username, activation_code, password, now)
+            .await
+    }
+
+    /// [`Self::activate`] from `source`.
+    pub async fn activate_from(
+        &self,
+        source: Source,
         username: &str,
         activation_code: &str,
         password: &str,
@@ -652,18 +798,18 @@ impl AccountStore {
         check_username(username)?;
         check_offered("activation_code", activation_code)?;
         check_password(username, password)?;
-        self.check_lock(username, now)?;
+        self.admit_attempt(username, source, now)?;
         let lock = self.lock(username);
         let _guard = lock.lock().await;
         let Some(mut file) = self.read(username)? else {
             self.unseal_nothing(activation_code).await?;
-            return Err(AccountError::WrongCredentials);
+            return Err(self.failed(username, source, now));
         };
         let Some(keys) = self
             .unseal(&file, "activation", &normalise_code(activation_code))
             .await?
         else {
-            return Err(self.failed(username, now));
+            return Err(self.failed(username, source, now));
         };
         if let Some(expires) = file.activation_expires_at
             && expires <= now
@@ -674,7 +820,7 @@ impl AccountStore {
         file.activated_at = Some(now);
         file.activation_expires_at = None;
         self.write(&file)?;
-        self.succeeded(username);
+        self.succeeded(username, source);
         Ok(enrolled)
     }
 
@@ -686,29 +832,27 @@ impl AccountStore {
             .map(drop)
     }
 
-    /// Checks the password and a TOTP code; answers the opened account and its payload.
+    /// Checks the password and a TOTP code; answers the opened account and its payload. The
+    /// caller has validated the username and admitted the attempt.
     async fn authenticate(
         &self,
+        source: Source,
         username: &str,
         password: &str,
         code: &str,
         now: u64,
     ) -> Result<(AccountFile, Zeroizing<Vec<u8>>), AccountError> {
-        check_username(username)?;
-        check_offered("password", password)?;
-        check_offered("totp", code)?;
-        self.check_lock(username, now)?;
         let Some(mut file) = self.read(username)? else {
             self.unseal_nothing(password).await?;
-            return Err(AccountError::WrongCredentials);
+            return Err(self.failed(username, source, now));
         };
         let payload = match self.unseal(&file, "password", password).await? {
             Some(payload) if payload.len() == PAYLOAD_ACTIVE => payload,
-            _ => return Err(self.failed(username, now)),
+            _ => return Err(self.failed(username, source, now)),
         };
         let step = match totp::verify(&payload[PAYLOAD_KEYS..], code, now, file.last_totp_step) {
             Ok(step) => step,
-            Err(_) => return Err(self.failed(username, now)),
+            Err(_) => return Err(self.failed(username, source, now)),
         };
         file.last_totp_step = Some(step);
         Ok((file, payload))
@@ -723,11 +867,30 @@ impl AccountStore {
         code: &str,
         now: u64,
     ) -> Result<PartySecrets, AccountError> {
+        self.sign_in_from(None, username, password, code, now).await
+    }
+
+    /// [`Self::sign_in`] from `source`.
+    pub async fn sign_in_from(
+        &self,
+        source: Source,
+        username: &str,
+        password: &str,
+        code: &str,
+        now: u64,
+    ) -> Result<PartySecrets, AccountError> {
+        // Validated and bounded before anything about the request is remembered.
+        check_username(username)?;
+        check_offered("password", password)?;
+        check_offered("totp", code)?;
+        self.admit_attempt(username, source, now)?;
         let lock = self.lock(username);
         let _guard = lock.lock().await;
-        let (file, payload) = self.authenticate(username, password, code, now).await?;
+        let (file, payload) = self
+            .authenticate(source, username, password, code, now)
+            .await?;
         self.write(&file)?;
-        self.succeeded(username);
+        self.succeeded(username, source);
         let mut seed = [0u8; 32];
         let mut secret = [0u8; 32];
         seed.copy_from_slice(&payload[..32]);
@@ -747,15 +910,34 @@ impl AccountStore {
         new_password: &str,
         now: u64,
     ) -> Result<PartyId, AccountError> {
+        self.change_password_from(None, username, password, code, new_password, now)
+            .await
+    }
+
+    /// [`Self::change_password`] from `source`.
+    pub async fn change_password_from(
+        &self,
+        source: Source,
+        username: &str,
+        password: &str,
+        code: &str,
+        new_password: &str,
+        now: u64,
+    ) -> Result<PartyId, AccountError> {
         check_username(username)?;
+        check_offered("password", password)?;
+        check_offered("totp", code)?;
         check_password(username, new_password)?;
+        self.admit_attempt(username, source, now)?;
         let lock = self.lock(username);
         let _guard = lock.lock().await;
-        let (mut file, payload) = self.authenticate(username, password, code, now).await?;
+        let (mut file, payload) = self
+            .authenticate(source, username, password, code, now)
+            .await?;
         self.seal(&mut file, "password", new_password, &payload)
             .await?;
         self.write(&file)?;
-        self.succeeded(username);
+        self.succeeded(username, source);
         Ok(file.party_id)
     }
 
@@ -768,26 +950,39 @@ impl AccountStore {
         new_password: &str,
         now: u64,
     ) -> Result<AccountEnrolled, AccountError> {
+        self.recover_from(None, username, recovery_code, new_password, now)
+            .await
+    }
+
+    /// [`Self::recover`] from `source`.
+    pub async fn recover_from(
+        &self,
+        source: Source,
+        username: &str,
+        recovery_code: &str,
+        new_password: &str,
+        now: u64,
+    ) -> Result<AccountEnrolled, AccountError> {
         check_username(username)?;
         check_offered("recovery_code", recovery_code)?;
         check_password(username, new_password)?;
-        self.check_lock(username, now)?;
+        self.admit_attempt(username, source, now)?;
         let lock = self.lock(username);
         let _guard = lock.lock().await;
         let Some(mut file) = self.read(username)? else {
             self.unseal_nothing(recovery_code).await?;
-            return Err(AccountError::WrongCredentials);
+            return Err(self.failed(username, source, now));
         };
         let keys = match self
             .unseal(&file, "recovery", &normalise_code(recovery_code))
             .await?
         {
             Some(keys) if keys.len() == PAYLOAD_ACTIVE => keys,
-            _ => return Err(self.failed(username, now)),
+            _ => return Err(self.failed(username, source, now)),
         };
         let enrolled = self.enrol(&mut file, &keys, new_password).await?;
         self.write(&file)?;
-        self.succeeded(username);
+        self.succeeded(username, source);
         Ok(enrolled)
     }
 
@@ -963,6 +1158,119 @@ mod tests {
         assert!(!text.contains(&hex::encode(keys.encryption_secret())));
         assert!(!text.contains(&enrolled.totp_secret));
         assert!(!text.contains(PASSWORD));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Regression (issue 16): an unknown username is answered exactly as a known one (401,
+    /// then 429 after five failures), so nobody can tell which exist; a lockout holds for the
+    /// source that guessed, not for the user signing in from elsewhere.
+    #[tokio::test]
+    async fn unknown_and_known_users_answer_alike_and_guessing_locks_out_only_the_guesser() {
+        let dir = temp("alike");
+        let store = store(&dir).with_attempt_limits(AttemptLimits {
+            burst: 100,
+            per_minute: 100,
+        });
+        let invited = store
+            .invite("erin", PartyKind::Patient, NOW)
+            .await
+            .expect("invites");
+        let enrolled = store
+            .activate("erin", &invited.activation_code, PASSWORD, NOW)
+            .await
+            .expect("activates");
+        let secret = secret_of(&enrolled);
+        let attacker: Source = Some("192.0.2.7".parse().expect("an address"));
+        let user: Source = Some("198.51.100.3".parse().expect("an address"));
+        let mut answers = Vec::new();
+        for username in ["erin", "nobody-here"] {
+            let mut codes = Vec::new();
+            for _ in 0..=FAILURES_BEFORE_LOCK {
+                let err = store
+                    .sign_in_from(attacker, username, "a wrong guess 123", "123456", NOW)
+                    .await
+                    .expect_err("a wrong guess");
+                codes.push(err.problem().code);
+            }
+            answers.push(codes);
+        }
+        assert_eq!(
+            answers[0], answers[1],
+            "known and unknown users answer alike"
+        );
+        assert_eq!(
+            answers[0].last().map(String::as_str),
+            Some("account_locked"),
+            "{answers:?}"
+        );
+        // The guesser is locked out of erin; erin, from her own address, signs in.
+        let keys = store
+            .sign_in_from(user, "erin", PASSWORD, &totp::code(&secret, NOW), NOW)
+            .await
+            .expect("the user is not locked out by someone else's guesses");
+        assert_eq!(keys.party(), enrolled.party_id);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Regression (issue 16): a source gets its burst of attempts, then waits; nothing about
+    /// a request with a malformed (or huge) username is remembered.
+    #[tokio::test]
+    async fn attempts_are_limited_per_source_before_any_work_and_bad_usernames_are_not_stored() {
+        let dir = temp("rate");
+        let store = store(&dir);
+        for _ in 0..1_000 {
+            let huge = "a".repeat(100_000);
+            assert!(matches!(
+                store
+                    .sign_in_from(None, &huge, "a wrong guess 123", "123456", NOW)
+                    .await,
+                Err(AccountError::Invalid {
+                    field: "username",
+                    ..
+                })
+            ));
+        }
+        assert_eq!(
+            store.tracked(),
+            (0, 0, 0),
+            "nothing stored for invalid requests"
+        );
+        let source: Source = Some("203.0.113.9".parse().expect("an address"));
+        for n in 0..ATTEMPTS_BURST {
+            let username = format!("user{n}");
+            assert!(matches!(
+                store
+                    .sign_in_from(source, &username, "a wrong guess 123", "123456", NOW)
+                    .await,
+                Err(AccountError::WrongCredentials)
+            ));
+        }
+        let limited = store
+            .sign_in_from(source, "user-next", "a wrong guess 123", "123456", NOW)
+            .await;
+        assert!(
+            matches!(
+                limited,
+                Err(AccountError::RateLimited {
+                    retry_after_secs: 2
+                })
+            ),
+            "{limited:?}"
+        );
+        // Another source is not affected, and the limited one refills with time.
+        let other: Source = Some("203.0.113.10".parse().expect("an address"));
+        assert!(matches!(
+            store
+                .sign_in_from(other, "user-next", "a wrong guess 123", "123456", NOW)
+                .await,
+            Err(AccountError::WrongCredentials)
+        ));
+        assert!(matches!(
+            store
+                .sign_in_from(source, "user-next", "a wrong guess 123", "123456", NOW + 2)
+                .await,
+            Err(AccountError::WrongCredentials)
+        ));
         let _ = std::fs::remove_dir_all(&dir);
     }
 

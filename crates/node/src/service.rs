@@ -42,6 +42,9 @@ impl<E: Spawner + StorageContext + Clock> StateRead for GuardView<'_, crate::db:
     }
 }
 
+/// Failed signatures after which the rest of a batch is refused unchecked.
+pub const BATCH_BAD_SIGNATURES_MAX: usize = 16;
+
 /// The HTTP status for a transaction the state machine refuses.
 pub fn tx_error_status(err: &TxError) -> u16 {
     match err {
@@ -242,10 +245,34 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
 
     /// Checks and queues many transactions; signatures are verified in parallel, then each
     /// transaction is checked against state and queued in order.
+    ///
+    /// Anyone may send a batch, so its signature work is bounded before it is done: once
+    /// [`BATCH_BAD_SIGNATURES_MAX`] of its signatures have failed, the rest of the batch is
+    /// refused unchecked (`batch_abandoned`). An honest client sends no bad signature; a
+    /// forged batch of 10,000 costs a few dozen checks, not 10,000.
     pub async fn submit_many(&self, txs: Vec<SignedTransaction>) -> Vec<Result<TxHash, Problem>> {
         use rayon::prelude::*;
-        let verified: Vec<Result<VerifiedTransaction, Problem>> =
-            txs.into_par_iter().map(|tx| self.verify(tx)).collect();
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let bad = AtomicUsize::new(0);
+        let verified: Vec<Result<VerifiedTransaction, Problem>> = txs
+            .into_par_iter()
+            .map(|tx| {
+                if bad.load(Ordering::Relaxed) >= BATCH_BAD_SIGNATURES_MAX {
+                    return Err(Problem::new(
+                        400,
+                        "batch_abandoned",
+                        format!(
+                            "not checked: {BATCH_BAD_SIGNATURES_MAX} signatures of this batch already failed"
+                        ),
+                    ));
+                }
+                let checked = self.verify(tx);
+                if matches!(&checked, Err(problem) if problem.code == "bad_signature") {
+                    bad.fetch_add(1, Ordering::Relaxed);
+                }
+                checked
+            })
+            .collect();
         let mut results = Vec::with_capacity(verified.len());
         for tx in verified {
             results.push(match tx {

@@ -496,3 +496,99 @@ async fn credentials_are_issued_checked_with_proofs_and_gate_registration() {
         .expect("check");
     assert!(earlier.valid);
 }
+
+/// Regression (issue 16, low): a request whose headers never finish is disconnected once the
+/// header-read timeout passes, instead of holding its connection open; a whole request on
+/// another connection meanwhile is answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_half_sent_request_is_disconnected() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let (_dir, _node, client) = processes::dev_chain("slowloris").await;
+    let address = client.base().trim_start_matches("http://").to_string();
+    let mut half = Vec::new();
+    for _ in 0..50 {
+        let mut stream = tokio::net::TcpStream::connect(&address)
+            .await
+            .expect("connects");
+        stream
+            .write_all(b"GET /v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            .await
+            .expect("writes");
+        half.push(stream);
+    }
+    client
+        .status()
+        .await
+        .expect("a whole request is answered meanwhile");
+    let started = std::time::Instant::now();
+    for mut stream in half {
+        let mut buffer = [0u8; 256];
+        let read = tokio::time::timeout(Duration::from_secs(30), stream.read(&mut buffer))
+            .await
+            .expect("the server closes a half-sent request within the timeout");
+        // Closed (0 bytes), reset, or answered with an error status and then closed.
+        if let Ok(n) = read
+            && n > 0
+        {
+            let text = String::from_utf8_lossy(&buffer[..n]);
+            assert!(
+                text.starts_with("HTTP/1.1 408") || text.starts_with("HTTP/1.1 4"),
+                "{text}"
+            );
+        }
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+/// Regression (issue 16, low): a forged batch costs the node a bounded number of signature
+/// checks: after the first failures, the rest is refused unchecked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_batch_is_abandoned_after_its_first_bad_signatures() {
+    let (_dir, _node, client) = processes::dev_chain("forged-batch").await;
+    let chain = client.status().await.expect("status").chain_id;
+    let hospital = PartyKeys::dev("hospital");
+    let forger = PartyKeys::generate().expect("keys");
+    let txs: Vec<_> = (0..2_000u64)
+        .map(|nonce| {
+            let mut tx = forger.sign(
+                &chain,
+                nonce,
+                TxBody::Attest {
+                    subject: medchain_types::Hash32::ZERO,
+                    digest: medchain_types::Hash32::ZERO,
+                },
+            );
+            // Claims the hospital's key: the signature does not verify.
+            tx.transaction.signer = hospital.party_id;
+            tx.transaction.public_key = hospital.public_key();
+            tx
+        })
+        .collect();
+    let answer = client.submit_batch(&txs).await.expect("answered");
+    let codes: Vec<&str> = answer
+        .results
+        .iter()
+        .map(|item| {
+            item.problem
+                .as_ref()
+                .map_or("accepted", |p| p.code.as_str())
+        })
+        .collect();
+    let checked = codes
+        .iter()
+        .filter(|code| **code == "bad_signature")
+        .count();
+    let abandoned = codes
+        .iter()
+        .filter(|code| **code == "batch_abandoned")
+        .count();
+    assert_eq!(checked + abandoned, txs.len(), "{codes:?}");
+    assert!(
+        (medchain_node::service::BATCH_BAD_SIGNATURES_MAX..200).contains(&checked),
+        "{checked} signatures checked"
+    );
+}

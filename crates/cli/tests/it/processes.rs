@@ -36,15 +36,22 @@ pub struct Node {
 impl Node {
     /// A dev chain in `dir`.
     pub fn dev(dir: &Path) -> Self {
+        Self::dev_with(dir, &[])
+    }
+
+    /// A dev chain in `dir`, with more flags.
+    pub fn dev_with(dir: &Path, extra: &[&str]) -> Self {
+        let mut args: Vec<String> = vec![
+            "node".into(),
+            "--dev".into(),
+            "--data-dir".into(),
+            dir.display().to_string(),
+            "--http".into(),
+            "127.0.0.1:0".into(),
+        ];
+        args.extend(extra.iter().map(|arg| arg.to_string()));
         let mut node = Self {
-            args: vec![
-                "node".into(),
-                "--dev".into(),
-                "--data-dir".into(),
-                dir.display().to_string(),
-                "--http".into(),
-                "127.0.0.1:0".into(),
-            ],
+            args,
             data_dir: dir.to_path_buf(),
             log: dir.join("node.log"),
             child: None,

@@ -818,3 +818,57 @@ async fn four_validators_replicate_records_between_custodians() {
         .expect("a report");
     assert!(before.disclosures.is_empty() && before.denied.is_empty());
 }
+
+/// Regression (issue 16, "bind signatures to the node they are for"): a request signed for
+/// another node (its `@authority`) is refused here, even with the Host header forged to match,
+/// so a signed `POST /v1/sessions` or `POST /v1/blobs` cannot be replayed at every validator,
+/// each with its own replay cache. Signed for this node, the same request authenticates.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_signed_for_another_node_is_refused() {
+    use medchain_types::httpsig;
+    let (_dir, _node, client) = processes::dev_chain("authority").await;
+    let party = PartyKeys::dev("hospital");
+    let here = client.base().trim_start_matches("http://").to_string();
+    let path = "/v1/sessions/ffeeddccbbaa99887766554433221100";
+    let send = async |authority: &str| {
+        let request = httpsig::Request {
+            method: "DELETE",
+            authority,
+            path,
+            query: None,
+            headers: Vec::new(),
+        };
+        let created = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs();
+        let nonce = hex::encode(medchain_envelope::random::<16>().expect("random"));
+        let fields = httpsig::sign_with(
+            httpsig::Signer::Party {
+                keypair: &party.signing,
+                party: &party.party_id,
+            },
+            &request,
+            b"",
+            created,
+            &nonce,
+        );
+        let answer = reqwest::Client::new()
+            .delete(format!("{}{path}", client.base()))
+            .header(reqwest::header::HOST, authority)
+            .header("signature-input", &fields.signature_input)
+            .header("signature", &fields.signature)
+            .send()
+            .await
+            .expect("answers");
+        (
+            answer.status().as_u16(),
+            answer.text().await.expect("a body"),
+        )
+    };
+    let (status, body) = send("127.0.0.1:1").await;
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("wrong_authority"), "{body}");
+    let (status, body) = send(&here).await;
+    assert_eq!(status, 404, "authenticated, but no such session: {body}");
+}
