@@ -963,6 +963,7 @@ pub async fn creds(command: CredsCommand) -> anyhow::Result<()> {
                     &credential,
                     &issuer_key,
                 )?;
+                crate::trust::remember(&trust, &verifier);
                 println!(
                     "chain: the credential is on chain, matches the VC and is valid now; the key that signed it was the issuer's when it signed, and is not compromised"
                 );
@@ -1001,6 +1002,7 @@ pub async fn creds(command: CredsCommand) -> anyhow::Result<()> {
                     )
                     .await
                     .context("the answer is NOT proven")?;
+                    crate::trust::remember(&trust, &verifier);
                     eprintln!(
                         "recomputed from {} state entries proven at height {}, finalized by a quorum of the genesis validators (checked offline)",
                         proven.entries, proven.height

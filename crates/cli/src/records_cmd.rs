@@ -565,14 +565,15 @@ async fn print_list(
                 format!("cannot read the patient's {}", list.path())
             }
         })?;
-    if verifier.is_none() {
+    let Some(verifier) = verifier else {
         return print_json(
             &items
                 .into_iter()
                 .map(|(item, _)| item.item)
                 .collect::<Vec<_>>(),
         );
-    }
+    };
+    crate::trust::remember(trust, &verifier);
     eprintln!(
         "{} {} entries, recomputed from state proven against finalized blocks (checked offline, complete to the proven count)",
         items.len(),

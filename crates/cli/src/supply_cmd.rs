@@ -43,6 +43,7 @@ pub async fn verify_pack(args: VerifyPackArgs) -> anyhow::Result<()> {
             let proven = supply::verify_pack_proven(&client, &verifier, &args.scan)
                 .await
                 .context("the answer is NOT proven")?;
+            crate::trust::remember(&args.trust, &verifier);
             proven_note(&proven);
             proven.answer
         }
@@ -835,6 +836,7 @@ pub async fn supply_command(command: SupplyCommand) -> anyhow::Result<()> {
                     )
                     .await
                     .context("the answer is NOT proven")?;
+                    crate::trust::remember(&check.trust, &verifier);
                     proven_note(&proven);
                     print_json(&proven.answer)
                 }
@@ -877,6 +879,7 @@ pub async fn supply_command(command: SupplyCommand) -> anyhow::Result<()> {
                         let proven = supply::holdings_proven(&client, verifier, &asked(from))
                             .await
                             .with_context(|| format!("the page from {from} is NOT proven"))?;
+                        crate::trust::remember(&check.trust, verifier);
                         Ok((proven.answer, proven.entries))
                     }
                     None => Ok((
@@ -939,6 +942,7 @@ pub async fn supply_command(command: SupplyCommand) -> anyhow::Result<()> {
                     let proven = supply::lineage_proven(&client, &verifier, &scan)
                         .await
                         .context("the answer is NOT proven")?;
+                    crate::trust::remember(&check.trust, &verifier);
                     proven_note(&proven);
                     print_json(&proven.answer)
                 }
