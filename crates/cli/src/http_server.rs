@@ -20,10 +20,13 @@ pub const CONNECTIONS_MAX: usize = 4_096;
 /// How long a client has to send a request's headers.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Serves `router` on `listener` until the task is dropped.
+/// Serves `router` on `listener` until the task is dropped, which ends every connection too.
 pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
     let permits = Arc::new(tokio::sync::Semaphore::new(CONNECTIONS_MAX));
+    // The connections' tasks: dropped with this future (the node stopping), they are aborted.
+    let mut connections = tokio::task::JoinSet::new();
     loop {
+        while connections.try_join_next().is_some() {}
         let permit = permits
             .clone()
             .acquire_owned()
@@ -40,7 +43,7 @@ pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io
         };
         let _ = stream.set_nodelay(true);
         let router = router.clone();
-        tokio::spawn(async move {
+        connections.spawn(async move {
             let _permit = permit;
             let service =
                 hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {

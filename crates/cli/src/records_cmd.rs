@@ -76,6 +76,10 @@ pub enum RecordsCommand {
         out: Option<PathBuf>,
         #[arg(long = "as")]
         signer: String,
+        /// With --genesis: the anchor the content is checked against, and the read's entry
+        /// in the patient's access log, are proven (the custodian is trusted for nothing).
+        #[command(flatten)]
+        trust: crate::trust::Trust,
         #[command(flatten)]
         node: NodeUrl,
     },
@@ -316,6 +320,7 @@ pub async fn records_command(command: RecordsCommand) -> anyhow::Result<()> {
             custodian,
             out,
             signer,
+            trust,
             node,
         } => {
             let client = Client::new(&node.url);
@@ -324,16 +329,26 @@ pub async fn records_command(command: RecordsCommand) -> anyhow::Result<()> {
                 Some(custodian) => custodian,
                 None => node_party(&client).await?,
             };
-            let read = records::read(
+            let verifier = trust.verifier()?;
+            let read = records::read_checked(
                 &client,
                 &reader,
+                None,
                 &record,
                 version,
                 parse_basis(&basis)?,
                 purpose,
                 custodian,
+                verifier.as_ref(),
             )
             .await?;
+            if let Some(verifier) = &verifier {
+                crate::trust::remember(&trust, verifier);
+                eprintln!(
+                    "proven: the content matches its anchor, and the read is access entry {} of the patient's log (checked offline against the genesis validators)",
+                    read.access_seq
+                );
+            }
             eprintln!(
                 "read version {} ({}), logged as access entry {} (transaction {})",
                 read.version, read.media_type, read.access_seq, read.access_tx

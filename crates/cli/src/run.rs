@@ -173,6 +173,7 @@ pub fn run(setup: NodeSetup) -> anyhow::Result<()> {
                 operator.map_or("no organisation".to_string(), |o| o.to_string())
             );
         }
+        let mut custodian_task = None;
         if let Some(operator) = operator {
             let root = setup.data_dir.join("blobs");
             let store = tokio::task::spawn_blocking(move || {
@@ -187,7 +188,7 @@ pub fn run(setup: NodeSetup) -> anyhow::Result<()> {
                 setup.custodial.map(|(_, secret)| secret),
                 setup.data_dir.join("blobs").join("cursor"),
             ));
-            tokio::spawn(medchain_node::custodian::run(service.clone()));
+            custodian_task = Some(tokio::spawn(medchain_node::custodian::run(service.clone())));
         }
         let mut backend = NodeBackend::new(service, context.child("metrics"));
         if let Some((organisation, secret)) = &setup.custodial {
@@ -226,7 +227,7 @@ pub fn run(setup: NodeSetup) -> anyhow::Result<()> {
         let authorities = authorities_of(address, &setup.http_authorities)?;
         tracing::info!(?authorities, "signed requests are accepted for these authorities");
         let router = medchain_api::router_with_authorities(backend, authorities);
-        let server = tokio::spawn(crate::http_server::serve(listener, router));
+        let mut server = tokio::spawn(crate::http_server::serve(listener, router));
 
         let mut terminate =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -240,7 +241,16 @@ pub fn run(setup: NodeSetup) -> anyhow::Result<()> {
             _ = tokio::signal::ctrl_c() => tracing::info!("interrupted; stopping"),
             _ = terminate.recv() => tracing::info!("terminated; stopping"),
             result = engine_handle => tracing::error!(?result, "the consensus engine stopped"),
-            result = server => tracing::error!(?result, "the HTTP server stopped"),
+            result = &mut server => tracing::error!(?result, "the HTTP server stopped"),
+        }
+        // Stop taking requests, and stop the custodian's work, before the engine: nothing of
+        // ours reads the databases while the engine's tasks wind down (a database whose write
+        // was interrupted must not be read again).
+        server.abort();
+        let _ = server.await;
+        if let Some(task) = custodian_task {
+            task.abort();
+            let _ = task.await;
         }
         let _ = context.stop(0, Some(Duration::from_secs(10))).await;
         Ok(())

@@ -35,6 +35,8 @@ pub enum RecordsError {
     Refused { status: TxState, reason: String },
     #[error("the node's answer does not match the chain: {0}")]
     Mismatch(String),
+    #[error("not proven: {0}")]
+    Proven(#[from] crate::proven::ProvenError),
     #[error("{0}")]
     Invalid(String),
 }
@@ -275,6 +277,41 @@ pub async fn read_with(
     purpose: Purpose,
     custodian: PartyId,
 ) -> Result<ReadRecord, RecordsError> {
+    read_checked(
+        client, reader, session, record, version, basis, purpose, custodian, None,
+    )
+    .await
+}
+
+/// A proven state entry under `key` (the raw key, derived by the caller; `text` names it for
+/// the request).
+async fn proven_value(
+    client: &Client,
+    verifier: &crate::proven::Verifier,
+    text: &str,
+    key: &[u8],
+) -> Result<Option<Vec<u8>>, RecordsError> {
+    let answer = client.state(text, true).await?;
+    Ok(verifier.verify_one(&answer, key)?.1)
+}
+
+/// [`read_with`], and with a `verifier`, trusting the custodian for nothing: the anchor the
+/// content is checked against is proven (`rv/<record>/<version>`), and so is the read itself,
+/// the entry of the patient's access log the custodian says it is (the record's patient from
+/// the proven `r/<record>`; the entry must name this reader, record, version and transaction,
+/// granted).
+#[allow(clippy::too_many_arguments)]
+pub async fn read_checked(
+    client: &Client,
+    reader: &impl Holder,
+    session: Option<&crate::http::Session>,
+    record: &RecordId,
+    version: u32,
+    basis: AccessBasis,
+    purpose: Purpose,
+    custodian: PartyId,
+    verifier: Option<&crate::proven::Verifier>,
+) -> Result<ReadRecord, RecordsError> {
     let chain = client.status().await?.chain_id;
     let nonce = client.next_nonce(&reader.party_id()).await?;
     let tx = reader
@@ -307,7 +344,26 @@ pub async fn read_with(
     let sealed = base64::engine::general_purpose::STANDARD
         .decode(&answer.ciphertext)
         .map_err(|_| RecordsError::Mismatch("the content is not base64".into()))?;
-    let anchored = version_on_chain(client, record, answer.version).await?;
+    let anchored = match verifier {
+        None => version_on_chain(client, record, answer.version).await?,
+        Some(verifier) => {
+            let key = medchain_state::records::version_key(record, answer.version);
+            let bytes = proven_value(
+                client,
+                verifier,
+                &format!("record-version/{record}/{}", answer.version),
+                &key,
+            )
+            .await?
+            .ok_or_else(|| {
+                RecordsError::Mismatch(format!(
+                    "version {} of {record} is proven absent",
+                    answer.version
+                ))
+            })?;
+            RecordVersion::decode(bytes).map_err(|err| RecordsError::Mismatch(err.to_string()))?
+        }
+    };
     if sha256(&sealed) != anchored.ciphertext_hash
         || answer.ciphertext_hash != anchored.ciphertext_hash
     {
@@ -334,6 +390,46 @@ pub async fn read_with(
         return Err(RecordsError::Mismatch(
             "the content does not match its commitment on chain".into(),
         ));
+    }
+    if let Some(verifier) = verifier {
+        let bytes = proven_value(
+            client,
+            verifier,
+            &format!("record/{record}"),
+            &medchain_state::records::record_key(record),
+        )
+        .await?
+        .ok_or_else(|| RecordsError::Mismatch(format!("{record} is proven absent")))?;
+        let patient = Record::decode(bytes)
+            .map_err(|err| RecordsError::Mismatch(err.to_string()))?
+            .patient;
+        let names = medchain_state::lists::names::ACCESS;
+        let bytes = proven_value(
+            client,
+            verifier,
+            &format!("list/{names}/{patient}/{}", answer.access_seq),
+            &medchain_state::lists::item_key(names, &patient.0, answer.access_seq),
+        )
+        .await?
+        .ok_or_else(|| {
+            RecordsError::Mismatch(format!(
+                "the patient's access log has no entry {}",
+                answer.access_seq
+            ))
+        })?;
+        let entry = medchain_types::records::AccessEntry::decode(bytes)
+            .map_err(|err| RecordsError::Mismatch(err.to_string()))?;
+        let logged = entry.tx == answer.access_tx
+            && entry.reader == reader.party_id()
+            && entry.record == *record
+            && entry.version == answer.version
+            && entry.outcome == medchain_types::records::AccessOutcome::Granted;
+        if !logged {
+            return Err(RecordsError::Mismatch(format!(
+                "access entry {} of the patient's log is not this read",
+                answer.access_seq
+            )));
+        }
     }
     Ok(ReadRecord {
         record: *record,

@@ -59,6 +59,8 @@ pub struct Recorder<'s, E: Spawner + StorageContext + Clock> {
     /// must be proven at it.
     pinned: Option<u64>,
     recorded: Mutex<Recorded>,
+    /// The finality bundle of the height the entries are proven at, built once per answer.
+    finality: Mutex<Option<(u64, medchain_types::api::Finality)>>,
 }
 
 impl<'s, E: Spawner + StorageContext + Clock> Recorder<'s, E> {
@@ -70,6 +72,7 @@ impl<'s, E: Spawner + StorageContext + Clock> Recorder<'s, E> {
             proof,
             pinned: None,
             recorded: Mutex::new(Recorded::default()),
+            finality: Mutex::new(None),
         }
     }
 
@@ -100,7 +103,10 @@ impl<'s, E: Spawner + StorageContext + Clock> Recorder<'s, E> {
         if let Some(entry) = seen {
             return Ok(entry);
         }
-        let entry = self.service.state(key.clone(), self.proof).await?;
+        let entry = self
+            .service
+            .state_with(key.clone(), self.proof, Some(&self.finality))
+            .await?;
         let mut recorded = self.lock();
         if self.proof {
             let first = *recorded

@@ -588,6 +588,18 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
     /// `GET /v1/state/{key}`: the value under `key`, with a proof against a finalized block
     /// when asked.
     pub async fn state(&self, key: Vec<u8>, with_proof: bool) -> Result<StateResponse, Problem> {
+        self.state_with(key, with_proof, None).await
+    }
+
+    /// [`Self::state`], taking the finality bundle of a height from `finality` when it holds
+    /// it (and keeping it there): an answer proving a thousand entries at one height builds
+    /// its certificate and links once, not a thousand times.
+    pub(crate) async fn state_with(
+        &self,
+        key: Vec<u8>,
+        with_proof: bool,
+        finality: Option<&std::sync::Mutex<Option<(u64, Finality)>>>,
+    ) -> Result<StateResponse, Problem> {
         let database_key = state_key(&key);
         let (root, value, proof) = {
             let state = self.databases.0.read().await;
@@ -631,12 +643,35 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
         };
         let proof = match proof {
             None => None,
-            Some((kind, proof)) => Some(StateProof {
-                kind,
-                proof,
-                height,
-                finality: self.finality(height).await?,
-            }),
+            Some((kind, proof)) => {
+                let lock = |cache: &std::sync::Mutex<Option<(u64, Finality)>>| {
+                    cache
+                        .lock()
+                        .unwrap_or_else(|poison| poison.into_inner())
+                        .clone()
+                };
+                let cached = finality
+                    .and_then(lock)
+                    .filter(|(at, _)| *at == height)
+                    .map(|(_, finality)| finality);
+                let finality = match cached {
+                    Some(finality) => finality,
+                    None => {
+                        let built = self.finality(height).await?;
+                        if let Some(cache) = finality {
+                            *cache.lock().unwrap_or_else(|poison| poison.into_inner()) =
+                                Some((height, built.clone()));
+                        }
+                        built
+                    }
+                };
+                Some(StateProof {
+                    kind,
+                    proof,
+                    height,
+                    finality,
+                })
+            }
         };
         Ok(StateResponse {
             key: keys::describe(&key),

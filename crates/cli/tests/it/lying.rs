@@ -440,6 +440,21 @@ async fn a_lying_node_is_caught_for_every_proven_answer() {
     )
     .await
     .expect_err("denied");
+    // A read checked against proofs: the anchor and the read's entry in the access log.
+    let proven_read = records::read_checked(
+        &client,
+        &patient,
+        None,
+        &record,
+        0,
+        AccessBasis::Patient,
+        Purpose::PatientRequest,
+        hospital,
+        Some(&Verifier::new(genesis.clone())),
+    )
+    .await
+    .expect("a read proven against the chain");
+    assert_eq!(proven_read.version, 1);
     let now = client.status().await.expect("status").latest.time_ms;
     records::grant(
         &client,
@@ -760,6 +775,29 @@ async fn a_lying_node_is_caught_for_every_proven_answer() {
         let (ok, stdout, stderr) = medchain(&args);
         assert!(ok, "{name}, honest: {stdout} {stderr}");
         assert!(stderr.contains("recomputed from"), "{name}: {stderr}");
+        // A patient's list reads the same without proofs (typed items, parsed back from the
+        // node's JSON) as with them.
+        if matches!(
+            *name,
+            "access log" | "access break-glass" | "records list" | "consent list"
+        ) {
+            let plain: Vec<&str> = args[..args.len() - 4]
+                .iter()
+                .copied()
+                .chain(["--node", client.base()])
+                .collect();
+            let (ok, unproven, stderr) = medchain(&plain);
+            assert!(ok, "{name}, without proofs: {unproven} {stderr}");
+            let unproven: Value = serde_json::from_str(&unproven).expect("json");
+            let proven: Value = serde_json::from_str(&stdout).expect("json");
+            let proven: Vec<Value> = proven
+                .as_array()
+                .expect("a list")
+                .iter()
+                .map(|item| item["entry"].clone())
+                .collect();
+            assert_eq!(unproven, Value::Array(proven), "{name}");
+        }
         // The honest answer as served, to see which tampering applies.
         let served = proxy
             .seen
