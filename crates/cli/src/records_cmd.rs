@@ -96,6 +96,8 @@ pub enum RecordsCommand {
     History {
         record: RecordId,
         #[command(flatten)]
+        trust: crate::trust::Trust,
+        #[command(flatten)]
         node: NodeUrl,
     },
     /// Erase a record (as its patient): custodians delete its content and keys.
@@ -221,6 +223,10 @@ pub enum AccessCommand {
         format: String,
         #[arg(long)]
         out: Option<PathBuf>,
+        /// With --genesis: every line of the report from proven state (the whole access log,
+        /// complete to its proven count, and each label and record type).
+        #[command(flatten)]
+        trust: crate::trust::Trust,
         #[command(flatten)]
         node: NodeUrl,
     },
@@ -368,14 +374,26 @@ pub async fn records_command(command: RecordsCommand) -> anyhow::Result<()> {
             trust,
             node,
         } => print_list(&node, &trust, PatientList::Records, &patient, 0).await,
-        RecordsCommand::History { record, node } => {
+        RecordsCommand::History {
+            record,
+            trust,
+            node,
+        } => {
             let client = Client::new(&node.url);
-            let latest = records::record_on_chain(&client, &record).await?;
+            let verifier = trust.verifier()?;
+            let latest = records::record_checked(&client, verifier.as_ref(), &record).await?;
             let mut out = Vec::new();
             for version in 1..=latest.latest.version {
                 out.push(serde_json::to_value(
-                    records::version_on_chain(&client, &record, version).await?,
+                    records::version_checked(&client, verifier.as_ref(), &record, version).await?,
                 )?);
+            }
+            if let Some(verifier) = &verifier {
+                crate::trust::remember(&trust, verifier);
+                eprintln!(
+                    "the record and each of its {} versions proven against finalized blocks (checked offline)",
+                    latest.latest.version
+                );
             }
             print_json(&serde_json::json!({
                 "record": record,
@@ -528,12 +546,26 @@ pub async fn access_command(command: AccessCommand) -> anyhow::Result<()> {
             to,
             format,
             out,
+            trust,
             node,
         } => {
             let client = Client::new(&node.url);
-            let report =
-                records::disclosures(&client, &patient, parse_date(&from)?, parse_date(&to)?)
-                    .await?;
+            let verifier = trust.verifier()?;
+            let report = records::disclosures_checked(
+                &client,
+                verifier.as_ref(),
+                &patient,
+                parse_date(&from)?,
+                parse_date(&to)?,
+            )
+            .await?;
+            if let Some(verifier) = &verifier {
+                crate::trust::remember(&trust, verifier);
+                eprintln!(
+                    "every line from state proven against finalized blocks, as of height {} (checked offline)",
+                    verifier.floor()
+                );
+            }
             let text = match format.as_str() {
                 "json" => serde_json::to_string_pretty(&report)?,
                 "html" => report.to_html(),

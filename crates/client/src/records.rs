@@ -344,26 +344,7 @@ pub async fn read_checked(
     let sealed = base64::engine::general_purpose::STANDARD
         .decode(&answer.ciphertext)
         .map_err(|_| RecordsError::Mismatch("the content is not base64".into()))?;
-    let anchored = match verifier {
-        None => version_on_chain(client, record, answer.version).await?,
-        Some(verifier) => {
-            let key = medchain_state::records::version_key(record, answer.version);
-            let bytes = proven_value(
-                client,
-                verifier,
-                &format!("record-version/{record}/{}", answer.version),
-                &key,
-            )
-            .await?
-            .ok_or_else(|| {
-                RecordsError::Mismatch(format!(
-                    "version {} of {record} is proven absent",
-                    answer.version
-                ))
-            })?;
-            RecordVersion::decode(bytes).map_err(|err| RecordsError::Mismatch(err.to_string()))?
-        }
-    };
+    let anchored = version_checked(client, verifier, record, answer.version).await?;
     if sha256(&sealed) != anchored.ciphertext_hash
         || answer.ciphertext_hash != anchored.ciphertext_hash
     {
@@ -392,16 +373,8 @@ pub async fn read_checked(
         ));
     }
     if let Some(verifier) = verifier {
-        let bytes = proven_value(
-            client,
-            verifier,
-            &format!("record/{record}"),
-            &medchain_state::records::record_key(record),
-        )
-        .await?
-        .ok_or_else(|| RecordsError::Mismatch(format!("{record} is proven absent")))?;
-        let patient = Record::decode(bytes)
-            .map_err(|err| RecordsError::Mismatch(err.to_string()))?
+        let patient = record_checked(client, Some(verifier), record)
+            .await?
             .patient;
         let names = medchain_state::lists::names::ACCESS;
         let bytes = proven_value(
@@ -520,21 +493,64 @@ pub async fn grant(
 }
 
 async fn party(client: &Client, id: &PartyId) -> Result<medchain_types::Party, RecordsError> {
-    let answer = client.state(&format!("party/{id}"), false).await?;
-    let bytes = answer
-        .value
-        .ok_or_else(|| RecordsError::Invalid(format!("no party {id} on chain")))?;
-    let bytes = hex::decode(bytes).map_err(|_| RecordsError::Mismatch("bad hex".into()))?;
+    party_checked(client, None, id).await
+}
+
+/// A state entry: as the node serves it, or, with a `verifier`, proven (`key` is the raw key
+/// derived by the caller; `text` names it for the request).
+async fn entry_on_chain(
+    client: &Client,
+    verifier: Option<&crate::proven::Verifier>,
+    text: &str,
+    key: &[u8],
+) -> Result<Option<Vec<u8>>, RecordsError> {
+    match verifier {
+        Some(verifier) => proven_value(client, verifier, text, key).await,
+        None => client
+            .state(text, false)
+            .await?
+            .value
+            .map(|value| hex::decode(value).map_err(|_| RecordsError::Mismatch("bad hex".into())))
+            .transpose(),
+    }
+}
+
+/// A party on chain, proven when a `verifier` is given.
+async fn party_checked(
+    client: &Client,
+    verifier: Option<&crate::proven::Verifier>,
+    id: &PartyId,
+) -> Result<medchain_types::Party, RecordsError> {
+    let bytes = entry_on_chain(
+        client,
+        verifier,
+        &format!("party/{id}"),
+        &medchain_state::keys::party(id),
+    )
+    .await?
+    .ok_or_else(|| RecordsError::Invalid(format!("no party {id} on chain")))?;
     medchain_types::Party::decode(bytes).map_err(|err| RecordsError::Mismatch(err.to_string()))
 }
 
 /// The record as anchored on chain.
 pub async fn record_on_chain(client: &Client, id: &RecordId) -> Result<Record, RecordsError> {
-    let answer = client.state(&format!("record/{id}"), false).await?;
-    let bytes = answer
-        .value
-        .ok_or_else(|| RecordsError::Invalid(format!("no record {id} on chain")))?;
-    let bytes = hex::decode(bytes).map_err(|_| RecordsError::Mismatch("bad hex".into()))?;
+    record_checked(client, None, id).await
+}
+
+/// [`record_on_chain`], proven when a `verifier` is given.
+pub async fn record_checked(
+    client: &Client,
+    verifier: Option<&crate::proven::Verifier>,
+    id: &RecordId,
+) -> Result<Record, RecordsError> {
+    let bytes = entry_on_chain(
+        client,
+        verifier,
+        &format!("record/{id}"),
+        &medchain_state::records::record_key(id),
+    )
+    .await?
+    .ok_or_else(|| RecordsError::Invalid(format!("no record {id} on chain")))?;
     Record::decode(bytes).map_err(|err| RecordsError::Mismatch(err.to_string()))
 }
 
@@ -544,13 +560,24 @@ pub async fn version_on_chain(
     id: &RecordId,
     version: u32,
 ) -> Result<RecordVersion, RecordsError> {
-    let answer = client
-        .state(&format!("record-version/{id}/{version}"), false)
-        .await?;
-    let bytes = answer
-        .value
-        .ok_or_else(|| RecordsError::Invalid(format!("no version {version} of {id} on chain")))?;
-    let bytes = hex::decode(bytes).map_err(|_| RecordsError::Mismatch("bad hex".into()))?;
+    version_checked(client, None, id, version).await
+}
+
+/// [`version_on_chain`], proven when a `verifier` is given.
+pub async fn version_checked(
+    client: &Client,
+    verifier: Option<&crate::proven::Verifier>,
+    id: &RecordId,
+    version: u32,
+) -> Result<RecordVersion, RecordsError> {
+    let bytes = entry_on_chain(
+        client,
+        verifier,
+        &format!("record-version/{id}/{version}"),
+        &medchain_state::records::version_key(id, version),
+    )
+    .await?
+    .ok_or_else(|| RecordsError::Invalid(format!("no version {version} of {id} on chain")))?;
     RecordVersion::decode(bytes).map_err(|err| RecordsError::Mismatch(err.to_string()))
 }
 
@@ -667,30 +694,67 @@ pub async fn disclosures(
     from_ms: u64,
     to_ms: u64,
 ) -> Result<DisclosureReport, RecordsError> {
+    disclosures_checked(client, None, patient, from_ms, to_ms).await
+}
+
+/// [`disclosures`], and with a `verifier`, every line proven: the whole access log (complete
+/// to its proven count, the period's entries taken from it), and each party's label and each
+/// record's type from proven entries; the report is as of the highest height proven.
+pub async fn disclosures_checked(
+    client: &Client,
+    verifier: Option<&crate::proven::Verifier>,
+    patient: &PartyId,
+    from_ms: u64,
+    to_ms: u64,
+) -> Result<DisclosureReport, RecordsError> {
     use medchain_types::disclosures as report;
     if to_ms <= from_ms {
         return Err(RecordsError::Invalid(
             "the period must end after it starts".into(),
         ));
     }
-    let status = client.status().await?;
-    let log = access_log_between(client, patient, from_ms, to_ms).await?;
+    let (log, chain_id, as_of_height) = match verifier {
+        None => {
+            let status = client.status().await?;
+            let log = access_log_between(client, patient, from_ms, to_ms).await?;
+            (log, status.chain_id.to_string(), status.latest.height)
+        }
+        Some(verifier) => {
+            let log: Vec<_> = access_log_proven(client, verifier, patient, 0)
+                .await?
+                .into_iter()
+                .map(|(entry, _)| entry)
+                .filter(|entry| (from_ms..to_ms).contains(&entry.time_ms))
+                .collect();
+            (
+                log,
+                verifier.genesis().chain_id.to_string(),
+                verifier.floor(),
+            )
+        }
+    };
     let period = report::Period {
         patient: *patient,
-        chain_id: status.chain_id.to_string(),
+        chain_id,
         from_ms,
         to_ms,
-        as_of_height: status.latest.height,
+        as_of_height,
     };
     let (parties, records) = report::lookups(&period, &log);
     let mut organisations = std::collections::HashMap::new();
     let mut labels = std::collections::HashMap::new();
+    // What is not on chain is left unlabelled; with proofs, an answer that does not verify
+    // fails the report rather than leaving a line unlabelled.
+    let strict = verifier.is_some();
     for id in parties {
-        let found = party(client, &id).await.ok();
+        let found = optional(party_checked(client, verifier, &id).await, strict)?;
         let organisation = match found.as_ref().and_then(|p| p.organisation) {
             Some(org) if found.as_ref().is_some_and(|p| p.label.is_empty()) => {
                 if let std::collections::hash_map::Entry::Vacant(slot) = organisations.entry(org) {
-                    slot.insert(party(client, &org).await.ok());
+                    slot.insert(optional(
+                        party_checked(client, verifier, &org).await,
+                        strict,
+                    )?);
                 }
                 organisations.get(&org).cloned().flatten()
             }
@@ -700,11 +764,22 @@ pub async fn disclosures(
     }
     let mut types = std::collections::HashMap::new();
     for id in records {
-        if let Ok(record) = record_on_chain(client, &id).await {
+        if let Some(record) = optional(record_checked(client, verifier, &id).await, strict)? {
             types.insert(id, record.resource_type.to_string());
         }
     }
     Ok(report::build(&period, &log, &labels, &types))
+}
+
+/// A lookup that may find nothing on chain: `None` for that, and, when `strict` (with
+/// proofs), an error for anything else.
+fn optional<T>(found: Result<T, RecordsError>, strict: bool) -> Result<Option<T>, RecordsError> {
+    match found {
+        Ok(value) => Ok(Some(value)),
+        Err(RecordsError::Invalid(_)) => Ok(None),
+        Err(err) if strict => Err(err),
+        Err(_) => Ok(None),
+    }
 }
 
 impl Client {

@@ -849,4 +849,45 @@ async fn a_lying_node_is_caught_for_every_proven_answer() {
     );
     cli_refused += 1;
     eprintln!("{cli_refused} tampered answers, each refused by the CLI");
+
+    // The accounting of disclosures and a record's history, from proven state: the same
+    // lines as without proofs.
+    let (from_ms, to_ms) = (0, u64::MAX / 2);
+    let plain = records::disclosures(&client, &patient.party_id, from_ms, to_ms)
+        .await
+        .expect("a report");
+    let proven =
+        records::disclosures_checked(&client, Some(&fresh()), &patient.party_id, from_ms, to_ms)
+            .await
+            .expect("a proven report");
+    assert!(
+        !proven.disclosures.is_empty() && !proven.denied.is_empty(),
+        "{proven:?}"
+    );
+    assert_eq!(
+        (&proven.disclosures, &proven.denied),
+        (&plain.disclosures, &plain.denied)
+    );
+    let record_id = record.to_string();
+    for args in [
+        vec!["records", "history", record_id.as_str()],
+        vec![
+            "access",
+            "report",
+            "--patient",
+            &patient_id,
+            "--from",
+            "2000-01-01",
+            "--to",
+            "2100-01-01",
+        ],
+    ] {
+        let mut args = args.clone();
+        args.extend(["--node", client.base(), "--genesis", &genesis_path]);
+        let (ok, stdout, stderr) = medchain(&args);
+        assert!(
+            ok && stderr.contains("proven"),
+            "{args:?}: {stdout} {stderr}"
+        );
+    }
 }
