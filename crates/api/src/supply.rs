@@ -78,17 +78,8 @@ pub(crate) struct HoldingsQuery {
     proof: bool,
 }
 
-/// What a holdings query asks.
-#[derive(Clone, Debug)]
-pub struct Holdings {
-    pub gtin: Gtin,
-    pub lot: String,
-    pub custodian: Option<PartyId>,
-    pub in_chain_only: bool,
-    pub from: u64,
-    pub limit: u64,
-    pub proof: bool,
-}
+/// What a holdings query asks: the pure query's own question.
+pub use medchain_state::supply::query::HoldingsQuery as Holdings;
 
 /// `GET /v1/supply/holdings`: where the units of a lot are.
 pub(crate) async fn holdings<B: Backend>(

@@ -106,17 +106,7 @@ impl medchain_api::Backend for NodeBackend {
         &self,
         query: medchain_api::Holdings,
     ) -> Result<medchain_types::api::LotHoldingsResponse, Problem> {
-        self.service
-            .lot_holdings(
-                query.gtin,
-                &query.lot,
-                query.custodian,
-                query.in_chain_only,
-                query.from,
-                query.limit,
-                query.proof,
-            )
-            .await
+        self.service.lot_holdings(query).await
     }
 
     async fn lineage(

@@ -18,7 +18,6 @@ use medchain_types::{
     api::{
         LineageResponse, LotHoldingsResponse, Problem, SupplyAlertsResponse, VerifyPackResponse,
     },
-    gs1::Gtin,
     time::Date,
 };
 
@@ -85,30 +84,14 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
         .await
     }
 
-    /// `GET /v1/supply/holdings`: where the units of a lot are, `limit` of them from
-    /// position `from` in commissioning order; only those `custodian` holds or is being sent,
-    /// and only those still in the supply chain, when asked. State entries come with the
-    /// answer only when proofs are asked for.
-    #[allow(clippy::too_many_arguments)]
+    /// `GET /v1/supply/holdings`: where the units of a lot are, as `asked` (a page from a
+    /// position in commissioning order, filtered by holder and by being in the supply chain).
+    /// State entries come with the answer only when proofs are asked for.
     pub async fn lot_holdings(
         &self,
-        gtin: Gtin,
-        lot_number: &str,
-        custodian: Option<PartyId>,
-        in_chain_only: bool,
-        from: u64,
-        limit: u64,
-        proof: bool,
+        asked: query::HoldingsQuery,
     ) -> Result<LotHoldingsResponse, Problem> {
-        let asked = query::HoldingsQuery {
-            gtin,
-            lot: lot_number.to_string(),
-            custodian,
-            in_chain_only,
-            from,
-            limit,
-            proof,
-        };
+        let proof = asked.proof;
         consistently(|| async {
             let height = self.tip().height;
             let reads = Recorder::at(self, proof, height);
