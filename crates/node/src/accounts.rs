@@ -26,6 +26,9 @@
 //! - After five consecutive failures for a username *from one source*, that source is locked
 //!   out of that username for a minute, doubling with each further failure up to an hour. The
 //!   same user from another source is not locked: an attacker cannot lock a user out.
+//! - Capacity is kept for known users: a source a user signed in from within a day has a
+//!   derivation slot (and a queue) of its own besides the shared ones, so a flood of attempts
+//!   from other addresses fills the shared queue, not theirs.
 //! - An unknown username is treated exactly as a known one: a derivation runs for it, its
 //!   failures count and lock the same way, and the answers (401, then 429) and their timing
 //!   are the same, so nobody can tell which usernames exist.
@@ -78,6 +81,17 @@ pub const TRACKED_MAX: usize = 100_000;
 pub const DERIVATIONS_AT_ONCE: usize = 2;
 /// Derivations waiting or running before more are refused as busy (about 18 s of work).
 pub const DERIVATIONS_QUEUED_MAX: usize = 256;
+/// Derivations kept for known sources (an address a user signed in from within
+/// [`KNOWN_SOURCE_SECS`]): one runs at once besides the shared ones, and this many may wait,
+/// so a flood of attempts from elsewhere cannot keep known users out.
+pub const KNOWN_DERIVATIONS_QUEUED_MAX: usize = 32;
+/// How long a source stays known after a successful sign-in from it.
+pub const KNOWN_SOURCE_SECS: u64 = 24 * 3_600;
+
+tokio::task_local! {
+    /// Whether the derivations of the operation running are for a known source.
+    static KNOWN_SOURCE: bool;
+}
 
 const DOMAIN: &[u8] = b"medchain/custodial-account-seal/v1";
 const LOCKS_BEFORE_PRUNE: usize = 1_024;
@@ -231,6 +245,8 @@ impl Default for AttemptLimits {
 struct Attempts {
     failures: HashMap<(String, Source), Failures>,
     sources: HashMap<Source, Allowance>,
+    /// Sources a user signed in from, and when they last did.
+    known: HashMap<Source, u64>,
 }
 
 impl Attempts {
@@ -279,6 +295,9 @@ pub struct AccountStore {
     derivations: Arc<tokio::sync::Semaphore>,
     /// Derivations waiting for or holding a permit.
     queued: Arc<std::sync::atomic::AtomicUsize>,
+    /// The slot kept for known sources, and their derivations waiting for or holding one.
+    known_derivations: Arc<tokio::sync::Semaphore>,
+    known_queued: Arc<std::sync::atomic::AtomicUsize>,
     /// One lock per username, so each read-change-write of an account runs alone.
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     attempts: Mutex<Attempts>,
@@ -410,6 +429,8 @@ impl AccountStore {
             params,
             derivations: Arc::new(tokio::sync::Semaphore::new(DERIVATIONS_AT_ONCE)),
             queued: Arc::default(),
+            known_derivations: Arc::new(tokio::sync::Semaphore::new(1)),
+            known_queued: Arc::default(),
             locks: Mutex::default(),
             attempts: Mutex::default(),
             limits: AttemptLimits::default(),
@@ -498,9 +519,15 @@ impl AccountStore {
         params: KdfParams,
     ) -> Result<Zeroizing<[u8; 32]>, AccountError> {
         use std::sync::atomic::Ordering;
+        let known = KNOWN_SOURCE.try_with(|known| *known).unwrap_or(false);
+        let (queued, bound) = if known {
+            (&self.known_queued, KNOWN_DERIVATIONS_QUEUED_MAX)
+        } else {
+            (&self.queued, DERIVATIONS_QUEUED_MAX)
+        };
         // Each request waiting here holds memory and a connection: refuse beyond the bound.
-        if self.queued.fetch_add(1, Ordering::AcqRel) >= DERIVATIONS_QUEUED_MAX {
-            self.queued.fetch_sub(1, Ordering::AcqRel);
+        if queued.fetch_add(1, Ordering::AcqRel) >= bound {
+            queued.fetch_sub(1, Ordering::AcqRel);
             return Err(AccountError::Busy);
         }
         struct Queued(Arc<std::sync::atomic::AtomicUsize>);
@@ -509,13 +536,21 @@ impl AccountStore {
                 self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
             }
         }
-        let _queued = Queued(self.queued.clone());
-        let _permit = self
-            .derivations
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| AccountError::Store("the key derivation pool closed".into()))?;
+        let _queued = Queued(queued.clone());
+        let closed = |_| AccountError::Store("the key derivation pool closed".into());
+        // A known source takes its own slot or a shared one, whichever frees first.
+        let _permit = if known {
+            tokio::select! {
+                permit = self.known_derivations.clone().acquire_owned() => permit.map_err(closed)?,
+                permit = self.derivations.clone().acquire_owned() => permit.map_err(closed)?,
+            }
+        } else {
+            self.derivations
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(closed)?
+        };
         let secret = Zeroizing::new(secret.to_string());
         let salt = salt.to_vec();
         let stretched = tokio::task::spawn_blocking(move || {
@@ -676,10 +711,26 @@ impl AccountStore {
         AccountError::WrongCredentials
     }
 
-    fn succeeded(&self, username: &str, source: Source) {
+    fn succeeded(&self, username: &str, source: Source, now: u64) {
+        let mut attempts = self.attempts();
+        attempts.failures.remove(&(username.to_string(), source));
+        if !attempts.known.contains_key(&source) && attempts.known.len() >= TRACKED_MAX {
+            attempts
+                .known
+                .retain(|_, since| *since + KNOWN_SOURCE_SECS > now);
+            if attempts.known.len() >= TRACKED_MAX {
+                return;
+            }
+        }
+        attempts.known.insert(source, now);
+    }
+
+    /// Whether a user signed in from `source` within [`KNOWN_SOURCE_SECS`].
+    fn known(&self, source: Source, now: u64) -> bool {
         self.attempts()
-            .failures
-            .remove(&(username.to_string(), source));
+            .known
+            .get(&source)
+            .is_some_and(|since| since + KNOWN_SOURCE_SECS > now)
     }
 
     /// How many failure records, sources and username locks are remembered (for tests of
@@ -820,7 +871,7 @@ impl AccountStore {
         file.activated_at = Some(now);
         file.activation_expires_at = None;
         self.write(&file)?;
-        self.succeeded(username, source);
+        self.succeeded(username, source, now);
         Ok(enrolled)
     }
 
@@ -870,8 +921,25 @@ impl AccountStore {
         self.sign_in_from(None, username, password, code, now).await
     }
 
-    /// [`Self::sign_in`] from `source`.
+    /// [`Self::sign_in`] from `source` (a source a user signed in from lately runs its
+    /// derivations in the capacity kept for known sources).
     pub async fn sign_in_from(
+        &self,
+        source: Source,
+        username: &str,
+        password: &str,
+        code: &str,
+        now: u64,
+    ) -> Result<PartySecrets, AccountError> {
+        KNOWN_SOURCE
+            .scope(
+                self.known(source, now),
+                self.sign_in_admitted(source, username, password, code, now),
+            )
+            .await
+    }
+
+    async fn sign_in_admitted(
         &self,
         source: Source,
         username: &str,
@@ -890,7 +958,7 @@ impl AccountStore {
             .authenticate(source, username, password, code, now)
             .await?;
         self.write(&file)?;
-        self.succeeded(username, source);
+        self.succeeded(username, source, now);
         let mut seed = [0u8; 32];
         let mut secret = [0u8; 32];
         seed.copy_from_slice(&payload[..32]);
@@ -914,8 +982,26 @@ impl AccountStore {
             .await
     }
 
-    /// [`Self::change_password`] from `source`.
+    /// [`Self::change_password`] from `source` (a source a user signed in from lately runs its
+    /// derivations in the capacity kept for known sources).
     pub async fn change_password_from(
+        &self,
+        source: Source,
+        username: &str,
+        password: &str,
+        code: &str,
+        new_password: &str,
+        now: u64,
+    ) -> Result<PartyId, AccountError> {
+        KNOWN_SOURCE
+            .scope(
+                self.known(source, now),
+                self.change_password_admitted(source, username, password, code, new_password, now),
+            )
+            .await
+    }
+
+    async fn change_password_admitted(
         &self,
         source: Source,
         username: &str,
@@ -937,7 +1023,7 @@ impl AccountStore {
         self.seal(&mut file, "password", new_password, &payload)
             .await?;
         self.write(&file)?;
-        self.succeeded(username, source);
+        self.succeeded(username, source, now);
         Ok(file.party_id)
     }
 
@@ -954,8 +1040,25 @@ impl AccountStore {
             .await
     }
 
-    /// [`Self::recover`] from `source`.
+    /// [`Self::recover`] from `source` (a source a user signed in from lately runs its
+    /// derivations in the capacity kept for known sources).
     pub async fn recover_from(
+        &self,
+        source: Source,
+        username: &str,
+        recovery_code: &str,
+        new_password: &str,
+        now: u64,
+    ) -> Result<AccountEnrolled, AccountError> {
+        KNOWN_SOURCE
+            .scope(
+                self.known(source, now),
+                self.recover_admitted(source, username, recovery_code, new_password, now),
+            )
+            .await
+    }
+
+    async fn recover_admitted(
         &self,
         source: Source,
         username: &str,
@@ -982,7 +1085,7 @@ impl AccountStore {
         };
         let enrolled = self.enrol(&mut file, &keys, new_password).await?;
         self.write(&file)?;
-        self.succeeded(username, source);
+        self.succeeded(username, source, now);
         Ok(enrolled)
     }
 
@@ -1271,6 +1374,53 @@ mod tests {
                 .await,
             Err(AccountError::WrongCredentials)
         ));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Regression (issue 16): with every shared derivation slot taken (a flood of attempts
+    /// from elsewhere), a user at an address they signed in from before still signs in, in
+    /// the capacity kept for known sources; a new address waits for a shared slot.
+    #[tokio::test]
+    async fn known_sources_keep_capacity_when_the_shared_derivations_are_taken() {
+        let dir = temp("known");
+        let store = store(&dir);
+        let invited = store
+            .invite("finn", PartyKind::Patient, NOW)
+            .await
+            .expect("invites");
+        let enrolled = store
+            .activate("finn", &invited.activation_code, PASSWORD, NOW)
+            .await
+            .expect("activates");
+        let secret = secret_of(&enrolled);
+        let home: Source = Some("198.51.100.20".parse().expect("an address"));
+        let elsewhere: Source = Some("198.51.100.21".parse().expect("an address"));
+        let (t1, t2) = (NOW + 30, NOW + 60);
+        store
+            .sign_in_from(home, "finn", PASSWORD, &totp::code(&secret, t1), t1)
+            .await
+            .expect("signs in from home");
+        let flood = store
+            .derivations
+            .clone()
+            .acquire_many_owned(DERIVATIONS_AT_ONCE as u32)
+            .await
+            .expect("takes every shared slot");
+        let waits = tokio::time::timeout(
+            std::time::Duration::from_millis(300),
+            store.sign_in_from(elsewhere, "finn", PASSWORD, &totp::code(&secret, t2), t2),
+        )
+        .await;
+        assert!(waits.is_err(), "a new address waits for a shared slot");
+        let keys = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            store.sign_in_from(home, "finn", PASSWORD, &totp::code(&secret, t2), t2),
+        )
+        .await
+        .expect("a known source is not held up by the flood")
+        .expect("signs in");
+        assert_eq!(keys.party(), enrolled.party_id);
+        drop(flood);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
