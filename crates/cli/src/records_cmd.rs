@@ -54,6 +54,10 @@ pub enum RecordsCommand {
         /// The author: a key file, dev:<name>, or custodial:<session file>.
         #[arg(long = "as")]
         signer: String,
+        /// With --genesis: the encryption keys the data key is wrapped for are proven (a
+        /// node cannot substitute its own).
+        #[command(flatten)]
+        trust: crate::trust::Trust,
         #[command(flatten)]
         node: NodeUrl,
     },
@@ -163,6 +167,10 @@ pub enum ConsentCommand {
         custodian: Option<PartyId>,
         #[arg(long = "as")]
         signer: String,
+        /// With --genesis: the grantee's encryption key, the patient's records and each read
+        /// as the patient are proven (a node cannot substitute a key or leave a record out).
+        #[command(flatten)]
+        trust: crate::trust::Trust,
         #[command(flatten)]
         node: NodeUrl,
     },
@@ -290,10 +298,12 @@ pub async fn records_command(command: RecordsCommand) -> anyhow::Result<()> {
             grant,
             custodians,
             signer,
+            trust,
             node,
         } => {
             let client = Client::new(&node.url);
             let author = load_holder(&signer, &node)?;
+            let verifier = trust.verifier()?;
             let content =
                 std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let custodians = if custodians.is_empty() {
@@ -301,7 +311,7 @@ pub async fn records_command(command: RecordsCommand) -> anyhow::Result<()> {
             } else {
                 custodians
             };
-            let (id, version) = records::put(
+            let (id, version) = records::put_checked(
                 &client,
                 &author,
                 record,
@@ -314,8 +324,12 @@ pub async fn records_command(command: RecordsCommand) -> anyhow::Result<()> {
                     custodians,
                 },
                 grant,
+                verifier.as_ref(),
             )
             .await?;
+            if let Some(verifier) = &verifier {
+                crate::trust::remember(&trust, verifier);
+            }
             print_json(&serde_json::json!({ "record": id, "version": version }))
         }
         RecordsCommand::Get {
@@ -469,10 +483,12 @@ pub async fn consent_command(command: ConsentCommand) -> anyhow::Result<()> {
             requires,
             custodian,
             signer,
+            trust,
             node,
         } => {
             let client = Client::new(&node.url);
             let patient = load_holder(&signer, &node)?;
+            let verifier = trust.verifier()?;
             let custodian = match custodian {
                 Some(custodian) => custodian,
                 None => node_party(&client).await?,
@@ -493,7 +509,7 @@ pub async fn consent_command(command: ConsentCommand) -> anyhow::Result<()> {
                 None => None,
             };
             let now = client.status().await?.latest.time_ms;
-            let id = records::grant(
+            let id = records::grant_checked(
                 &client,
                 &patient,
                 &NewGrant {
@@ -507,8 +523,12 @@ pub async fn consent_command(command: ConsentCommand) -> anyhow::Result<()> {
                     condition,
                 },
                 custodian,
+                verifier.as_ref(),
             )
             .await?;
+            if let Some(verifier) = &verifier {
+                crate::trust::remember(&trust, verifier);
+            }
             print_json(&serde_json::json!({ "grant": id }))
         }
         ConsentCommand::Revoke {

@@ -102,10 +102,24 @@ pub async fn put(
     new: &NewRecord,
     grant: Option<GrantId>,
 ) -> Result<(RecordId, u32), RecordsError> {
+    put_checked(client, author, record, new, grant, None).await
+}
+
+/// [`put`], and with a `verifier`, every party the data key is wrapped for (the patient, the
+/// record's organisation, the author) and the record being extended are proven: a node cannot
+/// answer with an encryption key of its own and so receive the data key.
+pub async fn put_checked(
+    client: &Client,
+    author: &impl Holder,
+    record: Option<RecordId>,
+    new: &NewRecord,
+    grant: Option<GrantId>,
+    verifier: Option<&crate::proven::Verifier>,
+) -> Result<(RecordId, u32), RecordsError> {
     let chain = client.status().await?.chain_id;
     let author_id = author.party_id();
-    let author_party = party(client, &author_id).await?;
-    let patient = party(client, &new.patient).await?;
+    let author_party = party_checked(client, verifier, &author_id).await?;
+    let patient = party_checked(client, verifier, &new.patient).await?;
     let (id, salt, version, organisation) = match record {
         None => {
             let organisation = if author_id == new.patient {
@@ -126,7 +140,7 @@ pub async fn put(
             )
         }
         Some(id) => {
-            let current = record_on_chain(client, &id).await?;
+            let current = record_checked(client, verifier, &id).await?;
             (id, None, current.latest.version + 1, current.organisation)
         }
     };
@@ -179,7 +193,7 @@ pub async fn put(
     recipients.sort();
     recipients.dedup();
     for recipient in recipients {
-        let holder = party(client, &recipient).await?;
+        let holder = party_checked(client, verifier, &recipient).await?;
         share_key(
             client,
             author,
@@ -436,6 +450,19 @@ pub async fn grant(
     new: &NewGrant,
     custodian: PartyId,
 ) -> Result<GrantId, RecordsError> {
+    grant_checked(client, patient, new, custodian, None).await
+}
+
+/// [`grant`], and with a `verifier`, the grantee's encryption key (which each data key is
+/// wrapped for), the patient's records and each read as the patient are proven: a node
+/// cannot answer with a key of its own, or leave a record out.
+pub async fn grant_checked(
+    client: &Client,
+    patient: &impl Holder,
+    new: &NewGrant,
+    custodian: PartyId,
+    verifier: Option<&crate::proven::Verifier>,
+) -> Result<GrantId, RecordsError> {
     let chain = client.status().await?.chain_id;
     let salt = Hash32(random32()?);
     submit(
@@ -455,10 +482,27 @@ pub async fn grant(
         }),
     )
     .await?;
-    let grantee = party(client, &new.grantee).await?;
+    let grantee = party_checked(client, verifier, &new.grantee).await?;
     if new.read {
-        for id in records_of(client, &patient.party_id()).await? {
-            let record = record_on_chain(client, &id).await?;
+        let ids = match verifier {
+            None => records_of(client, &patient.party_id()).await?,
+            Some(_) => patient_list_all(
+                client,
+                verifier,
+                medchain_state::records::PatientList::Records,
+                &patient.party_id(),
+                0,
+            )
+            .await?
+            .into_iter()
+            .filter_map(|(item, _)| match item.item {
+                medchain_types::api::PatientItem::Record(record) => Some(record.id),
+                _ => None,
+            })
+            .collect(),
+        };
+        for id in ids {
+            let record = record_checked(client, verifier, &id).await?;
             if record.erased.is_some()
                 || !new
                     .scope
@@ -467,14 +511,16 @@ pub async fn grant(
             {
                 continue;
             }
-            let opened = read(
+            let opened = read_checked(
                 client,
                 patient,
+                None,
                 &id,
                 0,
                 AccessBasis::Patient,
                 Purpose::PatientRequest,
                 custodian,
+                verifier,
             )
             .await?;
             share_key(
@@ -490,10 +536,6 @@ pub async fn grant(
         }
     }
     Ok(GrantId::derive(&patient.party_id(), &salt))
-}
-
-async fn party(client: &Client, id: &PartyId) -> Result<medchain_types::Party, RecordsError> {
-    party_checked(client, None, id).await
 }
 
 /// A state entry: as the node serves it, or, with a `verifier`, proven (`key` is the raw key

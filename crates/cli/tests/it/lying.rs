@@ -405,7 +405,8 @@ async fn a_lying_node_is_caught_for_every_proven_answer() {
     let author = practitioner(&client, "hospital").await;
     let outsider = practitioner(&client, "clinic").await;
     let observation = ResourceType::new("Observation").expect("valid");
-    let (record, _) = records::put(
+    // Written with every encryption key the data key is wrapped for proven.
+    let (record, _) = records::put_checked(
         &client,
         &author,
         None,
@@ -418,6 +419,7 @@ async fn a_lying_node_is_caught_for_every_proven_answer() {
             custodians: vec![hospital],
         },
         None,
+        Some(&Verifier::new(genesis.clone())),
     )
     .await
     .expect("written");
@@ -456,7 +458,7 @@ async fn a_lying_node_is_caught_for_every_proven_answer() {
     .expect("a read proven against the chain");
     assert_eq!(proven_read.version, 1);
     let now = client.status().await.expect("status").latest.time_ms;
-    records::grant(
+    records::grant_checked(
         &client,
         &patient,
         &NewGrant {
@@ -470,9 +472,10 @@ async fn a_lying_node_is_caught_for_every_proven_answer() {
             condition: None,
         },
         hospital,
+        Some(&Verifier::new(genesis.clone())),
     )
     .await
-    .expect("granted");
+    .expect("granted, the grantee's key and each record shared proven");
 
     // Supply: three packs, one commissioned twice (an alert), one transformed.
     let expiry = Date::new(2030, 1, 31).expect("date");
