@@ -26,13 +26,17 @@
 //!                   recomputed answer ══ node's answer ? ──► shown
 //! ```
 
-use crate::verify::{VerifyError, verify_any_state};
+use crate::verify::{VerifyError, verify_finality, verify_under};
 use medchain_state::{StateError, StateRead};
 use medchain_types::{
     Genesis,
     api::{StateResponse, WithEntries},
 };
 use std::collections::HashMap;
+
+/// Most state entries one answer may carry: the largest honest answers (a lineage of 1,000
+/// units, a proven holdings page with its containers and shipments) carry a few thousand.
+pub const ENTRIES_MAX: usize = 100_000;
 
 /// Why an answer cannot be shown as proven.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +51,10 @@ pub enum ProvenError {
     Conflicting { key: String },
     #[error("the answer carries no proven state entries")]
     Empty,
+    #[error(
+        "the answer carries {found} state entries, more than the {ENTRIES_MAX} any answer needs"
+    )]
+    TooMany { found: usize },
     #[error(
         "the answer is proven at height {height}, below height {floor}, which this client already saw finalized: a stale or replayed answer"
     )]
@@ -162,16 +170,37 @@ impl ProvenState {
         answers: &[&StateResponse],
         freshness: &Freshness,
     ) -> Result<Self, ProvenError> {
+        if answers.len() > ENTRIES_MAX {
+            return Err(ProvenError::TooMany {
+                found: answers.len(),
+            });
+        }
         let mut at: Option<(u64, u64)> = None;
         let mut entries = HashMap::with_capacity(answers.len());
+        // The finality bundle already checked, and the header it proves: entries carrying the
+        // same bundle are checked against that header without checking its certificate again.
+        let mut checked: Option<(&medchain_types::api::Finality, medchain_types::Header)> = None;
         for answer in answers {
-            let verified =
-                verify_any_state(genesis, answer).map_err(|source| ProvenError::Proof {
-                    key: medchain_state::keys::describe(
-                        &hex::decode(&answer.key_hex).unwrap_or_default(),
-                    ),
-                    source,
-                })?;
+            let proof_error = |source| ProvenError::Proof {
+                key: medchain_state::keys::describe(
+                    &hex::decode(&answer.key_hex).unwrap_or_default(),
+                ),
+                source,
+            };
+            let finality = &answer
+                .proof
+                .as_ref()
+                .ok_or_else(|| proof_error(VerifyError::NoProof))?
+                .finality;
+            let header = match &checked {
+                Some((known, header)) if *known == finality => header.clone(),
+                _ => {
+                    let header = verify_finality(genesis, finality).map_err(proof_error)?;
+                    checked = Some((finality, header.clone()));
+                    header
+                }
+            };
+            let verified = verify_under(&header, answer).map_err(proof_error)?;
             let key_text = medchain_state::keys::describe(&verified.key);
             let (first, _) = *at.get_or_insert((verified.height, verified.time_ms));
             if verified.height != first {

@@ -484,25 +484,8 @@ pub async fn grant_checked(
     .await?;
     let grantee = party_checked(client, verifier, &new.grantee).await?;
     if new.read {
-        let ids = match verifier {
-            None => records_of(client, &patient.party_id()).await?,
-            Some(_) => patient_list_all(
-                client,
-                verifier,
-                medchain_state::records::PatientList::Records,
-                &patient.party_id(),
-                0,
-            )
-            .await?
-            .into_iter()
-            .filter_map(|(item, _)| match item.item {
-                medchain_types::api::PatientItem::Record(record) => Some(record.id),
-                _ => None,
-            })
-            .collect(),
-        };
-        for id in ids {
-            let record = record_checked(client, verifier, &id).await?;
+        for record in records_in(client, verifier, &patient.party_id()).await? {
+            let id = record.id;
             if record.erased.is_some()
                 || !new
                     .scope
@@ -656,15 +639,36 @@ async fn list_item(
 
 /// A patient's records, oldest first.
 pub async fn records_of(client: &Client, patient: &PartyId) -> Result<Vec<RecordId>, RecordsError> {
-    let count = list_len(client, "records", patient).await?;
-    let mut out = Vec::with_capacity(count as usize);
-    for seq in 0..count {
-        let bytes = list_item(client, "records", patient, seq).await?;
-        out.push(
-            RecordId::from_slice(&bytes).map_err(|err| RecordsError::Mismatch(err.to_string()))?,
-        );
-    }
-    Ok(out)
+    Ok(records_in(client, None, patient)
+        .await?
+        .into_iter()
+        .map(|record| record.id)
+        .collect())
+}
+
+/// A patient's records, oldest first, a page at a time: as served, or proven and complete
+/// with a `verifier`.
+async fn records_in(
+    client: &Client,
+    verifier: Option<&crate::proven::Verifier>,
+    patient: &PartyId,
+) -> Result<Vec<Record>, RecordsError> {
+    use medchain_types::api::PatientItem;
+    let items = patient_list_all(
+        client,
+        verifier,
+        medchain_state::records::PatientList::Records,
+        patient,
+        0,
+    )
+    .await?;
+    Ok(items
+        .into_iter()
+        .filter_map(|(item, _)| match item.item {
+            PatientItem::Record(record) => Some(record),
+            _ => None,
+        })
+        .collect())
 }
 
 /// A patient's access log, from entry `from`.
@@ -673,16 +677,37 @@ pub async fn access_log(
     patient: &PartyId,
     from: u64,
 ) -> Result<Vec<medchain_types::records::AccessEntry>, RecordsError> {
-    let count = list_len(client, "access", patient).await?;
-    let mut out = Vec::new();
-    for seq in from..count {
-        let bytes = list_item(client, "access", patient, seq).await?;
-        out.push(
-            medchain_types::records::AccessEntry::decode(bytes)
-                .map_err(|err| RecordsError::Mismatch(err.to_string()))?,
-        );
-    }
-    Ok(out)
+    Ok(access_log_checked(client, None, patient, from)
+        .await?
+        .into_iter()
+        .map(|(entry, _)| entry)
+        .collect())
+}
+
+/// A patient's access log from entry `from` to its end, a page at a time, each entry with the
+/// height it was read (proven, with a `verifier`) at.
+async fn access_log_checked(
+    client: &Client,
+    verifier: Option<&crate::proven::Verifier>,
+    patient: &PartyId,
+    from: u64,
+) -> Result<Vec<(medchain_types::records::AccessEntry, u64)>, crate::proven::ProvenError> {
+    use medchain_types::api::PatientItem;
+    let items = patient_list_all(
+        client,
+        verifier,
+        medchain_state::records::PatientList::AccessLog,
+        patient,
+        from,
+    )
+    .await?;
+    Ok(items
+        .into_iter()
+        .filter_map(|(item, height)| match item.item {
+            PatientItem::Access(entry) => Some((entry, height)),
+            _ => None,
+        })
+        .collect())
 }
 
 pub use medchain_types::disclosures::{DeniedAttempt, Disclosure, DisclosureReport};
@@ -946,20 +971,5 @@ pub async fn access_log_proven(
     patient: &PartyId,
     from: u64,
 ) -> Result<Vec<(medchain_types::records::AccessEntry, u64)>, crate::proven::ProvenError> {
-    use medchain_types::api::PatientItem;
-    let items = patient_list_all(
-        client,
-        Some(verifier),
-        medchain_state::records::PatientList::AccessLog,
-        patient,
-        from,
-    )
-    .await?;
-    Ok(items
-        .into_iter()
-        .filter_map(|(item, height)| match item.item {
-            PatientItem::Access(entry) => Some((entry, height)),
-            _ => None,
-        })
-        .collect())
+    access_log_checked(client, Some(verifier), patient, from).await
 }

@@ -725,6 +725,17 @@ impl AccountStore {
         attempts.known.insert(source, now);
     }
 
+    /// Runs `operation`, its derivations in the capacity kept for known sources when a user
+    /// signed in from `source` lately.
+    async fn in_lane<T>(
+        &self,
+        source: Source,
+        now: u64,
+        operation: impl std::future::Future<Output = T>,
+    ) -> T {
+        KNOWN_SOURCE.scope(self.known(source, now), operation).await
+    }
+
     /// Whether a user signed in from `source` within [`KNOWN_SOURCE_SECS`].
     fn known(&self, source: Source, now: u64) -> bool {
         self.attempts()
@@ -931,42 +942,29 @@ impl AccountStore {
         code: &str,
         now: u64,
     ) -> Result<PartySecrets, AccountError> {
-        KNOWN_SOURCE
-            .scope(
-                self.known(source, now),
-                self.sign_in_admitted(source, username, password, code, now),
-            )
-            .await
-    }
-
-    async fn sign_in_admitted(
-        &self,
-        source: Source,
-        username: &str,
-        password: &str,
-        code: &str,
-        now: u64,
-    ) -> Result<PartySecrets, AccountError> {
-        // Validated and bounded before anything about the request is remembered.
-        check_username(username)?;
-        check_offered("password", password)?;
-        check_offered("totp", code)?;
-        self.admit_attempt(username, source, now)?;
-        let lock = self.lock(username);
-        let _guard = lock.lock().await;
-        let (file, payload) = self
-            .authenticate(source, username, password, code, now)
-            .await?;
-        self.write(&file)?;
-        self.succeeded(username, source, now);
-        let mut seed = [0u8; 32];
-        let mut secret = [0u8; 32];
-        seed.copy_from_slice(&payload[..32]);
-        secret.copy_from_slice(&payload[32..64]);
-        let keys = PartySecrets::new(file.party_id, seed, secret);
-        seed.zeroize();
-        secret.zeroize();
-        Ok(keys)
+        self.in_lane(source, now, async {
+            // Validated and bounded before anything about the request is remembered.
+            check_username(username)?;
+            check_offered("password", password)?;
+            check_offered("totp", code)?;
+            self.admit_attempt(username, source, now)?;
+            let lock = self.lock(username);
+            let _guard = lock.lock().await;
+            let (file, payload) = self
+                .authenticate(source, username, password, code, now)
+                .await?;
+            self.write(&file)?;
+            self.succeeded(username, source, now);
+            let mut seed = [0u8; 32];
+            let mut secret = [0u8; 32];
+            seed.copy_from_slice(&payload[..32]);
+            secret.copy_from_slice(&payload[32..64]);
+            let keys = PartySecrets::new(file.party_id, seed, secret);
+            seed.zeroize();
+            secret.zeroize();
+            Ok(keys)
+        })
+        .await
     }
 
     /// Changes the password, proven with the current one and a TOTP code; answers the party.
@@ -993,38 +991,24 @@ impl AccountStore {
         new_password: &str,
         now: u64,
     ) -> Result<PartyId, AccountError> {
-        KNOWN_SOURCE
-            .scope(
-                self.known(source, now),
-                self.change_password_admitted(source, username, password, code, new_password, now),
-            )
-            .await
-    }
-
-    async fn change_password_admitted(
-        &self,
-        source: Source,
-        username: &str,
-        password: &str,
-        code: &str,
-        new_password: &str,
-        now: u64,
-    ) -> Result<PartyId, AccountError> {
-        check_username(username)?;
-        check_offered("password", password)?;
-        check_offered("totp", code)?;
-        check_password(username, new_password)?;
-        self.admit_attempt(username, source, now)?;
-        let lock = self.lock(username);
-        let _guard = lock.lock().await;
-        let (mut file, payload) = self
-            .authenticate(source, username, password, code, now)
-            .await?;
-        self.seal(&mut file, "password", new_password, &payload)
-            .await?;
-        self.write(&file)?;
-        self.succeeded(username, source, now);
-        Ok(file.party_id)
+        self.in_lane(source, now, async {
+            check_username(username)?;
+            check_offered("password", password)?;
+            check_offered("totp", code)?;
+            check_password(username, new_password)?;
+            self.admit_attempt(username, source, now)?;
+            let lock = self.lock(username);
+            let _guard = lock.lock().await;
+            let (mut file, payload) = self
+                .authenticate(source, username, password, code, now)
+                .await?;
+            self.seal(&mut file, "password", new_password, &payload)
+                .await?;
+            self.write(&file)?;
+            self.succeeded(username, source, now);
+            Ok(file.party_id)
+        })
+        .await
     }
 
     /// Resets the password and the second factor with the recovery code; answers a new TOTP
@@ -1050,43 +1034,30 @@ impl AccountStore {
         new_password: &str,
         now: u64,
     ) -> Result<AccountEnrolled, AccountError> {
-        KNOWN_SOURCE
-            .scope(
-                self.known(source, now),
-                self.recover_admitted(source, username, recovery_code, new_password, now),
-            )
-            .await
-    }
-
-    async fn recover_admitted(
-        &self,
-        source: Source,
-        username: &str,
-        recovery_code: &str,
-        new_password: &str,
-        now: u64,
-    ) -> Result<AccountEnrolled, AccountError> {
-        check_username(username)?;
-        check_offered("recovery_code", recovery_code)?;
-        check_password(username, new_password)?;
-        self.admit_attempt(username, source, now)?;
-        let lock = self.lock(username);
-        let _guard = lock.lock().await;
-        let Some(mut file) = self.read(username)? else {
-            self.unseal_nothing(recovery_code).await?;
-            return Err(self.failed(username, source, now));
-        };
-        let keys = match self
-            .unseal(&file, "recovery", &normalise_code(recovery_code))
-            .await?
-        {
-            Some(keys) if keys.len() == PAYLOAD_ACTIVE => keys,
-            _ => return Err(self.failed(username, source, now)),
-        };
-        let enrolled = self.enrol(&mut file, &keys, new_password).await?;
-        self.write(&file)?;
-        self.succeeded(username, source, now);
-        Ok(enrolled)
+        self.in_lane(source, now, async {
+            check_username(username)?;
+            check_offered("recovery_code", recovery_code)?;
+            check_password(username, new_password)?;
+            self.admit_attempt(username, source, now)?;
+            let lock = self.lock(username);
+            let _guard = lock.lock().await;
+            let Some(mut file) = self.read(username)? else {
+                self.unseal_nothing(recovery_code).await?;
+                return Err(self.failed(username, source, now));
+            };
+            let keys = match self
+                .unseal(&file, "recovery", &normalise_code(recovery_code))
+                .await?
+            {
+                Some(keys) if keys.len() == PAYLOAD_ACTIVE => keys,
+                _ => return Err(self.failed(username, source, now)),
+            };
+            let enrolled = self.enrol(&mut file, &keys, new_password).await?;
+            self.write(&file)?;
+            self.succeeded(username, source, now);
+            Ok(enrolled)
+        })
+        .await
     }
 
     /// Every account, without secrets, by username.

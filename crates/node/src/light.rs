@@ -164,6 +164,17 @@ pub fn verify_any_state(
 ) -> Result<VerifiedState, VerifyError> {
     let proof = response.proof.as_ref().ok_or(VerifyError::NoProof)?;
     let header = verify_finality(genesis, &proof.finality)?;
+    verify_under(&header, response)
+}
+
+/// Verifies a state answer's database proof against `header`, a header the caller has
+/// already proven final with [`verify_finality`] (for the answer's own `finality`): the many
+/// entries of one answer, proven at one height, share a certificate checked once.
+pub fn verify_under(
+    header: &Header,
+    response: &StateResponse,
+) -> Result<VerifiedState, VerifyError> {
+    let proof = response.proof.as_ref().ok_or(VerifyError::NoProof)?;
     if header.height != proof.height {
         return Err(VerifyError::WrongHeight {
             claimed: proof.height,

@@ -91,22 +91,29 @@ impl<'s, E: Spawner + StorageContext + Clock> Recorder<'s, E> {
             .unwrap_or_else(|poison| poison.into_inner())
     }
 
-    /// Reads `key` (once per answer), answering its entry.
-    pub async fn read(&self, key: Vec<u8>) -> Result<StateResponse, Problem> {
+    /// Reads `key` (once per answer, keeping its entry), answering its value.
+    async fn read(&self, key: Vec<u8>) -> Result<Option<Vec<u8>>, Problem> {
+        let value_of = |entry: &StateResponse| match &entry.value {
+            None => Ok(None),
+            Some(value) => hex::decode(value)
+                .map(Some)
+                .map_err(|err| crate::service::internal(format!("{}: {err}", entry.key))),
+        };
         let seen = {
             let recorded = self.lock();
             recorded
                 .index
                 .get(&key)
-                .map(|&at| recorded.entries[at].clone())
+                .map(|&at| value_of(&recorded.entries[at]))
         };
-        if let Some(entry) = seen {
-            return Ok(entry);
+        if let Some(value) = seen {
+            return value;
         }
         let entry = self
             .service
             .state_with(key.clone(), self.proof, Some(&self.finality))
             .await?;
+        let value = value_of(&entry)?;
         let mut recorded = self.lock();
         if self.proof {
             let first = *recorded
@@ -122,8 +129,8 @@ impl<'s, E: Spawner + StorageContext + Clock> Recorder<'s, E> {
         }
         let at = recorded.entries.len();
         recorded.index.insert(key, at);
-        recorded.entries.push(entry.clone());
-        Ok(entry)
+        recorded.entries.push(entry);
+        Ok(value)
     }
 
     /// The entries read, in the order first read.
@@ -143,21 +150,10 @@ impl<'s, E: Spawner + StorageContext + Clock> Recorder<'s, E> {
 
 impl<E: Spawner + StorageContext + Clock> StateRead for Recorder<'_, E> {
     async fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
-        match self.read(key.to_vec()).await {
-            Ok(entry) => match entry.value {
-                None => Ok(None),
-                Some(value) => hex::decode(value)
-                    .map(Some)
-                    .map_err(|err| StateError::Corrupt {
-                        key: entry.key,
-                        reason: err.to_string(),
-                    }),
-            },
-            Err(problem) => {
-                let detail = problem.detail.clone();
-                self.lock().problem.get_or_insert(problem);
-                Err(StateError::Store(detail))
-            }
-        }
+        self.read(key.to_vec()).await.map_err(|problem| {
+            let detail = problem.detail.clone();
+            self.lock().problem.get_or_insert(problem);
+            StateError::Store(detail)
+        })
     }
 }

@@ -585,6 +585,32 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
         ))
     }
 
+    /// The finality bundle of `height`, from `cache` when it holds that height's (and kept
+    /// there otherwise).
+    async fn finality_cached(
+        &self,
+        height: u64,
+        cache: Option<&std::sync::Mutex<Option<(u64, Finality)>>>,
+    ) -> Result<Finality, Problem> {
+        let lock = |cache: &std::sync::Mutex<Option<(u64, Finality)>>| {
+            cache
+                .lock()
+                .unwrap_or_else(|poison| poison.into_inner())
+                .clone()
+        };
+        if let Some((at, finality)) = cache.and_then(lock)
+            && at == height
+        {
+            return Ok(finality);
+        }
+        let built = self.finality(height).await?;
+        if let Some(cache) = cache {
+            *cache.lock().unwrap_or_else(|poison| poison.into_inner()) =
+                Some((height, built.clone()));
+        }
+        Ok(built)
+    }
+
     /// `GET /v1/state/{key}`: the value under `key`, with a proof against a finalized block
     /// when asked.
     pub async fn state(&self, key: Vec<u8>, with_proof: bool) -> Result<StateResponse, Problem> {
@@ -643,35 +669,12 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
         };
         let proof = match proof {
             None => None,
-            Some((kind, proof)) => {
-                let lock = |cache: &std::sync::Mutex<Option<(u64, Finality)>>| {
-                    cache
-                        .lock()
-                        .unwrap_or_else(|poison| poison.into_inner())
-                        .clone()
-                };
-                let cached = finality
-                    .and_then(lock)
-                    .filter(|(at, _)| *at == height)
-                    .map(|(_, finality)| finality);
-                let finality = match cached {
-                    Some(finality) => finality,
-                    None => {
-                        let built = self.finality(height).await?;
-                        if let Some(cache) = finality {
-                            *cache.lock().unwrap_or_else(|poison| poison.into_inner()) =
-                                Some((height, built.clone()));
-                        }
-                        built
-                    }
-                };
-                Some(StateProof {
-                    kind,
-                    proof,
-                    height,
-                    finality,
-                })
-            }
+            Some((kind, proof)) => Some(StateProof {
+                kind,
+                proof,
+                height,
+                finality: self.finality_cached(height, finality).await?,
+            }),
         };
         Ok(StateResponse {
             key: keys::describe(&key),
@@ -703,43 +706,26 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
         at_ms: Option<u64>,
         with_proof: bool,
     ) -> Result<medchain_types::api::CredentialCheckResponse, Problem> {
-        crate::query::consistently(|| {
-            self.credential_check_once(
-                party,
-                credential_type.clone(),
-                jurisdiction.clone(),
+        crate::query::consistently(|| async {
+            let tip = self.tip();
+            let at_ms = at_ms.unwrap_or(tip.header.time_ms);
+            let reads = crate::query::Recorder::at(self, with_proof, tip.height);
+            let mut answer = medchain_state::credentials::check(
+                &reads,
+                &party,
+                &credential_type,
+                jurisdiction.as_ref(),
                 at_ms,
-                with_proof,
+                tip.height,
             )
+            .await
+            .map_err(|err| reads.problem(err))?;
+            if with_proof {
+                answer.entries = reads.entries();
+            }
+            Ok(answer)
         })
         .await
-    }
-
-    async fn credential_check_once(
-        &self,
-        party: medchain_types::PartyId,
-        credential_type: medchain_types::credential::CredentialType,
-        jurisdiction: Option<medchain_types::credential::Jurisdiction>,
-        at_ms: Option<u64>,
-        with_proof: bool,
-    ) -> Result<medchain_types::api::CredentialCheckResponse, Problem> {
-        let tip = self.tip();
-        let at_ms = at_ms.unwrap_or(tip.header.time_ms);
-        let reads = crate::query::Recorder::at(self, with_proof, tip.height);
-        let mut answer = medchain_state::credentials::check(
-            &reads,
-            &party,
-            &credential_type,
-            jurisdiction.as_ref(),
-            at_ms,
-            tip.height,
-        )
-        .await
-        .map_err(|err| reads.problem(err))?;
-        if with_proof {
-            answer.entries = reads.entries();
-        }
-        Ok(answer)
     }
 }
 
