@@ -1003,10 +1003,7 @@ pub async fn creds(command: CredsCommand) -> anyhow::Result<()> {
                     .await
                     .context("the answer is NOT proven")?;
                     crate::trust::remember(&trust, &verifier);
-                    eprintln!(
-                        "recomputed from {} state entries proven at height {}, finalized by a quorum of the genesis validators (checked offline)",
-                        proven.entries, proven.height
-                    );
+                    crate::trust::note(proven.entries, proven.height);
                     proven.answer
                 }
                 None => {

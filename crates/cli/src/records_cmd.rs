@@ -642,8 +642,8 @@ async fn print_list(
     };
     crate::trust::remember(trust, &verifier);
     eprintln!(
-        "{} {} entries, recomputed from state proven against finalized blocks (checked offline, complete to the proven count)",
-        items.len(),
+        "{} of the {}, recomputed from state proven against finalized blocks (checked offline, complete to the proven count)",
+        crate::trust::count(items.len(), "entry", "entries"),
         list.path()
     );
     print_json(

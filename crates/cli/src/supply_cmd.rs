@@ -654,10 +654,7 @@ async fn events(
 
 /// Says on stderr what a proven answer rests on.
 fn proven_note<T>(proven: &medchain_client::proven::Proven<T>) {
-    eprintln!(
-        "recomputed from {} state entries proven at height {}, finalized by a quorum of the genesis validators (checked offline)",
-        proven.entries, proven.height
-    );
+    crate::trust::note(proven.entries, proven.height);
 }
 
 pub async fn supply_command(command: SupplyCommand) -> anyhow::Result<()> {
@@ -901,10 +898,7 @@ pub async fn supply_command(command: SupplyCommand) -> anyhow::Result<()> {
             let (mut answer, mut entries) = page(from).await?;
             if !all {
                 if verifier.is_some() {
-                    eprintln!(
-                        "recomputed from {entries} state entries proven at height {}, finalized by a quorum of the genesis validators (checked offline)",
-                        answer.height
-                    );
+                    crate::trust::note(entries, answer.height);
                     answer.entries.clear();
                 }
                 return print_json(&answer);
@@ -927,7 +921,8 @@ pub async fn supply_command(command: SupplyCommand) -> anyhow::Result<()> {
             }
             if verifier.is_some() {
                 eprintln!(
-                    "{pages} page(s), each recomputed from its proven state entries ({entries} in all), finalized by a quorum of the genesis validators (checked offline)"
+                    "{}, each recomputed from its proven state entries ({entries} in all), finalized by a quorum of the genesis validators (checked offline)",
+                    crate::trust::count(pages as usize, "page", "pages")
                 );
             }
             whole.next = None;

@@ -98,3 +98,16 @@ impl Trust {
         ))
     }
 }
+
+/// `n` of a thing, in words: "1 state entry", "2 state entries".
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Says on stderr what a proven answer rests on: `entries` state entries proven at `height`.
+pub fn note(entries: usize, height: u64) {
+    eprintln!(
+        "recomputed from {} proven at height {height}, finalized by a quorum of the genesis validators (checked offline)",
+        count(entries, "state entry", "state entries")
+    );
+}
