@@ -4,7 +4,10 @@
 //! GET  /epcis/events               SimpleEventQuery as query parameters (MATCH_anyEPC,
 //!                                  MATCH_epc, MATCH_anyEPCClass, eventType, EQ_bizStep,
 //!                                  GE_/LT_eventTime, GE_/LT_recordTime, perPage,
-//!                                  nextPageToken): an EPCISQueryDocument; public
+//!                                  nextPageToken): an EPCISQueryDocument; public. With
+//!                                  proof=true: JSON holding the document, its next page's
+//!                                  token and every state entry, transaction and block
+//!                                  finality it rests on, for a client to rebuild it
 //! POST /epcis/capture              session-signed by a custodial account: an EPCISDocument,
 //!                                  signed as the account's transactions and submitted
 //!                                  together if every one would apply; 202 and a Location
@@ -77,10 +80,37 @@ pub(crate) async fn events<B: Backend>(
     State(backend): State<B>,
     RawQuery(raw): RawQuery,
 ) -> HttpResult<Response> {
-    let params = medchain_formats::uri::decode_query(raw.as_deref().unwrap_or_default());
-    let (document, next) = backend.epcis_query(params.clone()).await?;
-    let mut response = ld_json(StatusCode::OK, &document);
-    if let Some(token) = next {
+    let mut params = medchain_formats::uri::decode_query(raw.as_deref().unwrap_or_default());
+    // `proof` is medchain's, not EPCIS's: the answer is then served whole, as JSON, with what
+    // it rests on.
+    let mut proof = false;
+    let mut refused = None;
+    params.retain(|(name, value)| {
+        if name != "proof" {
+            return true;
+        }
+        match value.as_str() {
+            "true" => proof = true,
+            "false" => {}
+            other => refused = Some(other.to_string()),
+        }
+        false
+    });
+    if let Some(value) = refused {
+        return Err(ProblemResponse(Problem::new(
+            400,
+            "query_parameter",
+            format!("proof is true or false, found {value:?}"),
+        )));
+    }
+    let answer = backend.epcis_query(params.clone(), proof).await?;
+    if proof {
+        let mut response = axum::Json(answer).into_response();
+        versions(&mut response);
+        return Ok(response);
+    }
+    let mut response = ld_json(StatusCode::OK, &answer.document);
+    if let Some(token) = answer.next_page_token {
         let query = medchain_formats::uri::encode_query(
             params
                 .iter()

@@ -182,7 +182,8 @@ pub fn openapi() -> Value {
                     { "name": "GE_recordTime", "in": "query", "schema": { "type": "string", "format": "date-time" } },
                     { "name": "LT_recordTime", "in": "query", "schema": { "type": "string", "format": "date-time" } },
                     { "name": "perPage", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 1000 } },
-                    { "name": "nextPageToken", "in": "query", "schema": { "type": "string" } }
+                    { "name": "nextPageToken", "in": "query", "schema": { "type": "string" } },
+                    { "name": "proof", "in": "query", "description": "medchain's, not EPCIS's: `true` serves JSON holding the `document`, its `next_page_token`, the `height` read, every state `entries` (the indexes selecting the events, each transaction's receipt, proven at that height), the `transactions` (hex) and each of their blocks' finality (`blocks`), so a client rebuilds the document itself (`medchain_client::supply::check_epcis_events`)", "schema": { "type": "boolean" } }
                 ],
                 "responses": with_problems(json!({
                     "200": { "description": "EPCISQueryDocument", "content": { "application/ld+json": { "schema": { "type": "object", "required": ["@context", "type", "schemaVersion", "epcisBody"] } } } },

@@ -70,11 +70,13 @@ pub trait Backend: Clone + Send + Sync + 'static {
         scan: String,
         proof: bool,
     ) -> impl Future<Output = Result<medchain_types::api::LineageResponse, Problem>> + Send;
-    /// An EPCIS SimpleEventQuery: the EPCISQueryDocument and the next page's token.
+    /// An EPCIS SimpleEventQuery: the EPCISQueryDocument and the next page's token, with
+    /// what it rests on when `proof` is set.
     fn epcis_query(
         &self,
         params: Vec<(String, String)>,
-    ) -> impl Future<Output = Result<(serde_json::Value, Option<String>), Problem>> + Send;
+        proof: bool,
+    ) -> impl Future<Output = Result<medchain_types::api::EpcisEventsAnswer, Problem>> + Send;
     /// An EPCIS capture for a custodial account: each event's hash id and transaction.
     fn epcis_capture(
         &self,

@@ -120,9 +120,9 @@ impl medchain_api::Backend for NodeBackend {
     async fn epcis_query(
         &self,
         params: Vec<(String, String)>,
-    ) -> Result<(serde_json::Value, Option<String>), Problem> {
-        let page = self.service.epcis_query(&params).await?;
-        Ok((page.document, page.next_page_token))
+        proof: bool,
+    ) -> Result<medchain_types::api::EpcisEventsAnswer, Problem> {
+        self.service.epcis_query(&params, proof).await
     }
 
     async fn epcis_capture(

@@ -252,8 +252,10 @@ pub enum SupplyCommand {
         /// Fetch the one page this token names.
         #[arg(long)]
         page_token: Option<String>,
+        /// With --genesis, every page is rebuilt here from its proven indexes, transactions
+        /// and blocks, and only what was rebuilt is shown.
         #[command(flatten)]
-        node: NodeUrl,
+        check: CheckArgs,
     },
     /// Suspect-product alerts: a manufacturer's, or everyone's.
     Alerts {
@@ -582,7 +584,7 @@ async fn events(
     biz_step: Option<String>,
     per_page: u32,
     page_token: Option<String>,
-    node: NodeUrl,
+    check: CheckArgs,
 ) -> anyhow::Result<()> {
     let time = |text: String| -> anyhow::Result<String> {
         if medchain_types::time::parse_rfc3339(&text).is_some() {
@@ -616,7 +618,9 @@ async fn events(
         params.push(("EQ_bizStep", step));
     }
     params.push(("perPage", per_page.to_string()));
-    let client = Client::new(&node.url);
+    let client = Client::new(&check.node.url);
+    let verifier = check.trust.verifier()?;
+    let (mut proven_entries, mut proven_pages, mut proven_height) = (0usize, 0usize, 0u64);
     let one_page = page_token.is_some();
     let mut token = page_token;
     let mut document: Option<serde_json::Value> = None;
@@ -625,7 +629,18 @@ async fn events(
         if let Some(token) = &token {
             query.push(("nextPageToken", token));
         }
-        let (page, next) = client.epcis_events_page(&query).await?;
+        let (page, next) = match &verifier {
+            Some(verifier) => {
+                let proven = supply::epcis_events_proven(&client, verifier, &query)
+                    .await
+                    .context("the answer is NOT proven")?;
+                proven_entries += proven.entries;
+                proven_pages += 1;
+                proven_height = proven_height.max(proven.height);
+                (proven.answer.document, proven.answer.next_page_token)
+            }
+            None => client.epcis_events_page(&query).await?,
+        };
         match &mut document {
             None => document = Some(page),
             Some(doc) => {
@@ -648,6 +663,14 @@ async fn events(
             Some(next) => token = Some(next),
             None => break,
         }
+    }
+    if let Some(verifier) = &verifier {
+        crate::trust::remember(&check.trust, verifier);
+        eprintln!(
+            "{} recomputed from {} and the transactions and blocks they select, the last proven at height {proven_height}, finalized by a quorum of the genesis validators (checked offline)",
+            crate::trust::count(proven_pages, "page", "pages"),
+            crate::trust::count(proven_entries, "proven state entry", "proven state entries"),
+        );
     }
     print_json(&document)
 }
@@ -807,10 +830,10 @@ pub async fn supply_command(command: SupplyCommand) -> anyhow::Result<()> {
             biz_step,
             per_page,
             page_token,
-            node,
+            check,
         } => {
             events(
-                epc, lot, from, to, event_type, biz_step, per_page, page_token, node,
+                epc, lot, from, to, event_type, biz_step, per_page, page_token, check,
             )
             .await
         }

@@ -65,6 +65,10 @@ pub enum ProvenError {
     TooOld { age_secs: u64, max_age_secs: u64 },
     #[error("the proven entries do not answer the question: {0}")]
     Incomplete(StateError),
+    #[error("the finality of block {height} does not verify: {source}")]
+    Block { height: u64, source: VerifyError },
+    #[error("the answer carries a transaction that cannot be read: {0}")]
+    Transaction(String),
     #[error("the node's answer differs from what its proofs show, in `{field}`")]
     Differs { field: String },
     #[error(

@@ -296,4 +296,141 @@ impl crate::Client {
         let query = medchain_formats::uri::encode_query(params.iter().copied());
         self.get_paged(&format!("/epcis/events?{query}")).await
     }
+
+    /// [`Self::epcis_events`] with proofs (`proof=true`): the document with every state entry,
+    /// transaction and block finality it rests on. Check it with [`check_epcis_events`] (or
+    /// use [`epcis_events_proven`]).
+    pub async fn epcis_events_with_proof(
+        &self,
+        params: &[(&str, &str)],
+    ) -> Result<medchain_types::api::EpcisEventsAnswer, crate::ClientError> {
+        let query =
+            medchain_formats::uri::encode_query(params.iter().copied().chain([("proof", "true")]));
+        self.get(&format!("/epcis/events?{query}")).await
+    }
+}
+
+/// The blocks an EPCIS answer with proofs carries, verified: each block's time from its
+/// finality, each transaction indexed by the hash of its own encoding.
+struct ProvenBlocks {
+    times: std::collections::HashMap<u64, u64>,
+    transactions:
+        std::collections::HashMap<medchain_types::TxHash, medchain_types::SignedTransaction>,
+}
+
+impl medchain_node::epcis::Blocks for ProvenBlocks {
+    async fn transactions(
+        &self,
+        height: u64,
+        wanted: &[medchain_types::TxHash],
+    ) -> Result<(u64, Vec<medchain_types::SignedTransaction>), QueryError> {
+        let unproven =
+            |key: String| QueryError::State(medchain_state::StateError::Unproven { key });
+        let time = *self
+            .times
+            .get(&height)
+            .ok_or_else(|| unproven(format!("the time of block {height}")))?;
+        let found = wanted
+            .iter()
+            .map(|tx| {
+                self.transactions
+                    .get(tx)
+                    .cloned()
+                    .ok_or_else(|| unproven(format!("transaction {tx} of block {height}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((time, found))
+    }
+}
+
+/// Checks an EPCIS answer served with proofs for the SimpleEventQuery `params`: verifies its
+/// state entries at one fresh height and each block's finality, then builds the page again
+/// ([`medchain_node::epcis::events_page`]) from the question and what it verified: the
+/// transactions the proven indexes select (each one's proven receipt placing it in its
+/// block), their events, the blocks' times as record times. A transaction left out, an event
+/// changed, dropped or added, or another page's token is refused. Answers the document built
+/// here.
+pub async fn check_epcis_events(
+    verifier: &Verifier,
+    params: &[(String, String)],
+    served: medchain_types::api::EpcisEventsAnswer,
+) -> Result<Proven<medchain_types::api::EpcisEventsAnswer>, ProvenError> {
+    let query = medchain_formats::epcis::query::EventQuery::parse(params)
+        .map_err(|err| QueryError::refused(400, "query_parameter", err.0))?;
+    let medchain_types::api::EpcisEventsAnswer {
+        document,
+        next_page_token,
+        height: served_height,
+        entries,
+        transactions,
+        blocks,
+    } = served;
+    if transactions.len() + blocks.len() > crate::proven::ENTRIES_MAX {
+        return Err(ProvenError::TooMany {
+            found: transactions.len() + blocks.len(),
+        });
+    }
+    let state = verifier.verify(&entries.iter().collect::<Vec<_>>())?;
+    let mut times = std::collections::HashMap::new();
+    for finality in &blocks {
+        let height = finality
+            .links
+            .last()
+            .unwrap_or(&finality.certified)
+            .header
+            .height;
+        let header = crate::verify::verify_finality(verifier.genesis(), finality)
+            .map_err(|source| ProvenError::Block { height, source })?;
+        times.insert(header.height, header.time_ms);
+    }
+    let mut by_hash = std::collections::HashMap::new();
+    for text in &transactions {
+        let bytes = hex::decode(text).map_err(|err| ProvenError::Transaction(err.to_string()))?;
+        let signed = medchain_types::SignedTransaction::decode_canonical(&bytes)
+            .map_err(|err| ProvenError::Transaction(err.to_string()))?;
+        by_hash.insert(signed.hash(), signed);
+    }
+    let proven_blocks = ProvenBlocks {
+        times,
+        transactions: by_hash,
+    };
+    let (rebuilt, next) = medchain_node::epcis::events_page(
+        &state,
+        &proven_blocks,
+        &query,
+        state.time_ms,
+        medchain_state::supply::query::EVENTS_PROVEN_CANDIDATES_MAX,
+    )
+    .await?;
+    crate::proven::same_answer(
+        &(&document, &next_page_token, served_height),
+        &(&rebuilt, &next, state.height),
+    )?;
+    Ok(Proven {
+        answer: medchain_types::api::EpcisEventsAnswer {
+            document: rebuilt,
+            next_page_token: next,
+            height: state.height,
+            entries,
+            transactions,
+            blocks,
+        },
+        height: state.height,
+        time_ms: state.time_ms,
+        entries: state.len(),
+    })
+}
+
+/// `GET /epcis/events` with proofs, checked ([`check_epcis_events`]).
+pub async fn epcis_events_proven(
+    client: &crate::Client,
+    verifier: &Verifier,
+    params: &[(&str, &str)],
+) -> Result<Proven<medchain_types::api::EpcisEventsAnswer>, ProvenError> {
+    let served = client.epcis_events_with_proof(params).await?;
+    let owned: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    check_epcis_events(verifier, &owned, served).await
 }

@@ -550,7 +550,7 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
 
     /// A certificate for `height`, or for the nearest certified height above it with the
     /// headers linking down.
-    async fn finality(&self, height: u64) -> Result<Finality, Problem> {
+    pub(crate) async fn finality(&self, height: u64) -> Result<Finality, Problem> {
         let mut links = Vec::new();
         let tip = self.tip().height;
         for candidate in height..=tip.min(height + CERTIFICATE_SEARCH_MAX) {

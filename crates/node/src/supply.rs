@@ -26,7 +26,7 @@ pub use medchain_state::supply::query::{
 };
 
 /// A query's refusal as the node answers it.
-fn problem<E: Spawner + StorageContext + Clock>(
+pub(crate) fn problem<E: Spawner + StorageContext + Clock>(
     reads: &Recorder<'_, E>,
     err: QueryError,
 ) -> Problem {

@@ -130,6 +130,30 @@ pub struct Finality {
     pub links: Vec<ContextHeader>,
 }
 
+/// An answer to an EPCIS SimpleEventQuery (`GET /epcis/events`); with `proof=true`, served
+/// whole as JSON, with everything a client needs to build the same document itself.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpcisEventsAnswer {
+    /// The EPCISQueryDocument.
+    pub document: serde_json::Value,
+    /// Where the next page starts, if there is one (`nextPageToken`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_page_token: Option<String>,
+    /// The height the answer was read at.
+    pub height: u64,
+    /// Every state entry the answer read (the indexes selecting its transactions, their
+    /// receipts), proven at `height`.
+    #[serde(default)]
+    pub entries: Vec<StateResponse>,
+    /// Hex of each transaction read, in chain order.
+    #[serde(default)]
+    pub transactions: Vec<String>,
+    /// The finality of each block those transactions are in, proving its time (the events'
+    /// record time).
+    #[serde(default)]
+    pub blocks: Vec<Finality>,
+}
+
 /// Whether a state proof shows a value or an absence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

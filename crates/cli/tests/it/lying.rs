@@ -681,6 +681,69 @@ async fn a_lying_node_is_caught_for_every_proven_answer() {
         .map_err(|err| err.to_string())
     })
     .await;
+    // EPCIS: events by time a page at a time (two pages), a lot's events and one pack's; each
+    // page the same document as served without proofs.
+    let lot_uri = format!("https://id.gs1.org/01/{GTIN}/10/L1");
+    let since = medchain_types::time::rfc3339(now_ms() - 3_600_000);
+    let mut token: Option<String> = None;
+    for (page, params) in [
+        vec![("GE_eventTime", since.clone()), ("perPage", "1".into())],
+        vec![("GE_eventTime", since.clone()), ("perPage", "1".into())],
+        vec![("MATCH_anyEPCClass", lot_uri.clone())],
+        vec![("MATCH_anyEPC", pack.clone())],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut params: Vec<(String, String)> = params
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        if page == 1 {
+            let token = token
+                .take()
+                .expect("the first page of events by time has a next");
+            params.push(("nextPageToken".into(), token));
+        }
+        let asked: Vec<(&str, &str)> = params
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let served = client
+            .epcis_events_with_proof(&asked)
+            .await
+            .expect("events with proofs");
+        let (plain, next) = client.epcis_events_page(&asked).await.expect("events");
+        let events =
+            |doc: &Value| doc["epcisBody"]["queryResults"]["resultsBody"]["eventList"].clone();
+        assert_eq!(events(&served.document), events(&plain), "{params:?}");
+        assert!(
+            events(&plain)
+                .as_array()
+                .is_some_and(|list| !list.is_empty()),
+            "{params:?}: {plain}"
+        );
+        assert_eq!(served.next_page_token, next, "{params:?}");
+        if page == 0 {
+            token = next;
+        }
+        let honest = serde_json::to_value(&served).expect("json");
+        refused += refuses_every_mutant("EPCIS events", &honest, async |served| {
+            medchain_client::supply::check_epcis_events(&fresh(), &params, typed(served)?)
+                .await
+                .map(|_| ())
+                .map_err(|err| err.to_string())
+        })
+        .await;
+        // A transaction the page rests on left out is refused.
+        let mut short = served.clone();
+        short.transactions.pop();
+        let refusal = medchain_client::supply::check_epcis_events(&fresh(), &params, short).await;
+        assert!(
+            matches!(refusal, Err(ProvenError::Incomplete(_))),
+            "{refusal:?}"
+        );
+    }
     eprintln!("{refused} tampered answers, each refused by the SDK");
 
     // A genuine answer from before the revocation, replayed to a client that has since seen
@@ -723,6 +786,7 @@ async fn a_lying_node_is_caught_for_every_proven_answer() {
 
     // The CLI, through a rewriting proxy: each command is believed honest, refused tampered.
     let proxy = Proxy::start(client.base().to_string()).await;
+    let lot_arg = format!("{GTIN}/L1");
     let (party, patient_id) = (doctor.party_id.to_string(), patient.party_id.to_string());
     let commands: Vec<(&str, Vec<&str>)> = vec![
         (
@@ -761,6 +825,10 @@ async fn a_lying_node_is_caught_for_every_proven_answer() {
             vec!["supply", "holdings", "--gtin", GTIN, "--lot", "L1"],
         ),
         ("supply lineage", vec!["supply", "lineage", &product]),
+        (
+            "supply events",
+            vec!["supply", "events", "--lot", &lot_arg, "--per-page", "1"],
+        ),
     ];
     let height = client
         .status()

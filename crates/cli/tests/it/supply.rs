@@ -585,16 +585,17 @@ async fn epcis_documents_are_captured_and_queried_back() {
 
     // By time, a page at a time.
     let from = medchain_types::time::rfc3339(now_ms() - 3_600_000);
-    let first = client
-        .epcis_events(&[("GE_eventTime", &from), ("perPage", "2")])
+    let (first, token) = client
+        .epcis_events_page(&[("GE_eventTime", &from), ("perPage", "2")])
         .await
         .expect("query");
     assert_eq!(event_ids(&first), captured_ids[..2].to_vec());
+    let token = token.expect("a further page");
     let rest = client
         .epcis_events(&[
             ("GE_eventTime", &from),
             ("perPage", "2"),
-            ("nextPageToken", "2"),
+            ("nextPageToken", &token),
         ])
         .await
         .expect("query");

@@ -13,6 +13,7 @@
 
 pub mod hash;
 pub mod ids;
+pub mod query;
 
 use medchain_types::{
     PartyId,

@@ -584,3 +584,136 @@ pub async fn lineage<R: StateRead>(
         entries: Vec::new(),
     })
 }
+
+/// Most transactions one EPCIS query looks at before its filters, and with proofs (each one
+/// an index entry proven, so an answer stays a size a client can check).
+pub const EVENTS_CANDIDATES_MAX: usize = 100_000;
+pub const EVENTS_PROVEN_CANDIDATES_MAX: usize = 10_000;
+
+/// What an EPCIS query selects from: the objects whose own histories it reads, the lots whose
+/// event lists it reads, and, for a query by event time, the half-open range whose day lists
+/// it reads.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EventSelection {
+    pub objects: Vec<Object>,
+    pub lots: Vec<(Gtin, String)>,
+    pub time_range: Option<(u64, u64)>,
+}
+
+fn too_many(budget: usize) -> QueryError {
+    QueryError::refused(
+        413,
+        "query_too_large",
+        format!(
+            "the query selects more than the {budget} events one query reads; narrow it (an EPC, a lot, a shorter time range)"
+        ),
+    )
+}
+
+/// The event references of a whole list, counted against `budget` before any item is read.
+async fn event_refs<R: StateRead>(
+    read: &R,
+    list: &str,
+    owner: &[u8; 32],
+    budget: &mut usize,
+    max: usize,
+) -> Result<Vec<medchain_types::supply::EventRef>, QueryError> {
+    let (count, _) = lists::page(read, list, owner, 0, 0).await?;
+    if count > *budget as u64 {
+        return Err(too_many(max));
+    }
+    *budget -= count as usize;
+    let (_, items) = lists::page(read, list, owner, 0, count).await?;
+    let key = lists::count_key(list, owner);
+    items
+        .into_iter()
+        .map(|bytes| {
+            medchain_types::supply::EventRef::decode(bytes::Bytes::from(bytes))
+                .map_err(|err| corrupt(&key, format!("an event reference: {err}")).into())
+        })
+        .collect()
+}
+
+/// The supply transactions an EPCIS query selects, per block: those in each object's own
+/// history, in each lot's event list, and in the event-day lists of the time range (those
+/// whose event time is in it), at most `max` looked at. Every key read is derived from the
+/// selection, and each list is read whole from its proven count.
+pub async fn event_candidates<R: StateRead>(
+    read: &R,
+    selection: &EventSelection,
+    max: usize,
+) -> Result<
+    std::collections::BTreeMap<u64, std::collections::BTreeSet<medchain_types::TxHash>>,
+    QueryError,
+> {
+    let mut budget = max;
+    let mut candidates: std::collections::BTreeMap<u64, std::collections::BTreeSet<_>> =
+        Default::default();
+    for object in &selection.objects {
+        let key = crate::supply::object_key(object);
+        let tracking = match object {
+            Object::Unit { .. } => decoded::<_, Unit>(read, &key).await?.map(|u| u.tracking),
+            Object::Container { .. } => decoded::<_, Container>(read, &key)
+                .await?
+                .map(|c| c.tracking),
+        };
+        let history = tracking.map(|t| t.history).unwrap_or_default();
+        if history.len() > budget {
+            return Err(too_many(max));
+        }
+        budget -= history.len();
+        for entry in history {
+            candidates.entry(entry.height).or_default().insert(entry.tx);
+        }
+    }
+    for (gtin, lot) in &selection.lots {
+        let owner = lot_owner(gtin, lot);
+        for r in event_refs(read, names::LOT_EVENTS, &owner, &mut budget, max).await? {
+            candidates.entry(r.height).or_default().insert(r.tx);
+        }
+    }
+    if let Some((from, to)) = selection.time_range {
+        let (first, last) = (
+            crate::supply::event_day(from),
+            crate::supply::event_day(to.saturating_sub(1)),
+        );
+        for day in first..=last {
+            let owner = crate::supply::day_owner(day);
+            for r in event_refs(read, names::EVENT_DAYS, &owner, &mut budget, max).await? {
+                if r.event_time_ms >= from && r.event_time_ms < to {
+                    candidates.entry(r.height).or_default().insert(r.tx);
+                }
+            }
+        }
+    }
+    Ok(candidates)
+}
+
+/// The transactions `txs` of block `height` in their block order, from their receipts: each
+/// must have been applied in that block, as the index that named it says.
+pub async fn in_block_order<R: StateRead>(
+    read: &R,
+    height: u64,
+    txs: &std::collections::BTreeSet<medchain_types::TxHash>,
+) -> Result<Vec<(u32, medchain_types::TxHash)>, QueryError> {
+    let mut ordered = Vec::with_capacity(txs.len());
+    for tx in txs {
+        let key = keys::receipt(tx);
+        let receipt = decoded::<_, medchain_types::event::Receipt>(read, &key)
+            .await?
+            .ok_or_else(|| corrupt(&key, format!("indexed at height {height}, but no receipt")))?;
+        if receipt.height != height || receipt.outcome != medchain_types::Outcome::Applied {
+            return Err(corrupt(
+                &key,
+                format!(
+                    "indexed as applied at height {height}, but its receipt says height {} ({:?})",
+                    receipt.height, receipt.outcome
+                ),
+            )
+            .into());
+        }
+        ordered.push((receipt.index, *tx));
+    }
+    ordered.sort();
+    Ok(ordered)
+}
