@@ -29,6 +29,10 @@
 //! - Capacity is kept for known users: a source a user signed in from within a day has a
 //!   derivation slot (and a queue) of its own besides the shared ones, so a flood of attempts
 //!   from other addresses fills the shared queue, not theirs.
+//! - No attempt holds an account's lock while its Argon2id derivation runs: the seal is
+//!   opened first, and the lock is taken only for the cheap rest (the TOTP step, the write),
+//!   after checking the seal did not change meanwhile. Guesses at one username from many
+//!   addresses cannot queue its user behind them.
 //! - An unknown username is treated exactly as a known one: a derivation runs for it, its
 //!   failures count and lock the same way, and the answers (401, then 429) and their timing
 //!   are the same, so nobody can tell which usernames exist.
@@ -65,6 +69,9 @@ pub const PASSWORD_CHARS_MIN: usize = 12;
 pub const PASSWORD_BYTES_MAX: usize = 256;
 /// How long an activation code works, in seconds.
 pub const ACTIVATION_SECS: u64 = 7 * 24 * 3_600;
+/// How many times a sign-in opens a seal that changed while it was being opened (a password
+/// change landing at the same moment) before answering busy.
+const SEAL_CHANGED_RETRIES: usize = 3;
 /// Consecutive failures before an account locks.
 pub const FAILURES_BEFORE_LOCK: u32 = 5;
 /// The first lock, in seconds; each further failure doubles it.
@@ -164,7 +171,7 @@ impl AccountError {
     }
 }
 
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Seal {
     salt: String,
     nonce: String,
@@ -894,8 +901,51 @@ impl AccountStore {
             .map(drop)
     }
 
-    /// Checks the password and a TOTP code; answers the opened account and its payload. The
-    /// caller has validated the username and admitted the attempt.
+    /// Opens the `kind` seal of `username`'s account with `secret`, then takes the account's
+    /// lock: answers the account as it is under the lock, the opened payload, and the lock.
+    ///
+    /// The Argon2id derivation runs *before* the lock is taken, so attempts on one username
+    /// from many sources never queue its user's own attempt behind theirs; only the cheap
+    /// rest (the TOTP step, the write) runs under it. If the seal changed while it was being
+    /// opened (a password change or recovery landed), it is opened again from the new file.
+    async fn open_locked(
+        &self,
+        source: Source,
+        username: &str,
+        kind: &str,
+        secret: &str,
+        now: u64,
+    ) -> Result<
+        (
+            AccountFile,
+            Zeroizing<Vec<u8>>,
+            tokio::sync::OwnedMutexGuard<()>,
+        ),
+        AccountError,
+    > {
+        for _ in 0..SEAL_CHANGED_RETRIES {
+            let Some(file) = self.read(username)? else {
+                self.unseal_nothing(secret).await?;
+                return Err(self.failed(username, source, now));
+            };
+            let payload = match self.unseal(&file, kind, secret).await? {
+                Some(payload) if payload.len() == PAYLOAD_ACTIVE => payload,
+                _ => return Err(self.failed(username, source, now)),
+            };
+            let guard = self.lock(username).lock_owned().await;
+            match self.read(username)? {
+                Some(current) if current.seals.get(kind) == file.seals.get(kind) => {
+                    return Ok((current, payload, guard));
+                }
+                // Changed (or removed) while it was being opened: open the new one.
+                _ => continue,
+            }
+        }
+        Err(AccountError::Busy)
+    }
+
+    /// Checks the password and a TOTP code; answers the opened account, its payload and the
+    /// account's lock, held. The caller has validated the username and admitted the attempt.
     async fn authenticate(
         &self,
         source: Source,
@@ -903,21 +953,23 @@ impl AccountStore {
         password: &str,
         code: &str,
         now: u64,
-    ) -> Result<(AccountFile, Zeroizing<Vec<u8>>), AccountError> {
-        let Some(mut file) = self.read(username)? else {
-            self.unseal_nothing(password).await?;
-            return Err(self.failed(username, source, now));
-        };
-        let payload = match self.unseal(&file, "password", password).await? {
-            Some(payload) if payload.len() == PAYLOAD_ACTIVE => payload,
-            _ => return Err(self.failed(username, source, now)),
-        };
+    ) -> Result<
+        (
+            AccountFile,
+            Zeroizing<Vec<u8>>,
+            tokio::sync::OwnedMutexGuard<()>,
+        ),
+        AccountError,
+    > {
+        let (mut file, payload, guard) = self
+            .open_locked(source, username, "password", password, now)
+            .await?;
         let step = match totp::verify(&payload[PAYLOAD_KEYS..], code, now, file.last_totp_step) {
             Ok(step) => step,
             Err(_) => return Err(self.failed(username, source, now)),
         };
         file.last_totp_step = Some(step);
-        Ok((file, payload))
+        Ok((file, payload, guard))
     }
 
     /// Signs a user in with their password and a TOTP code: answers their keys, for the
@@ -948,9 +1000,7 @@ impl AccountStore {
             check_offered("password", password)?;
             check_offered("totp", code)?;
             self.admit_attempt(username, source, now)?;
-            let lock = self.lock(username);
-            let _guard = lock.lock().await;
-            let (file, payload) = self
+            let (file, payload, _guard) = self
                 .authenticate(source, username, password, code, now)
                 .await?;
             self.write(&file)?;
@@ -997,9 +1047,7 @@ impl AccountStore {
             check_offered("totp", code)?;
             check_password(username, new_password)?;
             self.admit_attempt(username, source, now)?;
-            let lock = self.lock(username);
-            let _guard = lock.lock().await;
-            let (mut file, payload) = self
+            let (mut file, payload, _guard) = self
                 .authenticate(source, username, password, code, now)
                 .await?;
             self.seal(&mut file, "password", new_password, &payload)
@@ -1039,19 +1087,15 @@ impl AccountStore {
             check_offered("recovery_code", recovery_code)?;
             check_password(username, new_password)?;
             self.admit_attempt(username, source, now)?;
-            let lock = self.lock(username);
-            let _guard = lock.lock().await;
-            let Some(mut file) = self.read(username)? else {
-                self.unseal_nothing(recovery_code).await?;
-                return Err(self.failed(username, source, now));
-            };
-            let keys = match self
-                .unseal(&file, "recovery", &normalise_code(recovery_code))
-                .await?
-            {
-                Some(keys) if keys.len() == PAYLOAD_ACTIVE => keys,
-                _ => return Err(self.failed(username, source, now)),
-            };
+            let (mut file, keys, _guard) = self
+                .open_locked(
+                    source,
+                    username,
+                    "recovery",
+                    &normalise_code(recovery_code),
+                    now,
+                )
+                .await?;
             let enrolled = self.enrol(&mut file, &keys, new_password).await?;
             self.write(&file)?;
             self.succeeded(username, source, now);
@@ -1282,6 +1326,67 @@ mod tests {
             .sign_in_from(user, "erin", PASSWORD, &totp::code(&secret, NOW), NOW)
             .await
             .expect("the user is not locked out by someone else's guesses");
+        assert_eq!(keys.party(), enrolled.party_id);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Regression (issue 16): guesses at one username, from however many sources, never hold
+    /// or wait for that account's lock while their Argon2id derivation runs, so they cannot
+    /// queue the user's own sign-in behind theirs; the user's sign-in derives first and takes
+    /// the lock only for its TOTP step and its write.
+    #[tokio::test]
+    async fn guesses_at_one_username_do_not_queue_its_user_behind_them() {
+        let dir = temp("flood");
+        let store = Arc::new(store(&dir).with_attempt_limits(AttemptLimits {
+            burst: 100,
+            per_minute: 100,
+        }));
+        let invited = store
+            .invite("fay", PartyKind::Patient, NOW)
+            .await
+            .expect("invites");
+        let enrolled = store
+            .activate("fay", &invited.activation_code, PASSWORD, NOW)
+            .await
+            .expect("activates");
+        let secret = secret_of(&enrolled);
+        // Someone holds fay's lock (a write in progress, stretched out for the test).
+        let held = store.lock("fay").lock_owned().await;
+        let wait = std::time::Duration::from_secs(30);
+        // Guesses from many sources are each answered without waiting for it.
+        for i in 0..8u8 {
+            let source: Source = Some(std::net::IpAddr::from([192, 0, 2, i]));
+            let guess = store.sign_in_from(source, "fay", "a wrong guess 123", "123456", NOW);
+            let answer = tokio::time::timeout(wait, guess)
+                .await
+                .expect("a wrong guess is answered without the account's lock");
+            assert_eq!(
+                answer.expect_err("wrong").problem().code,
+                "wrong_credentials"
+            );
+        }
+        let wrong_code = store.recover_from(None, "fay", "not-the-code", "Another pass 456", NOW);
+        tokio::time::timeout(wait, wrong_code)
+            .await
+            .expect("a wrong recovery code is answered without the account's lock")
+            .expect_err("wrong");
+        // The user's own sign-in derives, then waits for the lock only for the rest.
+        let user = {
+            let store = store.clone();
+            let code = totp::code(&secret, NOW);
+            tokio::spawn(async move { store.sign_in("fay", PASSWORD, &code, NOW).await })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(
+            !user.is_finished(),
+            "the account's write waits for its lock"
+        );
+        drop(held);
+        let keys = tokio::time::timeout(wait, user)
+            .await
+            .expect("signs in once the lock is free")
+            .expect("the task runs")
+            .expect("signs in");
         assert_eq!(keys.party(), enrolled.party_id);
         let _ = std::fs::remove_dir_all(&dir);
     }
