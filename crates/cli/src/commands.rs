@@ -949,7 +949,7 @@ pub async fn creds(command: CredsCommand) -> anyhow::Result<()> {
                 .with_context(|| format!("{} is not JSON", vc.display()))?;
             let verified = medchain_client::vc::verify(&document)?;
             println!("signature: valid (issuer key {})", verified.issuer_key);
-            if let Some(verifier) = trust.verifier()? {
+            if let Some(verifier) = trust.verifier(&node.url).await? {
                 let client = Client::new(&node.url);
                 let credential = client
                     .state(&format!("credential/{}", verified.credential), true)
@@ -987,7 +987,7 @@ pub async fn creds(command: CredsCommand) -> anyhow::Result<()> {
             node,
         } => {
             let client = Client::new(&node.url);
-            let answer = match trust.verifier()? {
+            let answer = match trust.verifier(&node.url).await? {
                 Some(verifier) => {
                     let credential_type = CredentialType::new(&r#type)?;
                     let jurisdiction =

@@ -75,6 +75,10 @@ enum Command {
     State(commands::StateCommand),
     /// Check a proof offline against a genesis file.
     Verify(commands::VerifyArgs),
+    /// The chains this machine trusts: the genesis each command checks a node's answers
+    /// against when no --genesis is given.
+    #[command(subcommand)]
+    Trust(trust::TrustCommand),
     /// Check a scanned pack (GS1 barcode or Digital Link): genuine, or why not, with its
     /// chain of custody; `--genesis` checks the proofs offline.
     VerifyPack(supply_cmd::VerifyPackArgs),
@@ -368,6 +372,7 @@ fn main() -> ExitCode {
         Command::Block(args) => commands::block_on(commands::block(args)),
         Command::State(command) => commands::block_on(commands::state(command)),
         Command::Verify(args) => commands::verify(args),
+        Command::Trust(command) => trust::trust_command(command),
         Command::VerifyPack(args) => commands::block_on(supply_cmd::verify_pack(args)),
         Command::Bench(args) => commands::block_on(bench::run(args)),
         Command::BenchCreds(args) => commands::block_on(bench_creds::run(args)),

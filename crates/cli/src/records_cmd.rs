@@ -303,7 +303,7 @@ pub async fn records_command(command: RecordsCommand) -> anyhow::Result<()> {
         } => {
             let client = Client::new(&node.url);
             let author = load_holder(&signer, &node)?;
-            let verifier = trust.verifier()?;
+            let verifier = trust.verifier(&node.url).await?;
             let content =
                 std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let custodians = if custodians.is_empty() {
@@ -349,7 +349,7 @@ pub async fn records_command(command: RecordsCommand) -> anyhow::Result<()> {
                 Some(custodian) => custodian,
                 None => node_party(&client).await?,
             };
-            let verifier = trust.verifier()?;
+            let verifier = trust.verifier(&node.url).await?;
             let read = records::read_checked(
                 &client,
                 &reader,
@@ -394,7 +394,7 @@ pub async fn records_command(command: RecordsCommand) -> anyhow::Result<()> {
             node,
         } => {
             let client = Client::new(&node.url);
-            let verifier = trust.verifier()?;
+            let verifier = trust.verifier(&node.url).await?;
             let latest = records::record_checked(&client, verifier.as_ref(), &record).await?;
             let mut out = Vec::new();
             for version in 1..=latest.latest.version {
@@ -488,7 +488,7 @@ pub async fn consent_command(command: ConsentCommand) -> anyhow::Result<()> {
         } => {
             let client = Client::new(&node.url);
             let patient = load_holder(&signer, &node)?;
-            let verifier = trust.verifier()?;
+            let verifier = trust.verifier(&node.url).await?;
             let custodian = match custodian {
                 Some(custodian) => custodian,
                 None => node_party(&client).await?,
@@ -570,7 +570,7 @@ pub async fn access_command(command: AccessCommand) -> anyhow::Result<()> {
             node,
         } => {
             let client = Client::new(&node.url);
-            let verifier = trust.verifier()?;
+            let verifier = trust.verifier(&node.url).await?;
             let report = records::disclosures_checked(
                 &client,
                 verifier.as_ref(),
@@ -612,8 +612,8 @@ pub async fn access_command(command: AccessCommand) -> anyhow::Result<()> {
     }
 }
 
-/// Prints a patient's list from `from` to its end: each item as JSON, or, with `--genesis`,
-/// each item with the height it is proven at, the whole recomputed from proven entries.
+/// Prints a patient's list from `from` to its end, each item as JSON, the whole recomputed
+/// from proven entries (unless `--unverified`): the same lines either way.
 async fn print_list(
     node: &NodeUrl,
     trust: &crate::trust::Trust,
@@ -622,7 +622,7 @@ async fn print_list(
     from: u64,
 ) -> anyhow::Result<()> {
     let client = Client::new(&node.url);
-    let verifier = trust.verifier()?;
+    let verifier = trust.verifier(&node.url).await?;
     let items = records::patient_list_all(&client, verifier.as_ref(), list, patient, from)
         .await
         .with_context(|| {
@@ -632,26 +632,25 @@ async fn print_list(
                 format!("cannot read the patient's {}", list.path())
             }
         })?;
-    let Some(verifier) = verifier else {
-        return print_json(
-            &items
-                .into_iter()
-                .map(|(item, _)| item.item)
-                .collect::<Vec<_>>(),
+    if let Some(verifier) = &verifier {
+        crate::trust::remember(trust, verifier);
+        let heights = items.iter().map(|(_, height)| *height);
+        let (low, high) = (heights.clone().min(), heights.max());
+        let at = match (low, high) {
+            (Some(low), Some(high)) if low != high => format!(" at heights {low} to {high}"),
+            (Some(height), _) => format!(" at height {height}"),
+            _ => String::new(),
+        };
+        eprintln!(
+            "{} of the {}, recomputed from state proven{at} against finalized blocks (checked offline, complete to the proven count)",
+            crate::trust::count(items.len(), "entry", "entries"),
+            list.path()
         );
-    };
-    crate::trust::remember(trust, &verifier);
-    eprintln!(
-        "{} of the {}, recomputed from state proven against finalized blocks (checked offline, complete to the proven count)",
-        crate::trust::count(items.len(), "entry", "entries"),
-        list.path()
-    );
+    }
     print_json(
         &items
             .into_iter()
-            .map(|(item, height)| {
-                serde_json::json!({ "seq": item.seq, "entry": item.item, "proven_at_height": height })
-            })
+            .map(|(item, _)| item.item)
             .collect::<Vec<_>>(),
     )
 }

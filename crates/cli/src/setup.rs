@@ -82,6 +82,7 @@ pub fn prepare_dev(dir: &Path, p2p: SocketAddr) -> anyhow::Result<(Genesis, [u8;
     if genesis_path.exists() {
         let genesis = load_genesis(&genesis_path)?;
         let seed = load_validator_key(&key_path)?;
+        crate::trust::add_made_chain(&genesis);
         return Ok((genesis, seed));
     }
     let seed = dev::validator_seed(0);
@@ -90,6 +91,7 @@ pub fn prepare_dev(dir: &Path, p2p: SocketAddr) -> anyhow::Result<(Genesis, [u8;
     genesis.validate().context("the dev genesis is valid")?;
     save_json(&genesis_path, &genesis)?;
     write_demo_keys(dir)?;
+    crate::trust::add_made_chain(&genesis);
     Ok((genesis, seed))
 }
 
@@ -121,6 +123,7 @@ pub fn write_testnet(
     genesis.validate().context("the testnet genesis is valid")?;
     save_json(&dir.join("genesis.json"), &genesis)?;
     write_demo_keys(dir)?;
+    crate::trust::add_made_chain(&genesis);
     let mut configs = Vec::new();
     for index in 1..=validators {
         let config = NodeConfig {

@@ -38,7 +38,7 @@ pub struct VerifyPackArgs {
 
 pub async fn verify_pack(args: VerifyPackArgs) -> anyhow::Result<()> {
     let client = Client::new(&args.node.url);
-    let answer = match args.trust.verifier()? {
+    let answer = match args.trust.verifier(&args.node.url).await? {
         Some(verifier) => {
             let proven = supply::verify_pack_proven(&client, &verifier, &args.scan)
                 .await
@@ -619,7 +619,7 @@ async fn events(
     }
     params.push(("perPage", per_page.to_string()));
     let client = Client::new(&check.node.url);
-    let verifier = check.trust.verifier()?;
+    let verifier = check.trust.verifier(&check.node.url).await?;
     let (mut proven_entries, mut proven_pages, mut proven_height) = (0usize, 0usize, 0u64);
     let one_page = page_token.is_some();
     let mut token = page_token;
@@ -845,7 +845,7 @@ pub async fn supply_command(command: SupplyCommand) -> anyhow::Result<()> {
         } => {
             let manufacturer = manufacturer.as_deref().map(parse_party).transpose()?;
             let client = Client::new(&check.node.url);
-            match check.trust.verifier()? {
+            match check.trust.verifier(&check.node.url).await? {
                 Some(verifier) => {
                     let proven = supply::alerts_proven(
                         &client,
@@ -879,7 +879,7 @@ pub async fn supply_command(command: SupplyCommand) -> anyhow::Result<()> {
         } => {
             let custodian = custodian.as_deref().map(parse_party).transpose()?;
             let client = Client::new(&check.node.url);
-            let verifier = check.trust.verifier()?;
+            let verifier = check.trust.verifier(&check.node.url).await?;
             let asked = |from: u64| supply::HoldingsQuery {
                 gtin,
                 lot: lot.clone(),
@@ -955,7 +955,7 @@ pub async fn supply_command(command: SupplyCommand) -> anyhow::Result<()> {
         SupplyCommand::Lineage { scan, check } => {
             parse_unit(&scan)?;
             let client = Client::new(&check.node.url);
-            match check.trust.verifier()? {
+            match check.trust.verifier(&check.node.url).await? {
                 Some(verifier) => {
                     let proven = supply::lineage_proven(&client, &verifier, &scan)
                         .await

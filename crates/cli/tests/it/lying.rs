@@ -746,6 +746,27 @@ async fn a_lying_node_is_caught_for_every_proven_answer() {
     }
     eprintln!("{refused} tampered answers, each refused by the SDK");
 
+    // Regression (issue 16): a genuine finality bundle with a link claiming height u64::MAX
+    // is refused as malformed; its child height is never computed by wrapping (or, in a
+    // debug build, by panicking).
+    let answer = client
+        .state(&format!("party/{}", doctor.party_id), true)
+        .await
+        .expect("a proven entry");
+    let mut finality = answer.proof.expect("a proof").finality;
+    medchain_client::verify::verify_finality(&genesis, &finality).expect("the genuine bundle");
+    let mut top = finality.certified.clone();
+    top.header.height = u64::MAX;
+    finality.links.push(top);
+    let refusal = medchain_client::verify::verify_finality(&genesis, &finality);
+    assert!(
+        matches!(
+            refusal,
+            Err(medchain_client::verify::VerifyError::NoParent { height: u64::MAX })
+        ),
+        "{refusal:?}"
+    );
+
     // A genuine answer from before the revocation, replayed to a client that has since seen
     // a later block, is refused as stale; without that memory, a freshness bound catches it.
     let remembering = fresh();
@@ -846,8 +867,8 @@ async fn a_lying_node_is_caught_for_every_proven_answer() {
         let (ok, stdout, stderr) = medchain(&args);
         assert!(ok, "{name}, honest: {stdout} {stderr}");
         assert!(stderr.contains("recomputed from"), "{name}: {stderr}");
-        // A patient's list reads the same without proofs (typed items, parsed back from the
-        // node's JSON) as with them.
+        // A patient's list reads the same unchecked (typed items, parsed back from the
+        // node's JSON) as proven.
         if matches!(
             *name,
             "access log" | "access break-glass" | "records list" | "consent list"
@@ -855,19 +876,17 @@ async fn a_lying_node_is_caught_for_every_proven_answer() {
             let plain: Vec<&str> = args[..args.len() - 4]
                 .iter()
                 .copied()
-                .chain(["--node", client.base()])
+                .chain(["--node", client.base(), "--unverified"])
                 .collect();
             let (ok, unproven, stderr) = medchain(&plain);
             assert!(ok, "{name}, without proofs: {unproven} {stderr}");
+            assert!(
+                stderr.contains("checked against nothing"),
+                "{name}: {stderr}"
+            );
             let unproven: Value = serde_json::from_str(&unproven).expect("json");
             let proven: Value = serde_json::from_str(&stdout).expect("json");
-            let proven: Vec<Value> = proven
-                .as_array()
-                .expect("a list")
-                .iter()
-                .map(|item| item["entry"].clone())
-                .collect();
-            assert_eq!(unproven, Value::Array(proven), "{name}");
+            assert_eq!(unproven, proven, "{name}");
         }
         // The honest answer as served, to see which tampering applies.
         let served = proxy
@@ -899,8 +918,58 @@ async fn a_lying_node_is_caught_for_every_proven_answer() {
                 "{name} believed a tampered answer ({kind:?}): {stdout} {stderr}"
             );
             cli_refused += 1;
+            // Without --genesis, the same: the CLI checks against the genesis this machine
+            // kept when the dev chain was made.
+            let (ok, stdout, stderr) = medchain(&args[..args.len() - 2]);
+            assert!(
+                !ok && stderr.contains("NOT proven"),
+                "{name} believed a tampered answer without --genesis ({kind:?}): {stdout} {stderr}"
+            );
+            cli_refused += 1;
         }
     }
+    // Without --genesis, an honest answer is checked all the same; a chain this machine does
+    // not know is refused, not shown unchecked.
+    proxy.set(None);
+    let mut args = commands[0].1.clone();
+    args.extend(["--node", &proxy.url]);
+    let (ok, stdout, stderr) = medchain(&args);
+    assert!(
+        ok && stderr.contains("recomputed from"),
+        "{stdout} {stderr}"
+    );
+    let stranger = dir.join("a-home-that-knows-no-chain");
+    let out = std::process::Command::new(processes::BIN)
+        .args(&args)
+        .env("MEDCHAIN_HOME", &stranger)
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("does not know chain"),
+        "{stderr}"
+    );
+    let out = std::process::Command::new(processes::BIN)
+        .args(["trust", "add", &genesis_path])
+        .env("MEDCHAIN_HOME", &stranger)
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = std::process::Command::new(processes::BIN)
+        .args(&args)
+        .env("MEDCHAIN_HOME", &stranger)
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "trusted once added: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     // The replayed answer from before the revocation: its height is below one the caller
     // saw finalized.
     proxy.set(None);
