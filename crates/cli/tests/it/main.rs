@@ -1,6 +1,7 @@
 //! End-to-end tests: real `medchain` processes on loopback.
 
 mod custodial;
+mod lifecycle;
 mod lying;
 mod processes;
 mod records;
