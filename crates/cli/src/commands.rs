@@ -200,9 +200,11 @@ pub fn keys(command: KeysCommand) -> anyhow::Result<()> {
 pub enum PartyCommand {
     /// Register a practitioner, patient or device under the signing organisation.
     Register(RegisterArgs),
-    /// Show a party.
+    /// Show a party (proven, unless --unverified).
     Show {
         id: PartyId,
+        #[command(flatten)]
+        trust: crate::trust::Trust,
         #[command(flatten)]
         node: NodeUrl,
     },
@@ -264,10 +266,9 @@ pub async fn party(command: PartyCommand) -> anyhow::Result<()> {
             send(&args.node, &args.signer, body).await?;
             eprintln!("party id: {}", new.party_id);
         }
-        PartyCommand::Show { id, node } => {
-            let answer = Client::new(&node.url)
-                .state(&format!("party/{id}"), false)
-                .await?;
+        PartyCommand::Show { id, trust, node } => {
+            let key = medchain_state::keys::party(&id);
+            let answer = crate::trust::entry(&trust, &node.url, &key).await?;
             if answer.value.is_none() {
                 bail!("no party {id}");
             }
@@ -655,14 +656,17 @@ pub async fn block(args: BlockArgs) -> anyhow::Result<()> {
 #[derive(Subcommand)]
 pub enum StateCommand {
     /// Read a state entry: `party/<id>`, `receipt/<tx>`, `proposal/<n>`, `governance`, ...
+    /// The proof is checked here (unless --unverified), and the value shown is the proven one.
     Get {
         key: String,
-        /// Fetch a proof against a finalized block.
+        /// Keep the proof in the answer shown (or written with --out).
         #[arg(long)]
         proof: bool,
         /// Write the answer (with its proof) to a file for `medchain verify`.
         #[arg(long)]
         out: Option<PathBuf>,
+        #[command(flatten)]
+        trust: crate::trust::Trust,
         #[command(flatten)]
         node: NodeUrl,
     },
@@ -674,9 +678,19 @@ pub async fn state(command: StateCommand) -> anyhow::Result<()> {
             key,
             proof,
             out,
+            trust,
             node,
         } => {
-            let answer = Client::new(&node.url).state(&key, proof).await?;
+            let raw = medchain_state::keys::parse(&key)
+                .map_err(|err| anyhow::anyhow!("{key:?} is not a state key: {err}"))?;
+            let mut answer = if trust.unverified {
+                Client::new(&node.url).state(&key, proof).await?
+            } else {
+                crate::trust::entry(&trust, &node.url, &raw).await?
+            };
+            if !proof {
+                answer.proof = None;
+            }
             match out {
                 Some(path) => {
                     std::fs::write(&path, serde_json::to_string_pretty(&answer)?)
@@ -812,9 +826,11 @@ pub enum CredsCommand {
         #[command(flatten)]
         node: NodeUrl,
     },
-    /// Show a credential.
+    /// Show a credential (proven, unless --unverified).
     Show {
         id: medchain_types::credential::CredentialId,
+        #[command(flatten)]
+        trust: crate::trust::Trust,
         #[command(flatten)]
         node: NodeUrl,
     },
@@ -969,10 +985,9 @@ pub async fn creds(command: CredsCommand) -> anyhow::Result<()> {
                 );
             }
         }
-        CredsCommand::Show { id, node } => {
-            let answer = Client::new(&node.url)
-                .state(&format!("credential/{id}"), false)
-                .await?;
+        CredsCommand::Show { id, trust, node } => {
+            let key = medchain_state::credentials::credential_key(&id);
+            let answer = crate::trust::entry(&trust, &node.url, &key).await?;
             if answer.value.is_none() {
                 bail!("no credential {id}");
             }

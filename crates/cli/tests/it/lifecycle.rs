@@ -63,6 +63,9 @@ async fn a_node_stops_cleanly_on_sigterm_under_load() {
                             digest: Hash32([7; 32]),
                         },
                     );
+                    // A steady stream, not a flood: the tests running beside this one
+                    // keep their share of the machine.
+                    tokio::time::sleep(Duration::from_millis(5)).await;
                     match client.submit(&tx, false).await {
                         Ok(_) => nonce += 1,
                         Err(_) => {

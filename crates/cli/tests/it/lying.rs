@@ -280,7 +280,7 @@ impl Proxy {
                     let status = answer.status().as_u16();
                     let mut body = answer.bytes().await.expect("a body").to_vec();
                     if let Ok(mut value) = serde_json::from_slice::<Value>(&body)
-                        && value.get("entries").is_some()
+                        && (value.get("entries").is_some() || value.get("proof").is_some())
                     {
                         let earlier = seen
                             .lock()
@@ -808,6 +808,8 @@ async fn a_lying_node_is_caught_for_every_proven_answer() {
     // The CLI, through a rewriting proxy: each command is believed honest, refused tampered.
     let proxy = Proxy::start(client.base().to_string()).await;
     let lot_arg = format!("{GTIN}/L1");
+    let credential_id = credential.to_string();
+    let party_key = format!("party/{}", patient.party_id);
     let (party, patient_id) = (doctor.party_id.to_string(), patient.party_id.to_string());
     let commands: Vec<(&str, Vec<&str>)> = vec![
         (
@@ -850,6 +852,9 @@ async fn a_lying_node_is_caught_for_every_proven_answer() {
             "supply events",
             vec!["supply", "events", "--lot", &lot_arg, "--per-page", "1"],
         ),
+        ("party show", vec!["party", "show", &patient_id]),
+        ("creds show", vec!["creds", "show", &credential_id]),
+        ("state get", vec!["state", "get", &party_key]),
     ];
     let height = client
         .status()
@@ -894,17 +899,25 @@ async fn a_lying_node_is_caught_for_every_proven_answer() {
             .lock()
             .expect("lock")
             .values()
-            .find(|value| value.get("entries").is_some())
+            .find(|value| value.get("entries").is_some() || value.get("proof").is_some())
             .cloned();
         proxy.seen.lock().expect("lock").clear();
         let served = served.unwrap_or_else(|| panic!("{name}: no proven answer passed"));
-        let mut kinds = vec![Tamper::Substitute, Tamper::Drop, Tamper::Reorder];
+        let mut kinds = if served.get("entries").is_some() {
+            vec![Tamper::Substitute, Tamper::Drop, Tamper::Reorder]
+        } else {
+            Vec::new()
+        };
+        // One state entry: its key's text is derived from the question, never shown from
+        // the answer, so changing it changes nothing to refuse.
         kinds.extend(
             served
                 .as_object()
                 .expect("an object")
                 .iter()
-                .filter(|(key, value)| *key != "entries" && !value.is_object() && !value.is_array())
+                .filter(|(key, value)| {
+                    *key != "entries" && *key != "key" && !value.is_object() && !value.is_array()
+                })
                 .map(|(key, _)| Tamper::Flip(key.clone())),
         );
         for kind in kinds {

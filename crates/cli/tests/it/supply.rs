@@ -1465,7 +1465,10 @@ async fn heavy_batches_are_split_across_blocks_and_all_commit() {
     let mut heights = Vec::new();
     for tx in &txs {
         let answer = committed(&client, &tx.hash()).await;
-        let receipt = answer.receipt.expect("a receipt");
+        let receipt = answer
+            .receipt
+            .clone()
+            .unwrap_or_else(|| panic!("a receipt: {answer:?}"));
         assert_eq!(receipt.outcome, medchain_types::Outcome::Applied);
         heights.push(receipt.height);
     }
