@@ -21,26 +21,40 @@ pub fn block_on(
         .block_on(future)
 }
 
+/// Where a node is when no `--node` (or `MEDCHAIN_NODE`) says: the address a local dev node
+/// wrote into its data directory (`MEDCHAIN_DATA_DIR`, else `./.medchain/dev`), else port
+/// 8080 on this machine.
+pub fn default_node_url() -> String {
+    let dir = std::env::var_os("MEDCHAIN_DATA_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(".medchain/dev"));
+    std::fs::read_to_string(dir.join("http.addr"))
+        .ok()
+        .map(|address| address.trim().to_string())
+        .filter(|address| address.parse::<std::net::SocketAddr>().is_ok())
+        .map(|address| format!("http://{address}"))
+        .unwrap_or_else(|| "http://127.0.0.1:8080".into())
+}
+
 /// Where the node is.
 #[derive(Args, Clone)]
 pub struct NodeUrl {
-    /// The node's HTTP API.
-    #[arg(
-        long = "node",
-        env = "MEDCHAIN_NODE",
-        default_value = "http://127.0.0.1:8080"
-    )]
+    /// The node's HTTP API, such as http://127.0.0.1:8080. Default: the local dev node (the
+    /// address it wrote to <data dir>/http.addr, data dir MEDCHAIN_DATA_DIR or ./.medchain/dev),
+    /// else http://127.0.0.1:8080.
+    #[arg(long = "node", env = "MEDCHAIN_NODE", default_value_t = default_node_url(), hide_default_value = true)]
     pub url: String,
 }
 
 /// Where several nodes are, for commands that spread their work over them.
 #[derive(Args, Clone)]
 pub struct NodeUrls {
-    /// The nodes' HTTP APIs, comma separated.
+    /// The nodes' HTTP APIs, comma separated. Default: the local dev node, as for one --node.
     #[arg(
         long = "node",
         env = "MEDCHAIN_NODE",
-        default_value = "http://127.0.0.1:8080",
+        default_values_t = vec![default_node_url()],
+        hide_default_value = true,
         value_delimiter = ','
     )]
     pub urls: Vec<String>,
@@ -724,12 +738,18 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         .with_context(|| format!("proof {} does NOT verify", args.proof.display()))?;
     let key = medchain_state::keys::describe(&verified.key);
     match verified.value {
-        Some(value) => println!(
-            "verified: {key} = {} bytes at height {} (state root {}), finalized by a quorum of the genesis validators",
-            value.len(),
-            verified.height,
-            verified.state_root
-        ),
+        Some(value) => {
+            println!(
+                "verified: {key} at height {} (state root {}), finalized by a quorum of the genesis validators; its value ({} bytes):",
+                verified.height,
+                verified.state_root,
+                value.len(),
+            );
+            match &verified.decoded {
+                Some(decoded) => print_json(decoded)?,
+                None => println!("{}", hex::encode(&value)),
+            }
+        }
         None => println!(
             "verified: {key} is absent at height {} (state root {}), finalized by a quorum of the genesis validators",
             verified.height, verified.state_root

@@ -351,8 +351,29 @@ fn testnet(args: TestnetArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A command whose output is closed (`medchain ... | head`) ends quietly, as Unix tools do:
+/// Rust ignores SIGPIPE, so a print to a closed pipe fails, and `println!` panics on it; that
+/// one panic ends the process at once with status 0 and no message (the reader has what it
+/// wanted). Every other panic is reported as before.
+fn end_quietly_when_output_closes() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to std") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        report(info);
+    }));
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    end_quietly_when_output_closes();
     let result = match cli.command {
         Command::Node(args) => node(args),
         Command::Testnet(args) => testnet(args),
@@ -384,6 +405,23 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
+            let unreachable = err.chain().find_map(|cause| {
+                match cause.downcast_ref::<medchain_client::ClientError>() {
+                    Some(medchain_client::ClientError::Transport { url, .. }) => {
+                        // The node, not the route asked for.
+                        let base = ["/v1/", "/epcis/"]
+                            .iter()
+                            .find_map(|route| url.split_once(route).map(|(base, _)| base));
+                        Some(base.unwrap_or(url).to_string())
+                    }
+                    _ => None,
+                }
+            });
+            if let Some(url) = unreachable {
+                eprintln!(
+                    "hint: no node answered at {url}. Start one (`medchain node --dev`), or say where it is with --node <url> or MEDCHAIN_NODE; without them the CLI uses the local dev node's address from .medchain/dev/http.addr (or MEDCHAIN_DATA_DIR's)"
+                );
+            }
             ExitCode::FAILURE
         }
     }

@@ -12,8 +12,10 @@ pub use reqwest::Method;
 /// Errors talking to a node.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("cannot reach {url}: {source}")]
-    Transport { url: String, source: reqwest::Error },
+    /// The node could not be reached (or its answer not read): the message names the URL and
+    /// the innermost cause (connection refused, timed out, ...), once.
+    #[error("cannot reach {url}: {}", innermost(.error))]
+    Transport { url: String, error: reqwest::Error },
     #[error("{} ({}): {}", .0.title, .0.status, .0.detail)]
     Problem(Problem),
     #[error("unexpected answer from {url}: HTTP {status}: {body}")]
@@ -22,6 +24,16 @@ pub enum ClientError {
         status: u16,
         body: String,
     },
+}
+
+/// The innermost cause of a transport error (what a person can act on), without the layers
+/// above it that say the same thing again.
+fn innermost(error: &reqwest::Error) -> String {
+    let mut cause: &dyn std::error::Error = error;
+    while let Some(inner) = cause.source() {
+        cause = inner;
+    }
+    cause.to_string()
 }
 
 /// A client of one node.
@@ -110,9 +122,9 @@ impl Client {
         let bytes = response
             .bytes()
             .await
-            .map_err(|source| ClientError::Transport {
+            .map_err(|error| ClientError::Transport {
                 url: url.clone(),
-                source,
+                error,
             })?;
         // 422 answers a rejected transaction, and 403 a denied one, with its status body; a
         // problem body does not parse as a status.
@@ -163,9 +175,9 @@ impl Client {
                 .get(&url)
                 .send()
                 .await
-                .map_err(|source| ClientError::Transport {
+                .map_err(|error| ClientError::Transport {
                     url: url.clone(),
-                    source,
+                    error,
                 })?;
         let next = response
             .headers()
@@ -221,9 +233,9 @@ impl Client {
             .json(body)
             .send()
             .await
-            .map_err(|source| ClientError::Transport {
+            .map_err(|error| ClientError::Transport {
                 url: url.clone(),
-                source,
+                error,
             })?;
         self.answer(url, response).await
     }
@@ -275,9 +287,9 @@ impl Client {
             .body(body)
             .send()
             .await
-            .map_err(|source| ClientError::Transport {
+            .map_err(|error| ClientError::Transport {
                 url: url.clone(),
-                source,
+                error,
             })?;
         self.read(url, response).await
     }
@@ -522,15 +534,14 @@ impl Client {
                 .header("content-digest", digest)
                 .header(reqwest::header::CONTENT_TYPE, content_type);
         }
-        let response =
-            builder
-                .body(body)
-                .send()
-                .await
-                .map_err(|source| ClientError::Transport {
-                    url: url.clone(),
-                    source,
-                })?;
+        let response = builder
+            .body(body)
+            .send()
+            .await
+            .map_err(|error| ClientError::Transport {
+                url: url.clone(),
+                error,
+            })?;
         self.answer(url, response).await
     }
 }

@@ -57,6 +57,8 @@ pub enum VerifyError {
     WrongKey { expected: String, found: String },
     #[error("header at height {height} has no parent height: the links are malformed")]
     NoParent { height: u64 },
+    #[error("the answer's `{field}` is not what its proof shows")]
+    Unproven { field: &'static str },
 }
 
 fn hex_bytes(what: &'static str, text: &str) -> Result<Vec<u8>, VerifyError> {
@@ -135,6 +137,9 @@ pub struct VerifiedState {
     pub key: Vec<u8>,
     /// The value, or `None` for a proven absence.
     pub value: Option<Vec<u8>>,
+    /// The value rendered as JSON, when its key's kind is known (what the answer's `decoded`
+    /// must be).
+    pub decoded: Option<serde_json::Value>,
 }
 
 /// Verifies a state answer (as served by `GET /v1/state/{key}?proof=true`) offline, and that
@@ -221,17 +226,33 @@ pub fn verify_under(
             });
         }
     };
-    match verified {
-        Some(value) => Ok(VerifiedState {
-            height: header.height,
-            time_ms: header.time_ms,
-            state_root: header.state_root,
-            key,
-            value,
-        }),
-        None => Err(VerifyError::BadProof {
+    let Some(value) = verified else {
+        return Err(VerifyError::BadProof {
             root: header.state_root,
             height: header.height,
-        }),
+        });
+    };
+    // The answer carries nothing the proof does not: its key's text, its height and its
+    // decoded view must be what the proven key and value are.
+    let unproven = |field: &'static str| Err(VerifyError::Unproven { field });
+    if response.key != medchain_state::keys::describe(&key) {
+        return unproven("key");
     }
+    if response.height != header.height {
+        return unproven("height");
+    }
+    let decoded = value
+        .as_deref()
+        .and_then(|bytes| crate::service::decode_value(&key, bytes));
+    if response.decoded != decoded {
+        return unproven("decoded");
+    }
+    Ok(VerifiedState {
+        height: header.height,
+        time_ms: header.time_ms,
+        state_root: header.state_root,
+        key,
+        value,
+        decoded,
+    })
 }

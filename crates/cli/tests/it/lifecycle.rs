@@ -117,3 +117,58 @@ async fn a_node_stops_cleanly_on_sigterm_under_load() {
     drop(node);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Regression (issue 17): the CLI finds a local dev node by itself (the address the node
+/// wrote into its data directory, here through `MEDCHAIN_DATA_DIR`), ends quietly when its
+/// output is closed, and when no node answers it says how to name one, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_finds_the_local_dev_node_and_says_how_to_name_one() {
+    let dir = processes::temp_dir("find-node");
+    let node = Node::dev(&dir);
+    node.client().await;
+    let out = std::process::Command::new(processes::BIN)
+        .args(["block", "latest"])
+        .env("MEDCHAIN_DATA_DIR", &dir)
+        .env_remove("MEDCHAIN_NODE")
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Its output closed before it prints (`medchain ... | head -0`): it ends quietly.
+    let mut child = std::process::Command::new(processes::BIN)
+        .args(["block", "latest"])
+        .env("MEDCHAIN_DATA_DIR", &dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && !stderr.contains("panicked"),
+        "a closed output ends it quietly: {} {stderr}",
+        out.status
+    );
+    drop(node);
+    let out = std::process::Command::new(processes::BIN)
+        .args(["block", "latest", "--node", "http://127.0.0.1:9"])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("--node <url> or MEDCHAIN_NODE")
+            && stderr.contains("at http://127.0.0.1:9."),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("error sending request").count(),
+        0,
+        "the cause is said once, plainly: {stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1003,6 +1003,53 @@ async fn a_lying_node_is_caught_for_every_proven_answer() {
     cli_refused += 1;
     eprintln!("{cli_refused} tampered answers, each refused by the CLI");
 
+    // Regression (issue 17): a proof file means only what it proves. `medchain verify` shows
+    // the proven value, decoded, and refuses a file whose decoded view, key text or height
+    // says anything else, naming the field.
+    let file = dir.join("patient.proof.json");
+    let party_key = format!("party/{}", patient.party_id);
+    let (ok, _, stderr) = medchain(&[
+        "state",
+        "get",
+        &party_key,
+        "--proof",
+        "--out",
+        &file.display().to_string(),
+        "--node",
+        client.base(),
+    ]);
+    assert!(ok, "{stderr}");
+    let file_text = file.display().to_string();
+    let (ok, stdout, stderr) = medchain(&["verify", &file_text, "--genesis", &genesis_path]);
+    assert!(ok && stdout.contains("verified"), "{stdout} {stderr}");
+    assert!(
+        stdout.contains("signing_key"),
+        "the proven value is shown: {stdout}"
+    );
+    let honest: Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("reads")).expect("json");
+    let mut lies: Vec<(&str, Value)> = Vec::new();
+    let mut lie = honest.clone();
+    lie["decoded"]["signing_key"] = Value::String("00".repeat(32));
+    lies.push(("decoded", lie));
+    let mut lie = honest.clone();
+    lie["decoded"]["roles"] = serde_json::json!(["registrar", "regulator"]);
+    lies.push(("decoded", lie));
+    let mut lie = honest.clone();
+    lie["height"] = Value::from(honest["height"].as_u64().expect("a height") + 1);
+    lies.push(("height", lie));
+    let mut lie = honest.clone();
+    lie["key"] = Value::String(format!("party/{}", author.party_id));
+    lies.push(("key", lie));
+    for (field, lie) in lies {
+        std::fs::write(&file, serde_json::to_string(&lie).expect("json")).expect("writes");
+        let (ok, stdout, stderr) = medchain(&["verify", &file_text, "--genesis", &genesis_path]);
+        assert!(
+            !ok && stderr.contains(&format!("`{field}`")),
+            "a proof file lying in {field} was believed: {stdout} {stderr}"
+        );
+    }
+
     // The accounting of disclosures and a record's history, from proven state: the same
     // lines as without proofs.
     let (from_ms, to_ms) = (0, u64::MAX / 2);
