@@ -124,9 +124,15 @@ pub(crate) async fn send(
             answer.rejection.as_ref().map_or("", |r| r.reason.as_str())
         ),
         TxState::Denied => bail!(
-            "transaction {} was denied by the credential policy (recorded on chain): {}",
+            "transaction {} was denied (the attempt is recorded on chain): {}",
             answer.hash,
-            answer.rejection.as_ref().map_or("", |r| r.reason.as_str())
+            answer
+                .rejection
+                .as_ref()
+                .map_or("no reason recorded".into(), |r| format!(
+                    "{}: {}",
+                    r.code, r.reason
+                ))
         ),
         TxState::Pending if !signer.no_wait => {
             eprintln!(

@@ -477,16 +477,7 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
             }
             let (status, rejection) = match receipt.outcome {
                 Outcome::Applied => (TxState::Committed, None),
-                Outcome::Denied => {
-                    let rejection = events.iter().find_map(|event| match event {
-                        Event::ActionDenied { code, reason, .. } => Some(TxRejection {
-                            code: code.clone(),
-                            reason: reason.clone(),
-                        }),
-                        _ => None,
-                    });
-                    (TxState::Denied, rejection)
-                }
+                Outcome::Denied => (TxState::Denied, self.denial_of(&events).await?),
             };
             return Ok(TxStatusResponse {
                 hash,
@@ -510,6 +501,61 @@ impl<E: Spawner + StorageContext + Clock> NodeService<E> {
             events: Vec::new(),
             rejection,
         })
+    }
+
+    /// The rule that refused a denied transaction, from the record it left: a policy denial
+    /// says it in its event; a refused supply operation, in the alert it raised; a refused
+    /// read, in the patient's access-log entry.
+    async fn denial_of(&self, events: &[Event]) -> Result<Option<TxRejection>, Problem> {
+        use medchain_state::lists::{item_key, names};
+        for event in events {
+            match event {
+                Event::ActionDenied { code, reason, .. } => {
+                    return Ok(Some(TxRejection {
+                        code: code.clone(),
+                        reason: reason.clone(),
+                    }));
+                }
+                Event::SuspectProduct { alert, kind, .. } => {
+                    let key = item_key(names::ALERTS, &medchain_types::supply::ALERTS_ALL, *alert);
+                    let reason = match self.read_raw(&key).await? {
+                        Some(bytes) => {
+                            medchain_types::supply::Alert::decode(bytes)
+                                .map_err(|err| internal(format!("stored alert is corrupt: {err}")))?
+                                .reason
+                        }
+                        None => String::new(),
+                    };
+                    return Ok(Some(TxRejection {
+                        code: kind.name().to_string(),
+                        reason: format!("{reason} (suspect-product alert {alert})"),
+                    }));
+                }
+                Event::RecordAccessDenied {
+                    patient, code, seq, ..
+                } => {
+                    let key = item_key(names::ACCESS, &patient.0, *seq);
+                    let reason = match self.read_raw(&key).await? {
+                        Some(bytes) => match medchain_types::records::AccessEntry::decode(bytes)
+                            .map_err(|err| {
+                                internal(format!("stored access entry is corrupt: {err}"))
+                            })?
+                            .outcome
+                        {
+                            medchain_types::records::AccessOutcome::Denied { reason, .. } => reason,
+                            _ => String::new(),
+                        },
+                        None => String::new(),
+                    };
+                    return Ok(Some(TxRejection {
+                        code: code.clone(),
+                        reason: format!("{reason} (entry {seq} of the patient's access log)"),
+                    }));
+                }
+                _ => {}
+            }
+        }
+        Ok(None)
     }
 
     pub(crate) async fn block_at(&self, height: u64) -> Option<Block> {

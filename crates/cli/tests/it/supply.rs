@@ -269,6 +269,21 @@ async fn a_pallet_reaches_a_pharmacy_and_anyone_verifies_its_packs() {
         Some(medchain_types::Outcome::Denied),
         "{answer:?}"
     );
+    // Regression (issue 17): the refusal names the rule that refused it, over HTTP and in
+    // the CLI, not an empty reason.
+    let rejection = answer.rejection.as_ref().expect("a denial says why");
+    assert_eq!(rejection.code, "already_out", "{rejection:?}");
+    assert!(
+        rejection.reason.contains("suspect-product alert"),
+        "{rejection:?}"
+    );
+    assert!(
+        rejection.reason.len() > "suspect-product alert 0".len() + 5,
+        "{rejection:?}"
+    );
+    let status = client.tx_status(&answer.hash).await.expect("status");
+    assert_eq!(status.rejection, answer.rejection);
+    let denied_reason = rejection.reason.clone();
     let answer = client.verify_pack(&link, false).await.expect("verified");
     assert_eq!(answer.verdict, PackVerdict::Suspect);
     // The manufacturer and regulators list the alert, with proofs.
@@ -470,6 +485,26 @@ async fn a_pallet_reaches_a_pharmacy_and_anyone_verifies_its_packs() {
         answer.receipt.as_ref().map(|r| r.outcome),
         Some(medchain_types::Outcome::Denied),
         "{answer:?}"
+    );
+    // The CLI names the rule too (one more denied dispense, at the end: it is one more alert).
+    let cli = std::process::Command::new(processes::BIN)
+        .args([
+            "supply",
+            "dispense",
+            "--unit",
+            &format!("{GTIN}:A1"),
+            "--as",
+            "dev:pharmacy",
+        ])
+        .args(["--node", client.base()])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&cli.stderr);
+    assert!(
+        !cli.status.success()
+            && stderr.contains("already_out: ")
+            && stderr.contains(&denied_reason[..20]),
+        "{stderr}"
     );
 }
 
