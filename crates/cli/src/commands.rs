@@ -860,9 +860,10 @@ pub enum CredsCommand {
         #[command(flatten)]
         node: NodeUrl,
     },
-    /// Does a party hold a valid credential of a type (in a jurisdiction) at a time? With
-    /// --genesis, the proofs are checked offline against the genesis and the answer shown is
+    /// Does a party hold a valid credential of a type (in a jurisdiction) at a time? The
+    /// proofs are checked offline against the chain's genesis and the answer shown is
     /// recomputed from the proven entries.
+    #[command(after_help = crate::EXIT_STATUS_ANSWER)]
     Verify {
         #[arg(long)]
         party: PartyId,
@@ -1070,6 +1071,9 @@ pub async fn creds(command: CredsCommand) -> anyhow::Result<()> {
                     "history": c.credential.history,
                 })).collect::<Vec<_>>(),
             }))?;
+            if !answer.valid {
+                std::process::exit(crate::EXIT_ANSWER_NO);
+            }
         }
     }
     Ok(())

@@ -80,7 +80,8 @@ enum Command {
     #[command(subcommand)]
     Trust(trust::TrustCommand),
     /// Check a scanned pack (GS1 barcode or Digital Link): genuine, or why not, with its
-    /// chain of custody; `--genesis` checks the proofs offline.
+    /// chain of custody, the proofs checked offline.
+    #[command(after_help = EXIT_STATUS_PACK)]
     VerifyPack(supply_cmd::VerifyPackArgs),
     /// Load-test a running chain (transactions spread over the `--node`s).
     Bench(bench::BenchArgs),
@@ -370,6 +371,16 @@ fn end_quietly_when_output_closes() {
         report(info);
     }));
 }
+
+/// The exit status of a command whose answer is "no" (a pack not genuine, no valid
+/// credential): the answer was given and is shown, and a script can act on it.
+pub(crate) const EXIT_ANSWER_NO: i32 = 3;
+
+/// What `creds verify`'s exit status means.
+pub(crate) const EXIT_STATUS_ANSWER: &str = "Exit status: 0 the party holds a valid credential; 3 it does not (the answer is printed either way); 1 no answer (the node unreachable, the answer not proven, bad input).";
+
+/// What `verify-pack`'s exit status means.
+const EXIT_STATUS_PACK: &str = "Exit status: 0 genuine; 3 any other verdict (recalled, expired, already dispensed, unknown, suspect; printed, or with --json the whole answer); 1 no answer (the node unreachable, the answer not proven, an unreadable scan).";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

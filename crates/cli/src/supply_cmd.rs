@@ -50,7 +50,11 @@ pub async fn verify_pack(args: VerifyPackArgs) -> anyhow::Result<()> {
         None => client.verify_pack(&args.scan, false).await?,
     };
     if args.json {
-        return print_json(&answer);
+        print_json(&answer)?;
+        if answer.verdict != PackVerdict::Genuine {
+            std::process::exit(crate::EXIT_ANSWER_NO);
+        }
+        return Ok(());
     }
     let verdict = serde_json::to_value(answer.verdict)?
         .as_str()
@@ -92,7 +96,7 @@ pub async fn verify_pack(args: VerifyPackArgs) -> anyhow::Result<()> {
     }
     // A verdict other than genuine is an exit status a script can act on.
     if answer.verdict != PackVerdict::Genuine {
-        std::process::exit(3);
+        std::process::exit(crate::EXIT_ANSWER_NO);
     }
     Ok(())
 }

@@ -977,11 +977,29 @@ async fn a_lying_node_is_caught_for_every_proven_answer() {
         .env("MEDCHAIN_HOME", &stranger)
         .output()
         .expect("runs");
-    assert!(
-        out.status.success(),
+    // Answered, proven: no valid licence (revoked), exit 3.
+    assert_eq!(
+        out.status.code(),
+        Some(3),
         "trusted once added: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+
+    // Regression (issue 17): `creds verify` answering "no valid credential" (the licence is
+    // revoked) prints the answer and exits 3, as its --help says.
+    let out = std::process::Command::new(processes::BIN)
+        .args(&commands[0].1)
+        .args(["--node", client.base()])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: Value = serde_json::from_slice(&out.stdout).expect("the answer");
+    assert_eq!(printed["valid"], false, "{printed}");
 
     // The replayed answer from before the revocation: its height is below one the caller
     // saw finalized.

@@ -335,6 +335,19 @@ async fn a_pallet_reaches_a_pharmacy_and_anyone_verifies_its_packs() {
         .expect("runs");
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("SUSPECT"));
+    // Regression (issue 17): the same with --json (the whole answer printed, then 3).
+    let out = std::process::Command::new(processes::BIN)
+        .args(["verify-pack", &link, "--json", "--node", &url])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(3));
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the answer");
+    assert_eq!(printed["verdict"], "suspect", "{printed}");
+    let help = std::process::Command::new(processes::BIN)
+        .args(["verify-pack", "--help"])
+        .output()
+        .expect("runs");
+    assert!(String::from_utf8_lossy(&help.stdout).contains("Exit status: 0 genuine; 3"));
 
     // A recall: the pharmacy finds every pack of the lot it still holds, case by case.
     applied(
