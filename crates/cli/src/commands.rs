@@ -381,12 +381,19 @@ pub enum GovCommand {
     /// Propose requiring a credential for a gated action (e.g. register_practitioner), or
     /// with --clear, no longer requiring one.
     ProposeRequirement {
-        #[arg(long)]
+        /// The action to gate: register_practitioner, write_record, break_glass,
+        /// supply_commission, supply_pack, supply_unpack, supply_ship, supply_receive,
+        /// supply_dispense, supply_decommission, supply_recall, supply_transform or
+        /// supply_flag. Any other name is refused when proposed.
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(medchain_state::credentials::GATED_ACTIONS))]
         action: String,
+        /// The credential type the actor must hold valid, such as physician_licence.
         #[arg(long, required_unless_present = "clear")]
         r#type: Option<String>,
+        /// Within this jurisdiction (ISO 3166 code such as US, or US-CA); any when absent.
         #[arg(long)]
         jurisdiction: Option<String>,
+        /// Remove the action's requirement instead.
         #[arg(long)]
         clear: bool,
         #[arg(long, default_value_t = 168)]

@@ -319,6 +319,38 @@ pub async fn held<R: StateRead>(
     Ok(credentials)
 }
 
+/// Every action governance can gate with a credential requirement: a requirement for any
+/// other name would gate nothing, so it is refused when proposed.
+pub const GATED_ACTIONS: &[&str] = &[
+    crate::identity::REGISTER_PRACTITIONER,
+    crate::records::WRITE_RECORD,
+    crate::records::BREAK_GLASS,
+    "supply_commission",
+    "supply_pack",
+    "supply_unpack",
+    "supply_ship",
+    "supply_receive",
+    "supply_dispense",
+    "supply_decommission",
+    "supply_recall",
+    "supply_transform",
+    "supply_flag",
+];
+
+/// Refuses a requirement for an action nothing checks, naming the ones that are.
+pub(crate) fn check_gated(action: &str) -> Result<(), TxError> {
+    if GATED_ACTIONS.contains(&action) {
+        return Ok(());
+    }
+    Err(TxError::Invalid {
+        field: "action",
+        reason: format!(
+            "no operation checks a requirement for {action:?}; the actions that can be gated are {}",
+            GATED_ACTIONS.join(", ")
+        ),
+    })
+}
+
 /// The policy check: fails unless `party` holds a credential that is valid at this block's time
 /// and satisfies what governance requires for `action`. Actions with no requirement pass.
 pub async fn require<R: StateRead>(
@@ -326,6 +358,10 @@ pub async fn require<R: StateRead>(
     action: &'static str,
     party: &PartyId,
 ) -> Result<(), TxError> {
+    debug_assert!(
+        GATED_ACTIONS.contains(&action),
+        "{action} is checked but not in GATED_ACTIONS"
+    );
     match requirement_of(ctx, action).await? {
         Some(requirement) => satisfies(ctx, action, party, &requirement).await,
         None => Ok(()),

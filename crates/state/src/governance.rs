@@ -315,8 +315,10 @@ async fn precheck<R: StateRead>(
                 });
             }
         }
-        GovernanceAction::SetCredentialRequirement { .. }
-        | GovernanceAction::SetErasureRetention { .. } => {}
+        GovernanceAction::SetCredentialRequirement { action, .. } => {
+            crate::credentials::check_gated(action)?;
+        }
+        GovernanceAction::SetErasureRetention { .. } => {}
         GovernanceAction::RecoverKeys {
             party, signing_key, ..
         } => {

@@ -391,3 +391,51 @@ fn registering_a_practitioner_is_gated_on_a_valid_licence() {
     let err = register_practitioner(&mut chain, &fifth).expect_err("wrong jurisdiction");
     assert!(err.ends_with("best found: none"), "{err}");
 }
+
+/// Regression (issue 17): a requirement for an action nothing checks (a typo) is refused when
+/// proposed, naming the actions that can be gated, so no one believes an ungated action is
+/// gated.
+#[test]
+fn a_requirement_for_an_action_nothing_checks_is_refused_when_proposed() {
+    let mut chain = Chain::dev();
+    let tx = chain.tx(
+        &demo("hospital"),
+        TxBody::Propose {
+            action: GovernanceAction::SetCredentialRequirement {
+                action: "register_practicioner".into(),
+                requirement: Some(CredentialRequirement {
+                    credential_type: physician(),
+                    jurisdiction: None,
+                }),
+            },
+            ttl_ms: 60_000,
+        },
+    );
+    let err = chain.one(tx).expect_err("an unknown action");
+    let text = err.to_string();
+    assert!(
+        matches!(
+            err,
+            TxError::Invalid {
+                field: "action",
+                ..
+            }
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("register_practicioner")
+            && text.contains("register_practitioner")
+            && text.contains("supply_dispense"),
+        "{text}"
+    );
+    for action in medchain_state::credentials::GATED_ACTIONS {
+        govern(
+            &mut chain,
+            GovernanceAction::SetCredentialRequirement {
+                action: action.to_string(),
+                requirement: None,
+            },
+        );
+    }
+}
