@@ -221,8 +221,9 @@ impl Trust {
 }
 
 /// One state entry read from the node at `node_url`, proven unless `--unverified`: with a
-/// verifier, the proof must be for `key` itself, and the value and its rendering (`decoded`)
-/// come from the proven bytes, never from the node's own fields.
+/// verifier, the proof must be for `key` itself, and every field shown (the key's text, the
+/// value, its rendering `decoded`, the height) must be what the proof shows
+/// (`light::verify_under` refuses any other), so the answer is shown as proven.
 pub async fn entry(
     trust: &Trust,
     node_url: &str,
@@ -231,25 +232,13 @@ pub async fn entry(
     use anyhow::Context as _;
     let verifier = trust.verifier(node_url).await?;
     let text = medchain_state::keys::describe(key);
-    let mut answer = medchain_client::Client::new(node_url)
+    let answer = medchain_client::Client::new(node_url)
         .state(&text, verifier.is_some())
         .await?;
     if let Some(verifier) = verifier {
-        let (state, value) = verifier
+        verifier
             .verify_one(&answer, key)
             .with_context(|| format!("the answer for {text} is NOT proven"))?;
-        anyhow::ensure!(
-            answer.height == state.height,
-            "the answer for {text} is NOT proven: it says height {}, its proof is at {}",
-            answer.height,
-            state.height
-        );
-        answer.decoded = value
-            .as_deref()
-            .and_then(|bytes| medchain_node::service::decode_value(key, bytes));
-        answer.value = value.map(hex::encode);
-        answer.key = text;
-        answer.key_hex = hex::encode(key);
         remember(trust, &verifier);
         note(1, answer.height);
     }

@@ -306,7 +306,7 @@ impl crate::Client {
     ) -> Result<medchain_types::api::EpcisEventsAnswer, crate::ClientError> {
         let query =
             medchain_formats::uri::encode_query(params.iter().copied().chain([("proof", "true")]));
-        self.get(&format!("/epcis/events?{query}")).await
+        self.get_settled(&format!("/epcis/events?{query}")).await
     }
 }
 

@@ -952,31 +952,27 @@ async fn a_lying_node_is_caught_for_every_proven_answer() {
         "{stdout} {stderr}"
     );
     let stranger = dir.join("a-home-that-knows-no-chain");
-    let out = std::process::Command::new(processes::BIN)
-        .args(&args)
-        .env("MEDCHAIN_HOME", &stranger)
-        .output()
-        .expect("runs");
+    // A `medchain` run whose home knows only the chains added to it here.
+    let in_stranger = |args: &[&str]| {
+        std::process::Command::new(processes::BIN)
+            .args(args)
+            .env("MEDCHAIN_HOME", &stranger)
+            .output()
+            .expect("runs")
+    };
+    let out = in_stranger(&args);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         !out.status.success() && stderr.contains("does not know chain"),
         "{stderr}"
     );
-    let out = std::process::Command::new(processes::BIN)
-        .args(["trust", "add", &genesis_path])
-        .env("MEDCHAIN_HOME", &stranger)
-        .output()
-        .expect("runs");
+    let out = in_stranger(&["trust", "add", &genesis_path]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = std::process::Command::new(processes::BIN)
-        .args(&args)
-        .env("MEDCHAIN_HOME", &stranger)
-        .output()
-        .expect("runs");
+    let out = in_stranger(&args);
     // Answered, proven: no valid licence (revoked), exit 3.
     assert_eq!(
         out.status.code(),
