@@ -703,6 +703,16 @@ async fn create_units<R: StateRead>(
     into: Option<Sscc>,
 ) -> Result<usize, TxError> {
     let signer = work.signer;
+    let today = Date::of_ms(work.ctx.env().time_ms);
+    if expiry < today {
+        return Err(refused(
+            "lot_expired",
+            format!(
+                "lot {lot_number} expires on {expiry}, before the block's date {today}: no unit \
+                 is made into stock that has already expired"
+            ),
+        ));
+    }
     let mut count = 0;
     for group in groups {
         let gtin = group.gtin;

@@ -646,16 +646,51 @@ fn a_recall_stops_dispensing_wherever_the_units_are() {
 }
 
 #[test]
+fn commissioning_a_lot_that_has_already_expired_is_refused() {
+    let mut chain = Chain::dev(); // 2023-11-14
+    for (expiry, code) in [
+        (Date::new(2023, 11, 13), Some("lot_expired")),
+        (Date::new(2023, 11, 14), None),
+    ] {
+        let op = SupplyOp::Commission(Commission {
+            meta: meta(),
+            units: units(&["X1"]),
+            lot: "X".into(),
+            expiry: expiry.expect("date"),
+            into: None,
+        });
+        match code {
+            Some(code) => {
+                let err = refused(&mut chain, "manufacturer", op, code);
+                assert!(
+                    err.to_string().contains(
+                        "lot X expires on 2023-11-13, before the block's date 2023-11-14"
+                    ),
+                    "{err}"
+                );
+                assert!(get::<Unit>(&chain, &supply::unit_key(&gtin(), "X1")).is_none());
+            }
+            // A lot that expires today may still be made and used today.
+            None => {
+                applied(&mut chain, "manufacturer", op);
+            }
+        }
+    }
+}
+
+#[test]
 fn expired_and_decommissioned_units_are_not_dispensed() {
     let mut chain = Chain::dev();
     let op = SupplyOp::Commission(Commission {
         meta: meta(),
         units: units(&["E1"]),
         lot: "OLD".into(),
-        expiry: Date::new(2020, 1, 31).expect("date"),
+        expiry: Date::new(2024, 1, 31).expect("date"),
         into: None,
     });
     applied(&mut chain, "manufacturer", op);
+    // Two months on, lot OLD has expired.
+    chain.time_ms = 1_709_251_200_000; // 2024-03-01
     applied(&mut chain, "manufacturer", commission(&["D1", "D2"], None));
     applied(
         &mut chain,
