@@ -1,19 +1,29 @@
-//! medchain's GS1 parser against `biip` (PyPI; pinned in `tests/gs1-oracle/requirements.txt`),
-//! a GS1 parser that is not ours, on every string in biip's own test suite and on a few
-//! thousand generated scans (element strings with and without symbology identifiers and
-//! separators, human-readable forms, Digital Link URIs; valid ones and ones with bad check
-//! digits, impossible dates, values too long, unknown AIs and stray characters). Every scan
-//! biip accepts, we parse to the same element strings, GTIN, serial, lot, expiry and SSCC;
-//! every scan it refuses, we refuse.
+//! medchain's GS1 parser against two GS1 parsers that are not ours: `biip` (PyPI; pinned in
+//! `tests/gs1-oracle/requirements.txt`) and BWIPP's GS1 processor as the npm package `bwip-js`
+//! ships it (pinned in `tests/gs1-oracle-bwipp/package.json`), on every string in biip's own
+//! test suite and on a few thousand generated scans (element strings with and without
+//! symbology identifiers and separators, human-readable forms, Digital Link URIs; valid ones
+//! and ones with bad check digits, impossible dates, values too long, unknown AIs, stray
+//! characters, repeated AIs and AIs that break GS1's association rules).
 //!
-//! Two differences are deliberate, and the test holds us to our side of them:
+//! Where the two accept a scan, we parse it to the same element strings, GTIN, serial, lot,
+//! expiry and SSCC; where both refuse it, we refuse it. Where they disagree, the GS1 standard
+//! decides, and [`standard_decides`] names the clause: biip checks each AI on its own, so every
+//! disagreement so far is a scan BWIPP refuses by a rule biip does not apply (an association
+//! rule of the GS1 Barcode Syntax Dictionary, a Digital Link key qualifier in the query, a
+//! check digit inside a GRAI, day 00 in a date that may not have it), and we refuse it too.
+//! The test prints how many scans each clause decided.
+//!
+//! Our deliberate readings, which the oracles' scripts share and the test holds us to:
 //! - biip reads the human-readable form by picking out each `(digits)text` and ignoring what
 //!   lies between, so `(240)(x)ABC(17)270101` quietly loses data. We refuse a human-readable
-//!   string we cannot read in full; the oracle marks the scans where biip skipped text, and
-//!   for those we must refuse.
+//!   string we cannot read in full; the biip oracle marks the scans where biip skipped text,
+//!   and for those we must refuse. Whitespace around each `(AI)` is layout, not data.
 //! - biip reads the second half of a 12-digit harvest date (AI 7007, `YYMMDD[YYMMDD]`, a date
 //!   range in the GS1 General Specifications) as a time of day. We read a range, so the
 //!   generator gives 7007 single dates only; ranges are covered by the unit tests.
+//! - Both oracles accept an http(s) URI with an empty host (`https:///...`), which RFC 9110
+//!   calls invalid; we refuse it ([`both_accept_what_the_standard_refuses`]).
 
 // The shared helper module also installs npm packages, which this test does not use.
 #[allow(dead_code)]
@@ -147,7 +157,17 @@ fn generated() -> Vec<String> {
     let mut scans = Vec::new();
     for _ in 0..4000 {
         let count = 1 + rng.below(5);
-        let elements: Vec<(String, String)> = (0..count).map(|_| element(&mut rng)).collect();
+        let mut elements: Vec<(String, String)> = (0..count).map(|_| element(&mut rng)).collect();
+        // Most scans are of a trade item: a GTIN first, and the AIs that may go with it (the
+        // rest try GS1's rules on whatever comes).
+        if rng.chance(70) {
+            elements.retain(|(ai, _)| {
+                !["00", "01", "02", "37", "414", "8003", "235"].contains(&ai.as_str())
+            });
+            let mut seen = std::collections::HashSet::new();
+            elements.retain(|(ai, _)| seen.insert(ai.clone()));
+            elements.insert(0, ("01".into(), keyed(&mut rng, "", 13)));
+        }
         let scan = match rng.below(10) {
             0..=4 => {
                 let mut s = String::new();
@@ -240,8 +260,149 @@ fn ours(scan: &str, today: Date) -> Value {
     }
 }
 
+/// BWIPP's verdicts on `scans` (`tests/gs1-oracle-bwipp/oracle.mjs`).
+fn bwipp(scans: &[String]) -> Vec<Value> {
+    let dir = venv::npm_package("gs1-oracle-bwipp");
+    let input = dir.join("scans.json");
+    std::fs::write(&input, serde_json::to_vec(scans).expect("JSON")).expect("write scans");
+    let output = std::process::Command::new("node")
+        .arg(dir.join("oracle.mjs"))
+        .arg(&input)
+        .output()
+        .expect("node must be installed to run the GS1 oracle (Debian: apt-get install nodejs)");
+    assert!(
+        output.status.success(),
+        "the BWIPP oracle failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("the BWIPP oracle prints JSON")
+}
+
+/// An oracle's elements as `[ai, value]` pairs, a repeat of the same value read once (as
+/// medchain reads two carriers on one label).
+fn pairs(elements: &Value) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for e in elements.as_array().into_iter().flatten() {
+        let pair = (
+            e[0].as_str().unwrap_or_default().to_string(),
+            e[1].as_str().unwrap_or_default().to_string(),
+        );
+        if !out.contains(&pair) {
+            out.push(pair);
+        }
+    }
+    out
+}
+
+/// Where biip and BWIPP disagree, the GS1 standard decides. Each rule names the clause and
+/// which of the two it agrees with; a disagreement no rule covers fails the test.
+fn standard_decides(biip: &Value, bwipp: &Value) -> Option<(&'static str, bool)> {
+    let error = bwipp["error"].as_str().unwrap_or_default();
+    let biip_ok = biip["ok"] == json!(true);
+    let bwipp_ok = bwipp["ok"] == json!(true);
+    if biip_ok && !bwipp_ok {
+        // biip checks each AI alone; BWIPP also checks them together, as GS1 requires.
+        for (code, clause) in [
+            (
+                "GS1missingAIs",
+                "GS1 General Specifications, mandatory associations of element strings (Syntax Dictionary req)",
+            ),
+            (
+                "GS1exclusiveAIs",
+                "GS1 General Specifications, invalid pairs of element strings (Syntax Dictionary ex)",
+            ),
+            (
+                "GS1repeatedDifferingAIs",
+                "GS1 General Specifications, element string associations: one AI, one value",
+            ),
+            (
+                "GS1dlInvalidDataAttribute",
+                "GS1 Digital Link URI Syntax: key qualifiers belong in the path, data attributes in the query",
+            ),
+            (
+                "GS1dlBadPathInfo",
+                "GS1 Digital Link URI Syntax: key qualifiers in their order (Syntax Dictionary dlpkey)",
+            ),
+            (
+                "GS1dlDuplicateAI",
+                "GS1 Digital Link URI Syntax: each AI once",
+            ),
+            (
+                "GS1dlAttributeMustBeQualifier",
+                "GS1 Digital Link URI Syntax: key qualifiers belong in the path, data attributes in the query",
+            ),
+            (
+                "GS1badCSET82character",
+                "GS1 General Specifications, figure 7.11-1: a space is not in AI encodable character set 82",
+            ),
+            (
+                "GS1valueTooLong",
+                "GS1 General Specifications, FNC1 as separator: a variable-length value runs to FNC1, within its length",
+            ),
+            (
+                "GS1badChecksum",
+                "GS1 General Specifications, standard check digit calculation (Syntax Dictionary csum)",
+            ),
+            (
+                "GS1badDay",
+                "GS1 Barcode Syntax Dictionary: day 00 only where a date is yymmd0, not yymmdd",
+            ),
+            (
+                "GS1badHour",
+                "GS1 Barcode Syntax Dictionary: a time of day (hh, hhmi)",
+            ),
+            (
+                "GS1badMinute",
+                "GS1 Barcode Syntax Dictionary: a time of day (mi)",
+            ),
+            (
+                "GS1badSecond",
+                "GS1 Barcode Syntax Dictionary: a time of day (ss)",
+            ),
+            (
+                "GS1UnknownMediaType",
+                "GS1 Barcode Syntax Dictionary: AIDC media type code list (mediatype)",
+            ),
+            (
+                "GS1UnknownCountry",
+                "GS1 Barcode Syntax Dictionary: ISO 3166 country codes (iso3166)",
+            ),
+            (
+                "GS1valueTooShort",
+                "GS1 General Specifications, the AI's format: a value of its length",
+            ),
+            (
+                "GS1aiMissingOpenParen",
+                "GS1 General Specifications: a GS1 message carries at least one element string",
+            ),
+            (
+                "raw.unknownAI",
+                "GS1 General Specifications, FNC1 as separator: one FNC1 ends a field; a second starts no AI",
+            ),
+        ] {
+            if error.contains(code) {
+                return Some((clause, false));
+            }
+        }
+        if error.contains("GS1dlURIbadScheme") {
+            return Some(("RFC 3986 3.1: a scheme is case-insensitive", true));
+        }
+    }
+    None
+}
+
+/// Where biip and BWIPP both accept what the standard refuses: the clause, and the test that
+/// finds such a scan.
+fn both_accept_what_the_standard_refuses(scan: &str) -> Option<&'static str> {
+    let lower = scan.trim().to_ascii_lowercase();
+    (lower.starts_with("https:///") || lower.starts_with("http:///")).then_some(
+        "RFC 9110 4.2.1: an http(s) URI with an empty host is invalid (GS1's Syntax Engine \
+         agrees: 'URI must contain a domain and path info')",
+    )
+}
+
 #[test]
-fn gs1_scans_parse_as_biip_parses_them() {
+fn gs1_scans_parse_as_biip_and_bwipp_parse_them() {
     let extra = generated();
     let sdist = Path::new(env!("CARGO_TARGET_TMPDIR")).join("gs1-oracle-biip-sdist");
     let answer = venv::run_oracle("gs1-oracle", &json!(extra), &[&sdist]);
@@ -253,28 +414,53 @@ fn gs1_scans_parse_as_biip_parses_them() {
     );
     let verdicts = answer["verdicts"].as_array().expect("verdicts");
     assert_eq!(verdicts.len(), corpus.len() + extra.len());
+    let scans: Vec<String> = verdicts
+        .iter()
+        .map(|v| v["scan"].as_str().expect("scan").to_string())
+        .collect();
+    let second = bwipp(&scans);
+    assert_eq!(second.len(), scans.len());
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
         .as_millis() as u64;
     let today = Date::of_ms(now);
-    let (mut accepted, mut skipped, mut disagreements) = (0, 0, Vec::new());
-    for theirs in verdicts {
-        let scan = theirs["scan"].as_str().expect("scan");
+    let (mut accepted, mut skipped, mut decided) = (0, 0, std::collections::BTreeMap::new());
+    let mut disagreements = Vec::new();
+    for ((theirs, bw), scan) in verdicts.iter().zip(&second).zip(&scans) {
         let mine = ours(scan, today);
-        let agree = if theirs["skipped_text"] == json!(true) {
-            skipped += 1;
-            mine["ok"] == json!(false)
-        } else if theirs["ok"] == json!(true) {
-            accepted += 1;
-            ["ok", "elements", "gtin", "serial", "lot", "expiry", "sscc"]
+        let same_as_biip = || {
+            ["ok", "gtin", "serial", "lot", "expiry", "sscc"]
                 .iter()
                 .all(|k| mine[k] == theirs[k])
-        } else {
+                && mine["elements"] == json!(dedup(&theirs["elements"]))
+        };
+        let both_ok = theirs["ok"] == json!(true) && bw["ok"] == json!(true);
+        let agree = if let Some(clause) = both_accept_what_the_standard_refuses(scan) {
+            *decided.entry(clause).or_insert(0) += 1;
             mine["ok"] == json!(false)
+        } else if theirs["skipped_text"] == json!(true) {
+            skipped += 1;
+            mine["ok"] == json!(false)
+        } else if both_ok {
+            accepted += 1;
+            same_as_biip() && pairs(&bw["elements"]) == pairs(&mine["elements"])
+        } else if theirs["ok"] == bw["ok"] {
+            mine["ok"] == json!(false)
+        } else if let Some((clause, accept)) = standard_decides(theirs, bw) {
+            *decided.entry(clause).or_insert(0) += 1;
+            if accept {
+                same_as_biip()
+            } else {
+                mine["ok"] == json!(false)
+            }
+        } else {
+            false
         };
         if !agree {
-            disagreements.push(format!("{scan:?}\n  biip: {theirs}\n  ours: {mine}"));
+            disagreements.push(format!(
+                "{scan:?}\n  biip: {theirs}\n  bwipp: {bw}\n  ours: {mine}"
+            ));
         }
     }
     assert!(
@@ -284,13 +470,25 @@ fn gs1_scans_parse_as_biip_parses_them() {
         verdicts.len(),
         disagreements.join("\n")
     );
+    eprintln!("decided by the standard where biip and BWIPP differ: {decided:#?}");
     // Both kinds are well represented.
     assert!(
         accepted > 1000 && accepted < verdicts.len() - 1000,
-        "{accepted} accepted"
+        "{accepted} accepted by both"
     );
     assert!(
         skipped > 0 && skipped < 200,
         "{skipped} with text biip skipped"
     );
+}
+
+/// biip's `[ai, value, date]` elements, a repeat of the same value read once.
+fn dedup(elements: &Value) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::new();
+    for e in elements.as_array().into_iter().flatten() {
+        if !out.iter().any(|o| o[0] == e[0] && o[1] == e[1]) {
+            out.push(e.clone());
+        }
+    }
+    out
 }

@@ -82,6 +82,11 @@ pub fn at_start(text: &str) -> Option<&'static Ai> {
     (2..=4).filter_map(|len| text.get(..len)).find_map(lookup)
 }
 
+/// GS1 AI encodable character set 82 (GS1 General Specifications, figure 7.11-1).
+pub fn is_cset82(c: char) -> bool {
+    matches!(c, '!' | '"' | '%'..='?' | 'A'..='Z' | '_' | 'a'..='z')
+}
+
 impl std::fmt::Debug for Ai {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "({}) {}", self.code, self.data_title)
@@ -128,6 +133,41 @@ impl Ai {
     /// match together.
     pub fn pattern(&self) -> &str {
         &self.pattern
+    }
+
+    /// The longest value the AI's format allows (`X..20` is 20, `N6[+N6]` is 12).
+    pub fn max_len(&self) -> usize {
+        self.format
+            .split('+')
+            .skip(1)
+            .map(|component| {
+                let digits: String = component
+                    .chars()
+                    .rev()
+                    .skip_while(|c| !c.is_ascii_digit())
+                    .take_while(char::is_ascii_digit)
+                    .collect();
+                let digits: String = digits.chars().rev().collect();
+                digits.parse::<usize>().unwrap_or(1)
+            })
+            .sum()
+    }
+
+    /// Whether `c` may appear anywhere in the AI's value: a digit for an all-numeric format;
+    /// otherwise a character of GS1's AI encodable character set 82 (and `#` for CSET 39, `=`
+    /// for the base64url values of CSET 64).
+    pub fn allows_char(&self, c: char) -> bool {
+        let components = self.format.split('+').skip(1);
+        let numeric = components
+            .clone()
+            .all(|part| !part.contains(['X', 'Y', 'Z']));
+        if numeric {
+            // `[-]` (AIs 4330 to 4333) is the one non-digit a numeric format allows.
+            return c.is_ascii_digit() || (c == '-' && self.format.contains("[-]"));
+        }
+        is_cset82(c)
+            || (c == '#' && self.format.contains('Y'))
+            || (c == '=' && self.format.contains('Z'))
     }
 
     /// Whether the AI's value is a date (YYMMDD, perhaps with a time or a second date).
@@ -194,6 +234,13 @@ mod tests {
         assert_eq!(lot.take_value("10").as_deref(), None);
         let count = lookup("37").expect("AI 37");
         assert!(count.matches("12"));
+        assert_eq!(lot.max_len(), 20);
+        assert_eq!(expiry.max_len(), 6);
+        assert_eq!(lookup("7007").expect("7007").max_len(), 12);
+        assert_eq!(lookup("4330").expect("4330").max_len(), 7);
+        assert!(lot.allows_char('/') && !lot.allows_char(' ') && !lot.allows_char('#'));
+        assert!(!expiry.allows_char('A'));
+        assert!(lookup("8010").expect("8010").allows_char('#'));
         assert!(
             !count.matches("1\u{663}"),
             "an Arabic-Indic digit is not a GS1 digit"

@@ -69,7 +69,7 @@ def verdict(scan):
         if value.startswith("]"):
             symbology = SymbologyIdentifier.extract(value)
             value = value[len(symbology):]
-        is_uri = value.startswith("http")
+        is_uri = value[:5].lower() == "https" or value[:4].lower() == "http"
         if symbology is not None:
             code = symbology.value[1:]
             allowed = DIGITAL_LINK_SYMBOLOGIES if is_uri else ELEMENT_STRING_SYMBOLOGIES
