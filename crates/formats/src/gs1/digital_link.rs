@@ -3,7 +3,7 @@
 //! other AIs as query parameters (`?17=270531`). Which AIs are keys, their qualifiers and
 //! which AIs may be query attributes come from the GS1 Barcode Syntax Dictionary ([`syntax`]).
 
-use super::{Ai, Element, Gs1Error, Gtin, ai, syntax};
+use super::{Ai, Element, Gs1Error, Gtin, ai, compressed, syntax};
 use crate::uri::percent_encode;
 
 /// GS1's older short names for keys and key qualifiers in the path ("convenience alphas",
@@ -28,15 +28,17 @@ const CONVENIENCE_ALPHAS: &[(&str, &str)] = &[
     ("itip", "8006"),
     ("lot", "10"),
     ("party", "417"),
+    ("payto", "415"),
     ("refno", "8020"),
     ("ser", "21"),
     ("srin", "8019"),
     ("sscc", "00"),
 ];
 
-/// Short names GS1 Digital Link 1.0 gave data attributes in the query string. medchain reads
+/// Short names GS1 Digital Link 1.0 gave data attributes in the query string (as GS1's
+/// Digital Link toolkit lists them). medchain reads
 /// the query by AI number only; one of these is refused with its number, never ignored.
-const OLD_ATTRIBUTE_NAMES: &[(&str, &str)] = &[("exp", "17"), ("expdt", "7003"), ("bbd", "15")];
+const OLD_ATTRIBUTE_NAMES: &[(&str, &str)] = &[("exp", "17"), ("expdt", "7003")];
 
 /// The characters a URI may carry unencoded (RFC 3986 2.2 and 2.3, and `%` for escapes).
 fn is_uri_char(b: u8) -> bool {
@@ -216,6 +218,16 @@ pub(super) fn parse(uri: &str, current_year: i32) -> Result<Vec<Element>, Gs1Err
         }
     }
     let Some(start) = start else {
+        if let Some((segment, expanded)) =
+            expand_compressed(&rest[..host_end], path, &segments, query)?
+        {
+            return parse(&expanded, current_year).map_err(|e| match e {
+                Gs1Error::DigitalLink(message) => error(format!(
+                    "{message} (in the compressed Digital Link '{segment}', read as {expanded})"
+                )),
+                other => other,
+            });
+        }
         if segments
             .iter()
             .any(|(s, _)| ai_of_segment(s).is_some_and(is_primary_key))
@@ -332,6 +344,97 @@ pub(super) fn parse(uri: &str, current_year: i32) -> Result<Vec<Element>, Gs1Err
         elements.push(Element::new(ai, &value, current_year)?);
     }
     Ok(elements)
+}
+
+/// A compressed Digital Link, written out: `Some((segment, uri))` if the path ends in a
+/// segment that is not an AI, which is then decoded; the uncompressed URI has the same host,
+/// the path before the segment, the primary key and qualifiers in the path, every other AI and
+/// each parameter (decoded or in the query) in the query.
+fn expand_compressed<'a>(
+    host: &str,
+    path: &str,
+    segments: &[(&'a str, usize)],
+    query: &str,
+) -> Result<Option<(&'a str, String)>, Gs1Error> {
+    let Some(&(last, _)) = segments.last() else {
+        return Ok(None);
+    };
+    if !compressed::looks_compressed(last) {
+        return Ok(None);
+    }
+    // `.../01/<gtin>/<segment>`: the GTIN left uncompressed.
+    let n = segments.len();
+    let (stem, mut ais) = match segments.get(n.wrapping_sub(3)..n - 1) {
+        Some([(key, _), (value, _)]) if ai_of_segment(key).is_some_and(is_primary_key) => (
+            &segments[..n - 3],
+            vec![(
+                ai_of_segment(key).expect("above").code.clone(),
+                decode(value, 0, false)?.value,
+            )],
+        ),
+        _ => (&segments[..n - 1], Vec::new()),
+    };
+    let decoded = compressed::decompress(last).map_err(|reason| {
+        error(format!(
+            "no primary key (such as /01/ for a GTIN) in the path '{path}', and its last \
+             segment '{last}' is not a compressed GS1 Digital Link: {reason}"
+        ))
+    })?;
+    ais.extend(decoded.ais);
+    let keys: Vec<&(String, String)> = ais
+        .iter()
+        .filter(|(ai, _)| ai::lookup(ai).is_some_and(is_primary_key))
+        .collect();
+    let [(key, key_value)] = keys.as_slice() else {
+        return Err(error(format!(
+            "the compressed Digital Link '{last}' holds {} primary keys, not one",
+            keys.len()
+        )));
+    };
+    let find = |code: &str| ais.iter().find(|(ai, _)| ai == code);
+    let alternatives = syntax::rules(key)
+        .and_then(|r| r.dl_key.clone())
+        .unwrap_or_default();
+    let qualifiers = alternatives
+        .iter()
+        .max_by_key(|a| a.iter().filter(|q| find(q).is_some()).count())
+        .cloned()
+        .unwrap_or_default();
+    let mut uri = format!("https://{host}");
+    for (segment, _) in stem {
+        uri.push('/');
+        uri.push_str(segment);
+    }
+    uri.push_str(&format!("/{key}/{}", percent_encode(key_value)));
+    let mut in_path = vec![key.as_str()];
+    for q in &qualifiers {
+        if let Some((ai, value)) = find(q) {
+            uri.push_str(&format!("/{ai}/{}", percent_encode(value)));
+            in_path.push(ai);
+        }
+    }
+    let mut params: Vec<String> = ais
+        .iter()
+        .filter(|(ai, _)| !in_path.contains(&ai.as_str()))
+        .map(|(ai, value)| format!("{ai}={}", percent_encode(value)))
+        .collect();
+    params.extend(
+        decoded
+            .other
+            .iter()
+            .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v))),
+    );
+    params.extend(
+        query
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(str::to_string),
+    );
+    if !params.is_empty() {
+        uri.push('?');
+        uri.push_str(&params.join("&"));
+    }
+    Ok(Some((last, uri)))
 }
 
 /// A value in the path. A GTIN may be written as GTIN-8, -12 or -13, and is read padded with

@@ -15,6 +15,7 @@
 //! (01) never appearing with (02).
 
 pub mod ai;
+mod compressed;
 pub mod date;
 mod digital_link;
 mod symbology;
@@ -703,7 +704,10 @@ mod tests {
             ),
             (
                 "https://example.com/products/9521111111115",
-                "not a GS1 Digital Link URI: no primary key (such as /01/ for a GTIN) in the path '/products/9521111111115'",
+                "not a GS1 Digital Link URI: no primary key (such as /01/ for a GTIN) in the path \
+                 '/products/9521111111115', and its last segment '9521111111115' is not a \
+                 compressed GS1 Digital Link: it ends inside a parameter's name (6 bits needed \
+                 at bit 77, 1 left)",
             ),
         ];
         for (input, message) in cases {
