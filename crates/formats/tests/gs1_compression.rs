@@ -8,11 +8,16 @@
 #[path = "../../client/tests/it/venv.rs"]
 mod venv;
 
+#[allow(dead_code)]
+#[path = "common/rng.rs"]
+mod rng;
+
 use medchain_formats::{
     gs1::{Scan, check_digit},
     uri::percent_encode,
 };
 use medchain_types::time::Date;
+use rng::Rng;
 use serde_json::{Value, json};
 
 fn today() -> Date {
@@ -48,32 +53,6 @@ fn links_compressed_by_gs1s_toolkit_read_as_their_originals() {
             v["uri"].as_str().expect("uri"),
             v["compressed"].as_str().expect("compressed"),
         );
-    }
-}
-
-/// A small deterministic generator (xorshift64*).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn digits(&mut self, n: usize) -> String {
-        (0..n)
-            .map(|_| char::from(b'0' + self.below(10) as u8))
-            .collect()
-    }
-    fn text(&mut self, max: usize, alphabet: &str) -> String {
-        let chars: Vec<char> = alphabet.chars().collect();
-        (0..1 + self.below(max))
-            .map(|_| chars[self.below(chars.len())])
-            .collect()
     }
 }
 

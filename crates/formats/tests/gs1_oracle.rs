@@ -30,39 +30,18 @@
 #[path = "../../client/tests/it/venv.rs"]
 mod venv;
 
+#[allow(dead_code)]
+#[path = "common/rng.rs"]
+mod rng;
+
 use medchain_formats::{
     gs1::{Gtin, Scan, Sscc, check_digit},
     uri::percent_encode,
 };
 use medchain_types::time::Date;
+use rng::Rng;
 use serde_json::{Value, json};
 use std::path::Path;
-
-/// A small deterministic generator (xorshift64*), so a failure can be reproduced.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-    fn digits(&mut self, n: usize) -> String {
-        (0..n)
-            .map(|_| char::from(b'0' + self.below(10) as u8))
-            .collect()
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
 
 /// GS1 AI encodable character set 82, and a few characters outside it.
 const CSET82: &str =
@@ -281,17 +260,15 @@ fn bwipp(scans: &[String]) -> Vec<Value> {
 /// An oracle's elements as `[ai, value]` pairs, a repeat of the same value read once (as
 /// medchain reads two carriers on one label).
 fn pairs(elements: &Value) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = Vec::new();
-    for e in elements.as_array().into_iter().flatten() {
-        let pair = (
-            e[0].as_str().unwrap_or_default().to_string(),
-            e[1].as_str().unwrap_or_default().to_string(),
-        );
-        if !out.contains(&pair) {
-            out.push(pair);
-        }
-    }
-    out
+    dedup(elements)
+        .iter()
+        .map(|e| {
+            (
+                e[0].as_str().unwrap_or_default().to_string(),
+                e[1].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
 }
 
 /// Where biip and BWIPP disagree, the GS1 standard decides. Each rule names the clause and

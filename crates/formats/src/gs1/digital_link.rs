@@ -381,41 +381,22 @@ fn expand_compressed<'a>(
         ))
     })?;
     ais.extend(decoded.ais);
-    let keys: Vec<&(String, String)> = ais
-        .iter()
-        .filter(|(ai, _)| ai::lookup(ai).is_some_and(is_primary_key))
-        .collect();
-    let [(key, key_value)] = keys.as_slice() else {
-        return Err(error(format!(
-            "the compressed Digital Link '{last}' holds {} primary keys, not one",
-            keys.len()
-        )));
-    };
-    let find = |code: &str| ais.iter().find(|(ai, _)| ai == code);
-    let alternatives = syntax::rules(key)
-        .and_then(|r| r.dl_key.clone())
-        .unwrap_or_default();
-    let qualifiers = alternatives
-        .iter()
-        .max_by_key(|a| a.iter().filter(|q| find(q).is_some()).count())
-        .cloned()
-        .unwrap_or_default();
+    let pairs: Vec<(&str, &str)> = ais.iter().map(|(a, v)| (a.as_str(), v.as_str())).collect();
+    let (in_path, rest) = arrange(&pairs).map_err(|keys| {
+        error(format!(
+            "the compressed Digital Link '{last}' holds {keys} primary keys, not one"
+        ))
+    })?;
     let mut uri = format!("https://{host}");
     for (segment, _) in stem {
         uri.push('/');
         uri.push_str(segment);
     }
-    uri.push_str(&format!("/{key}/{}", percent_encode(key_value)));
-    let mut in_path = vec![key.as_str()];
-    for q in &qualifiers {
-        if let Some((ai, value)) = find(q) {
-            uri.push_str(&format!("/{ai}/{}", percent_encode(value)));
-            in_path.push(ai);
-        }
+    for (ai, value) in in_path {
+        uri.push_str(&format!("/{ai}/{}", percent_encode(value)));
     }
-    let mut params: Vec<String> = ais
+    let mut params: Vec<String> = rest
         .iter()
-        .filter(|(ai, _)| !in_path.contains(&ai.as_str()))
         .map(|(ai, value)| format!("{ai}={}", percent_encode(value)))
         .collect();
     params.extend(
@@ -456,50 +437,64 @@ fn path_value(ai: &'static Ai, value: &str, current_year: i32) -> Result<Element
 
 /// The Digital Link URI of `elements` on `domain`.
 pub(super) fn build(elements: &[Element], domain: &str) -> Result<String, Gs1Error> {
-    let keys: Vec<&Element> = elements.iter().filter(|e| is_primary_key(e.ai)).collect();
-    let key = match keys.as_slice() {
-        [key] => *key,
-        [] => return Err(error("the element strings have no primary key")),
-        _ => return Err(error("the element strings have more than one primary key")),
-    };
-    let find = |code: &str| elements.iter().find(|e| e.ai.code == code);
-    let alternatives = syntax::rules(&key.ai.code)
-        .and_then(|r| r.dl_key.clone())
-        .unwrap_or_default();
-    // The alternative that carries the most of the qualifiers present.
-    let qualifiers = alternatives
+    let pairs: Vec<(&str, &str)> = elements
         .iter()
-        .max_by_key(|a| a.iter().filter(|q| find(q).is_some()).count())
-        .cloned()
-        .unwrap_or_default();
-    let mut uri = format!(
-        "https://{domain}/{}/{}",
-        key.ai.code,
-        percent_encode(&key.value)
-    );
-    let mut in_path = vec![key.ai.code.as_str()];
-    for code in &qualifiers {
-        if let Some(e) = find(code) {
-            uri.push_str(&format!("/{code}/{}", percent_encode(&e.value)));
-            in_path.push(e.ai.code.as_str());
-        }
-    }
-    let mut rest: Vec<&Element> = elements
-        .iter()
-        .filter(|e| !in_path.contains(&e.ai.code.as_str()))
+        .map(|e| (e.ai.code.as_str(), e.value.as_str()))
         .collect();
-    rest.sort_by(|a, b| a.ai.code.cmp(&b.ai.code));
+    let (in_path, rest) = arrange(&pairs).map_err(|keys| match keys {
+        0 => error("the element strings have no primary key"),
+        _ => error("the element strings have more than one primary key"),
+    })?;
+    let mut uri = format!("https://{domain}");
+    for (ai, value) in &in_path {
+        uri.push_str(&format!("/{ai}/{}", percent_encode(value)));
+    }
     let mut separator = '?';
-    for e in rest {
-        if !syntax::rules(&e.ai.code).is_some_and(|r| r.dl_attribute) {
+    for (ai, value) in rest {
+        if !syntax::rules(ai).is_some_and(|r| r.dl_attribute) {
             return Err(error(format!(
-                "({}) {} has no place in a Digital Link with ({})",
-                e.ai.code, e.ai.data_title, key.ai.code
+                "({ai}) {} has no place in a Digital Link with ({})",
+                super::title_of(ai),
+                in_path[0].0
             )));
         }
         uri.push(separator);
-        uri.push_str(&format!("{}={}", e.ai.code, percent_encode(&e.value)));
+        uri.push_str(&format!("{ai}={}", percent_encode(value)));
         separator = '&';
     }
     Ok(uri)
+}
+
+/// An AI and its value.
+type Pair<'a> = (&'a str, &'a str);
+
+/// The canonical layout of a Digital Link's AIs: the one primary key, then its qualifiers
+/// present, in the order of the `dlpkey` alternative that carries the most of them (the
+/// path); every other AI, in AI order (the query). `Err` holds how many primary keys there
+/// are when that is not one.
+fn arrange<'a>(pairs: &[Pair<'a>]) -> Result<(Vec<Pair<'a>>, Vec<Pair<'a>>), usize> {
+    let keys: Vec<&(&str, &str)> = pairs
+        .iter()
+        .filter(|(ai, _)| ai::lookup(ai).is_some_and(is_primary_key))
+        .collect();
+    let &[&key] = keys.as_slice() else {
+        return Err(keys.len());
+    };
+    let find = |code: &str| pairs.iter().find(|(ai, _)| *ai == code).copied();
+    let alternatives = syntax::rules(key.0)
+        .and_then(|r| r.dl_key.as_ref())
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let qualifiers = alternatives
+        .iter()
+        .max_by_key(|a| a.iter().filter(|q| find(q).is_some()).count());
+    let mut path = vec![key];
+    path.extend(qualifiers.into_iter().flatten().filter_map(|q| find(q)));
+    let mut rest: Vec<(&str, &str)> = pairs
+        .iter()
+        .filter(|(ai, _)| !path.iter().any(|(p, _)| p == ai))
+        .copied()
+        .collect();
+    rest.sort_by(|a, b| a.0.cmp(b.0));
+    Ok((path, rest))
 }

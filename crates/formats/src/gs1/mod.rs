@@ -306,18 +306,13 @@ fn finish(elements: Vec<Element>) -> Result<Vec<Element>, Gs1Error> {
     }
     let codes: Vec<&str> = unique.iter().map(|e| e.ai.code.as_str()).collect();
     syntax::check(&codes).map_err(|violation| match violation {
-        syntax::Violation::Excluded { ai, other, rule } => {
-            let rules = syntax::rules(&ai).expect("a rule came from it");
-            let list: Vec<&str> = rules.excludes.iter().map(|t| t.as_str()).collect();
-            let _ = rule;
-            Gs1Error::Excluded {
-                title: title_of(&ai),
-                other_title: title_of(&other),
-                ai,
-                other,
-                rule: list.join(","),
-            }
-        }
+        syntax::Violation::Excluded { ai, other, rule } => Gs1Error::Excluded {
+            title: title_of(&ai),
+            other_title: title_of(&other),
+            ai,
+            other,
+            rule,
+        },
         syntax::Violation::Unmet { ai, rule } => Gs1Error::Unmet {
             title: title_of(&ai),
             needs: rule.describe(),

@@ -273,11 +273,10 @@ pub fn lint(code: &str, value: &str) -> Result<(), LintFailure> {
         return Ok(());
     };
     let mut offset = 0;
-    for (i, c) in rules.components.iter().enumerate() {
+    for c in &rules.components {
         if offset >= value.len() {
             break;
         }
-        let _ = i;
         let end = (offset + c.max).min(value.len());
         let part = &value[offset..end];
         for linter in &c.linters {
@@ -436,11 +435,12 @@ pub fn codes() -> impl Iterator<Item = &'static str> {
 /// A pairing the dictionary forbids, or a requirement it makes that the AIs do not meet.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Violation {
-    /// `ai` may not appear with `other` (the dictionary's `ex` rule for `ai`).
+    /// `ai` may not appear with `other` (the dictionary's `ex` rule for `ai`, as written:
+    /// `01,03`).
     Excluded {
         ai: String,
         other: String,
-        rule: Template,
+        rule: String,
     },
     /// `ai` needs one of the rule's groups with it.
     Unmet { ai: String, rule: Requirement },
@@ -456,7 +456,12 @@ pub fn check(codes: &[&str]) -> Result<(), Violation> {
                 return Err(Violation::Excluded {
                     ai: ai.to_string(),
                     other: other.to_string(),
-                    rule: rule.clone(),
+                    rule: rules
+                        .excludes
+                        .iter()
+                        .map(Template::as_str)
+                        .collect::<Vec<_>>()
+                        .join(","),
                 });
             }
         }
