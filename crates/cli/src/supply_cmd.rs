@@ -65,40 +65,89 @@ pub async fn verify_pack(args: VerifyPackArgs) -> anyhow::Result<()> {
     for finding in &answer.findings {
         println!("  - {finding}");
     }
-    if let Some(custodian) = answer.custodian {
-        match &answer.custodian_label {
-            Some(label) => println!("held by: {label} ({custodian})"),
-            None => println!("held by: {custodian}"),
-        }
-    }
-    if let Some(to) = answer.in_transit_to {
-        println!("in transit to: {to}");
-    }
-    for sscc in &answer.containers {
-        println!("inside: (00){sscc}");
-    }
-    if !answer.custody.is_empty() {
-        println!("chain of custody:");
-        for step in &answer.custody {
-            let party = step
-                .entry
-                .party
-                .map(|p| format!(" with {p}"))
-                .unwrap_or_default();
-            println!(
-                "  {}  {:<14} {}  by {}{party}",
-                medchain_types::time::rfc3339(step.entry.time_ms),
-                step.entry.step.name(),
-                step.object,
-                step.entry.by
-            );
-        }
-    }
+    print!("{}", pack_lines(&answer));
     // A verdict other than genuine is an exit status a script can act on.
     if answer.verdict != PackVerdict::Genuine {
         std::process::exit(crate::EXIT_ANSWER_NO);
     }
     Ok(())
+}
+
+/// The on-chain hash of a prescription reference: 64 hex digits as they are, anything else
+/// hashed ([`medchain_types::supply::prescription_ref`]).
+fn prescription_hash(reference: &str) -> anyhow::Result<medchain_types::hash::Hash32> {
+    let reference = reference.trim();
+    if reference.is_empty() {
+        bail!("--prescription is empty: give your prescription reference, or leave it out");
+    }
+    if reference.len() == 64 && reference.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(reference.parse()?);
+    }
+    Ok(medchain_types::supply::prescription_ref(reference))
+}
+
+/// A pack check's answer after its verdict and findings, for a person: the product, lot and
+/// expiry, who holds it and where it is, and the chain of custody, with each party's name on
+/// chain before its id.
+fn pack_lines(answer: &medchain_types::api::VerifyPackResponse) -> String {
+    use std::fmt::Write as _;
+    let name = |party: &medchain_types::PartyId| match answer.labels.get(party) {
+        Some(label) => format!("{label} ({party})"),
+        None => party.to_string(),
+    };
+    let mut out = String::new();
+    if let Some(unit) = &answer.unit {
+        let _ = writeln!(out, "pack:      GTIN {} serial {}", unit.gtin, unit.serial);
+    }
+    if let Some(lot) = &answer.lot {
+        let _ = writeln!(out, "lot:       {} (expires {})", lot.lot, lot.expiry);
+        let _ = writeln!(out, "made by:   {}", name(&lot.manufacturer));
+        if let Some(recall) = &lot.recall {
+            let _ = writeln!(
+                out,
+                "recalled:  {} by {}: {}",
+                medchain_types::time::rfc3339(recall.time_ms),
+                name(&recall.by),
+                recall.reason
+            );
+        }
+    }
+    if let Some(container) = &answer.container {
+        let _ = writeln!(
+            out,
+            "container: (00){} holding {} objects",
+            container.sscc, container.contents
+        );
+    }
+    if let Some(custodian) = &answer.custodian {
+        let _ = writeln!(out, "held by:   {}", name(custodian));
+    }
+    if let Some(to) = &answer.in_transit_to {
+        let _ = writeln!(out, "going to:  {}", name(to));
+    }
+    for sscc in &answer.containers {
+        let _ = writeln!(out, "inside:    (00){sscc}");
+    }
+    if !answer.custody.is_empty() {
+        let _ = writeln!(out, "chain of custody:");
+        for step in &answer.custody {
+            let with = step
+                .entry
+                .party
+                .map(|p| format!(" with {}", name(&p)))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  {}  {:<14} {}  by {}{with}",
+                medchain_types::time::rfc3339(step.entry.time_ms),
+                step.entry.step.name(),
+                step.object,
+                name(&step.entry.by)
+            );
+        }
+    }
+    let _ = writeln!(out, "as of block {}", answer.height);
+    out
 }
 
 /// `medchain supply`: the supply chain from the command line.
@@ -165,10 +214,16 @@ pub enum SupplyCommand {
         #[command(flatten)]
         common: OpArgs,
     },
-    /// Dispense packs to a patient (dispenser).
+    /// Dispense packs to a patient (dispenser). A pack you dispensed within the last ten days
+    /// is answered "already dispensed by you at <time>" and raises no alert.
     Dispense {
         #[command(flatten)]
         objects: ObjectArgs,
+        /// Your prescription reference (an e-prescription id or your system's number). Only its
+        /// SHA-256 goes on chain (printed, to keep with your record); 64 hex digits are taken
+        /// as that hash already.
+        #[arg(long, value_name = "REF")]
+        prescription: Option<String>,
         #[command(flatten)]
         common: OpArgs,
     },
@@ -758,13 +813,22 @@ pub async fn supply_command(command: SupplyCommand) -> anyhow::Result<()> {
             });
             run_op(&common, op).await
         }
-        SupplyCommand::Dispense { objects, common } => {
+        SupplyCommand::Dispense {
+            objects,
+            prescription,
+            common,
+        } => {
             if !objects.containers.is_empty() {
                 bail!("packs are dispensed one by one: name them with --unit");
+            }
+            let prescription = prescription.as_deref().map(prescription_hash).transpose()?;
+            if let Some(hash) = &prescription {
+                eprintln!("prescription reference on chain: {hash}");
             }
             let op = SupplyOp::Dispense(Dispense {
                 meta: common.meta()?,
                 units: objects.objects()?.units,
+                prescription,
             });
             run_op(&common, op).await
         }

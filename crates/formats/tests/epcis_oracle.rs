@@ -144,6 +144,8 @@ fn every_kind() -> Vec<SupplyOp> {
             SupplyOp::Dispense(Dispense {
                 meta: m(5),
                 units: vec![units(0, &["A2"])],
+                prescription: (i == 1)
+                    .then(|| medchain_types::supply::prescription_ref("RX-2026-0001")),
             }),
             SupplyOp::Decommission(Decommission {
                 meta: m(6),

@@ -556,7 +556,9 @@ pub struct VerifyPackResponse {
     /// Height and block time the answer is for.
     pub height: u64,
     pub time_ms: u64,
-    /// Who holds it now, and their name on chain.
+    /// Who holds it now, and their name on chain: for a packed object, its outermost
+    /// container's custodian, which `unit` and `container` below name too (a packed object's
+    /// own stored custodian is who held it when it was packed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custodian: Option<crate::ids::PartyId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -576,6 +578,10 @@ pub struct VerifyPackResponse {
     /// The chain of custody: its own steps and those of the containers it travelled in, in
     /// order.
     pub custody: Vec<CustodyStep>,
+    /// The name on chain of each party the answer names (custodian, destination,
+    /// manufacturer, everyone in the chain of custody) that has one.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub labels: std::collections::BTreeMap<crate::ids::PartyId, String>,
     /// The state entries the answer rests on (the unit or container, its lot, every container
     /// in its custody chain, the shipment), each with a proof when asked.
     pub entries: Vec<StateResponse>,

@@ -708,12 +708,25 @@ struct_codec!(Receive {
 pub struct Dispense {
     pub meta: EventMeta,
     pub units: Vec<UnitGroup>,
+    /// The prescription dispensed against, as the pharmacy's record keeps it: a hash of the
+    /// pharmacy's own prescription reference ([`prescription_ref`]), never the prescription,
+    /// so nothing about the patient is on chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prescription: Option<Hash32>,
 }
 
 struct_codec!(Dispense {
     meta: v,
     units: l(GTIN_GROUPS_MAX),
+    prescription: v,
 });
+
+/// The on-chain reference for a pharmacy's prescription reference (an e-prescription id, the
+/// pharmacy system's number): SHA-256 under a medchain domain tag, so the pharmacy can show
+/// which dispensing answered which prescription while the chain holds only the hash.
+pub fn prescription_ref(reference: &str) -> Hash32 {
+    crate::hash::hash_parts(b"medchain/prescription/v1", &[reference.as_bytes()])
+}
 
 /// The custodian takes objects out of use: destroyed, sampled, stolen.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -929,6 +942,12 @@ impl SupplyOp {
             SupplyOp::Flag(op) => {
                 nonempty("objects", &op.objects)?;
                 crate::tx::check_text("reason", &op.reason, SUPPLY_REASON_BYTES_MAX)?;
+                if op.reason.trim().is_empty() {
+                    return Err(invalid(
+                        "reason",
+                        "a flag gives its reason (what was found, or why it is cleared)",
+                    ));
+                }
             }
         }
         Ok(())
@@ -1057,6 +1076,10 @@ pub struct Tracking {
     pub shipment: Option<Hash32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flag: Option<FlagKind>,
+    /// The last word on its flag: the alert or the party that flagged it, or who cleared it
+    /// and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flag_note: Option<FlagNote>,
     pub history: Vec<HistoryEntry>,
 }
 
@@ -1065,7 +1088,36 @@ struct_codec!(Tracking {
     parent: v,
     shipment: v,
     flag: v,
+    flag_note: v,
     history: l(HISTORY_MAX),
+});
+
+/// Why an object is flagged, or was cleared: set by a suspect-product alert (which flags the
+/// object suspect) and by every flag operation, so whoever checks the pack sees who decided
+/// and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlagNote {
+    pub kind: FlagKind,
+    /// The manufacturer or regulator that flagged or cleared it; none when an alert did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<PartyId>,
+    /// The alert that flagged it (its position in the list of all alerts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert: Option<u64>,
+    pub reason: String,
+    pub height: u64,
+    pub time_ms: u64,
+    pub tx: TxHash,
+}
+
+struct_codec!(FlagNote {
+    kind: v,
+    by: v,
+    alert: v,
+    reason: s(ALERT_REASON_BYTES_MAX),
+    height: v,
+    time_ms: v,
+    tx: v,
 });
 
 impl Tracking {
@@ -1076,6 +1128,7 @@ impl Tracking {
             parent: None,
             shipment: None,
             flag: None,
+            flag_note: None,
             history: vec![first],
         }
     }
@@ -1477,6 +1530,7 @@ mod tests {
         let empty = SupplyOp::Dispense(Dispense {
             meta: EventMeta::at(1),
             units: vec![],
+            prescription: None,
         });
         assert!(empty.check_shape().is_err());
         let mut meta = EventMeta::at(1);

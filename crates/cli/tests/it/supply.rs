@@ -159,6 +159,7 @@ async fn a_pallet_reaches_a_pharmacy_and_anyone_verifies_its_packs() {
     let op = SupplyOp::Dispense(Dispense {
         meta: meta(),
         units: units(&["A1"]),
+        prescription: None,
     });
     applied(&client, "pharmacy", op).await;
 
@@ -258,12 +259,41 @@ async fn a_pallet_reaches_a_pharmacy_and_anyone_verifies_its_packs() {
         .expect_err("a bad check digit");
     assert!(err.to_string().contains("check digit"), "{err}");
 
-    // Dispensing A1 again is refused on the record and flags it.
+    // Regression (issue 17): the pharmacy scanning A1 again is a repeated scan, answered with
+    // when it dispensed it, and no alert: the pack stays genuine-but-dispensed, not suspect.
     let op = SupplyOp::Dispense(Dispense {
         meta: meta(),
         units: units(&["A1"]),
+        prescription: None,
     });
-    let answer = run(&client, "pharmacy", op).await;
+    let keys = PartyKeys::dev("pharmacy");
+    let status = client.status().await.expect("status");
+    let nonce = client.next_nonce(&keys.party_id).await.expect("nonce");
+    let tx = keys.sign(&status.chain_id, nonce, TxBody::Supply(op));
+    let err = client.submit(&tx, true).await.expect_err("a repeated scan");
+    let medchain_client::ClientError::Problem(problem) = &err else {
+        panic!("not a problem answer: {err}");
+    };
+    assert_eq!(
+        (problem.status, problem.code.as_str()),
+        (409, "already_dispensed"),
+        "{problem:?}"
+    );
+    assert!(
+        problem.detail.contains("already dispensed by you at 20"),
+        "{problem:?}"
+    );
+    let answer = client.verify_pack(&link, false).await.expect("verified");
+    assert_eq!(answer.verdict, PackVerdict::Dispensed, "{answer:?}");
+    // The manufacturer moving A1, which the pharmacy dispensed, is refused on the record and
+    // flags it.
+    let op = SupplyOp::Ship(Ship {
+        meta: meta(),
+        objects: Objects::units(units(&["A1"])),
+        to: party_id("wholesaler"),
+        is_return: false,
+    });
+    let answer = run(&client, "manufacturer", op).await;
     assert_eq!(
         answer.receipt.as_ref().map(|r| r.outcome),
         Some(medchain_types::Outcome::Denied),
@@ -272,7 +302,7 @@ async fn a_pallet_reaches_a_pharmacy_and_anyone_verifies_its_packs() {
     // Regression (issue 17): the refusal names the rule that refused it, over HTTP and in
     // the CLI, not an empty reason.
     let rejection = answer.rejection.as_ref().expect("a denial says why");
-    assert_eq!(rejection.code, "already_out", "{rejection:?}");
+    assert_eq!(rejection.code, "not_custodian", "{rejection:?}");
     assert!(
         rejection.reason.contains("suspect-product alert"),
         "{rejection:?}"
@@ -283,7 +313,6 @@ async fn a_pallet_reaches_a_pharmacy_and_anyone_verifies_its_packs() {
     );
     let status = client.tx_status(&answer.hash).await.expect("status");
     assert_eq!(status.rejection, answer.rejection);
-    let denied_reason = rejection.reason.clone();
     let answer = client.verify_pack(&link, false).await.expect("verified");
     assert_eq!(answer.verdict, PackVerdict::Suspect);
     // The manufacturer and regulators list the alert, with proofs.
@@ -294,8 +323,8 @@ async fn a_pallet_reaches_a_pharmacy_and_anyone_verifies_its_packs() {
             .expect("alerts");
         assert_eq!(alerts.count, 1, "{alerts:?}");
         let alert = &alerts.alerts[0];
-        assert_eq!(alert.kind, medchain_types::supply::AlertKind::AlreadyOut);
-        assert_eq!(alert.actor, party_id("pharmacy"));
+        assert_eq!(alert.kind, medchain_types::supply::AlertKind::NotCustodian);
+        assert_eq!(alert.actor, party_id("manufacturer"));
         medchain_client::supply::check_alerts(
             &Verifier::new(genesis.clone()),
             manufacturer.as_ref(),
@@ -329,6 +358,22 @@ async fn a_pallet_reaches_a_pharmacy_and_anyone_verifies_its_packs() {
     );
     assert!(stdout.starts_with("GENUINE"), "{stdout}");
     assert!(stdout.contains("High Street Pharmacy (demo)"), "{stdout}");
+    // Regression (issue 17): the plain answer shows the product data and names, not only ids.
+    assert!(
+        stdout.contains(&format!("pack:      GTIN {GTIN} serial A2")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("lot:       L1 (expires 2030-01-31)"),
+        "{stdout}"
+    );
+    let wholesaler = party_id("wholesaler");
+    let labelled = stdout
+        .lines()
+        .filter(|line| line.contains("  by "))
+        .all(|line| line.contains(" ("));
+    assert!(labelled, "every step names its party by label: {stdout}");
+    assert!(stdout.contains(&format!("({wholesaler})")), "{stdout}");
     let out = std::process::Command::new(processes::BIN)
         .args(["verify-pack", &link, "--node", &url])
         .output()
@@ -491,6 +536,7 @@ async fn a_pallet_reaches_a_pharmacy_and_anyone_verifies_its_packs() {
         SupplyOp::Dispense(Dispense {
             meta: meta(),
             units: units(&["A2"]),
+            prescription: None,
         }),
     )
     .await;
@@ -499,7 +545,7 @@ async fn a_pallet_reaches_a_pharmacy_and_anyone_verifies_its_packs() {
         Some(medchain_types::Outcome::Denied),
         "{answer:?}"
     );
-    // The CLI names the rule too (one more denied dispense, at the end: it is one more alert).
+    // The CLI names the rule too: a repeated scan, and what it changes (nothing).
     let cli = std::process::Command::new(processes::BIN)
         .args([
             "supply",
@@ -515,8 +561,9 @@ async fn a_pallet_reaches_a_pharmacy_and_anyone_verifies_its_packs() {
     let stderr = String::from_utf8_lossy(&cli.stderr);
     assert!(
         !cli.status.success()
-            && stderr.contains("already_out: ")
-            && stderr.contains(&denied_reason[..20]),
+            && stderr.contains("already dispensed (409): ")
+            && stderr.contains("already dispensed by you at")
+            && stderr.contains("raises no alert"),
         "{stderr}"
     );
 }
@@ -781,7 +828,7 @@ async fn a_custodial_account_captures_epcis_all_or_nothing() {
     );
     assert!(
         problem.detail.contains("event 2 (supply_dispense)")
-            && problem.detail.contains("already_out"),
+            && problem.detail.contains("already_dispensed"),
         "{problem:?}"
     );
     assert_eq!(
@@ -1097,12 +1144,30 @@ async fn the_supply_commands_run_a_lot_from_the_command_line() {
     let link = format!("https://id.gs1.org/01/{GTIN}/21/C001");
     applied(op(&["receive", "--unit", &link], "pharmacy")).await;
     let scanned = format!("(01){GTIN}(21)C001");
-    applied(op(&["dispense", "--unit", &scanned], "pharmacy")).await;
-    // Dispensing it again is refused on the record, with the reason.
+    applied(op(
+        &[
+            "dispense",
+            "--unit",
+            &scanned,
+            "--prescription",
+            "RX-SYNTH-0001",
+        ],
+        "pharmacy",
+    ))
+    .await;
+    // Dispensing it again is a repeated scan: refused with when, and no alert.
     let err = run(op(&["dispense", "--unit", &scanned], "pharmacy"))
         .await
         .expect_err("dispensed twice");
-    assert!(err.contains("not applied"), "{err}");
+    assert!(err.contains("already dispensed by you at"), "{err}");
+    // The wholesaler shipping the pack the pharmacy dispensed is refused with an alert.
+    let err = run(op(
+        &["ship", "--unit", &scanned, "--to", "dev:pharmacy"],
+        "wholesaler",
+    ))
+    .await
+    .expect_err("not the custodian");
+    assert!(err.contains("not_custodian"), "{err}");
     applied(op(
         &[
             "recall",
@@ -1177,7 +1242,7 @@ async fn the_supply_commands_run_a_lot_from_the_command_line() {
     )
     .await;
     assert_eq!(alerts["count"], 1, "{alerts}");
-    assert_eq!(alerts["alerts"][0]["kind"], "already_out");
+    assert_eq!(alerts["alerts"][0]["kind"], "not_custodian");
 
     // EPCIS: the lot's events, and a captured document's.
     let lot = format!("{GTIN}/CLI-LOT");
@@ -1421,6 +1486,7 @@ async fn four_validators_carry_a_pallet_of_ten_thousand_units_to_a_pharmacy() {
                 gtin: gtin(),
                 serials: Serials::List(vec!["P00042".into()]),
             }],
+            prescription: None,
         })],
     )
     .await;

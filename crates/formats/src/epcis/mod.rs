@@ -18,6 +18,7 @@ pub mod query;
 use medchain_types::{
     PartyId,
     gs1::Sscc,
+    hash::Hash32,
     supply::{
         Commission, Decommission, DecommissionReason, Dispense, EventMeta, Flag, FlagKind, Object,
         Objects, Pack, Recall, Receive, Reference, Serials, Ship, SupplyOp, Transform, UnitGroup,
@@ -295,13 +296,19 @@ fn base_event(op: &SupplyOp) -> Map<String, Value> {
             "receiving",
             "in_progress",
         ),
-        SupplyOp::Dispense(d) => object_event(
-            &d.meta,
-            uris(unit_objects(&d.units)),
-            "OBSERVE",
-            "dispensing",
-            "dispensed",
-        ),
+        SupplyOp::Dispense(d) => {
+            let mut event = object_event(
+                &d.meta,
+                uris(unit_objects(&d.units)),
+                "OBSERVE",
+                "dispensing",
+                "dispensed",
+            );
+            if let Some(prescription) = &d.prescription {
+                event.insert(medchain("prescription"), prescription.to_hex().into());
+            }
+            event
+        }
         SupplyOp::Decommission(d) => {
             let (step, disposition) = decommission_words(d.reason);
             object_event(&d.meta, uris(d.objects.iter()), "DELETE", step, disposition)
@@ -830,6 +837,15 @@ fn op_of(event: &Map<String, Value>) -> Result<SupplyOp, String> {
                 ("OBSERVE" | "DELETE", Some("dispensing")) => SupplyOp::Dispense(Dispense {
                     meta,
                     units: units_only(group(objects), "epcList", "dispensing")?,
+                    prescription: match event.get(&medchain("prescription")) {
+                        None => None,
+                        Some(value) => Some(
+                            value
+                                .as_str()
+                                .and_then(|hex| hex.parse::<Hash32>().ok())
+                                .ok_or("medchain:prescription is the prescription reference's SHA-256, 64 hex digits")?,
+                        ),
+                    },
                 }),
                 ("DELETE", Some(step @ ("decommissioning" | "destroying" | "sampling"))) => {
                     let reason = match (step, disposition) {

@@ -16,12 +16,20 @@
 //!   receives. Only top-level objects move; packed units move with their container.
 //! - **Out of the chain.** Dispensed, decommissioned and consumed units do nothing more.
 //!   Recalled, expired and flagged units are not dispensed or moved on (except back as a
-//!   return).
+//!   return). A unit dispensed from inside a case leaves the case (its history says unpacked,
+//!   then dispensed), so a dispensed unit is never inside a container.
+//! - **A repeated scan.** A dispenser dispensing a pack it dispensed itself within
+//!   [`REDISPENSE_WINDOW_MS`] (ten days) is refused as `already_dispensed`, saying when, with
+//!   no alert: a pharmacist scanning the same pack twice is not a counterfeiter.
 //! - **Alerts.** An operation refused for a reason that points at counterfeiting or diversion
 //!   (a second commissioning, a move or dispensing by someone who does not hold the object, a
 //!   receipt by someone it was not sent to, a second dispensing, an unknown serial, a recalled,
 //!   expired or flagged unit dispensed) is committed as denied, the object is flagged suspect,
 //!   and a suspect-product alert is listed for the manufacturer and for regulators.
+//! - **Resolving.** The product's manufacturer or a regulator resolves an alert by clearing
+//!   the flag with a reason (`flag` with `cleared`); every flag gives its reason, and the
+//!   object keeps the last word on its flag ([`FlagNote`]: the alert or who flagged it, who
+//!   cleared it and why), which every pack check shows.
 //!
 //! Keys: `sg/<gtin>` [`Product`], `sl/<gtin><lot>` [`Lot`], `su/<gtin><serial>` [`Unit`],
 //! `sc/<sscc>` [`Container`], `ss/<id>` [`Shipment`], `sx/<tx>` [`Transformation`]; the lists
@@ -47,10 +55,10 @@ use medchain_types::{
     supply::{
         ALERT_REASON_BYTES_MAX, ALERTS_ALL, Alert, AlertKind, CONTAINER_LOTS_MAX,
         CONTAINER_PACKINGS_MAX, Commission, Container, ContainerStatus, Decommission, Dispense,
-        EVENT_TIME_SKEW_MS, EventMeta, EventRef, Flag, FlagKind, HISTORY_MAX, HistoryEntry, Lot,
-        LotBatch, LotRef, OBJECTS_PER_OP_MAX, Object, Objects, Pack, Product, Recall, RecallNotice,
-        Receive, Ship, Shipment, Step, SupplyOp, Tracking, Transform, Transformation, Unit,
-        UnitGroup, UnitStatus, Unpack, unit_objects,
+        EVENT_TIME_SKEW_MS, EventMeta, EventRef, Flag, FlagKind, FlagNote, HISTORY_MAX,
+        HistoryEntry, Lot, LotBatch, LotRef, OBJECTS_PER_OP_MAX, Object, Objects, Pack, Product,
+        Recall, RecallNotice, Receive, Ship, Shipment, Step, SupplyOp, Tracking, Transform,
+        Transformation, Unit, UnitGroup, UnitStatus, Unpack, unit_objects,
     },
     time::Date,
 };
@@ -1221,12 +1229,56 @@ async fn receive<R: StateRead>(
     Ok((op.objects.len(), subject))
 }
 
+/// How long a dispenser's second dispensing of a pack it dispensed itself is taken for a
+/// repeated scan rather than a sign of a copied serial: ten days, the window in which the EU
+/// Falsified Medicines Directive lets the same person at the same premises undo a pack's
+/// decommissioning (Commission Delegated Regulation (EU) 2016/161, Article 13(1)(b)).
+pub const REDISPENSE_WINDOW_MS: u64 = 10 * 24 * 60 * 60 * 1000;
+
+/// When `unit` was dispensed by `dispenser` within [`REDISPENSE_WINDOW_MS`] of `now_ms`: that
+/// dispensing's history entry.
+fn dispensed_by(unit: &Unit, dispenser: &PartyId, now_ms: u64) -> Option<HistoryEntry> {
+    if unit.status != UnitStatus::Dispensed {
+        return None;
+    }
+    let last = unit
+        .tracking
+        .history
+        .iter()
+        .rev()
+        .find(|entry| entry.step == Step::Dispensed)?;
+    (last.by == *dispenser && now_ms.saturating_sub(last.time_ms) <= REDISPENSE_WINDOW_MS)
+        .then(|| last.clone())
+}
+
+/// Dispensing: each unit must be held by the dispenser, in the chain and fit (not recalled,
+/// expired or flagged). A unit still packed in a case leaves it, as GS1 practice has a unit
+/// leave its container when dispensed: its history says it was unpacked, then dispensed, and
+/// from then on it has one custodian of its own, the dispenser. A pack the same dispenser
+/// dispensed within [`REDISPENSE_WINDOW_MS`] is a repeated scan: refused as
+/// `already_dispensed` with when, and no alert.
 async fn dispense<R: StateRead>(
     work: &mut Work<'_, '_, '_, R>,
     op: &Dispense,
 ) -> Result<(usize, String), TxError> {
     let objects: Vec<Object> = unit_objects(&op.units).collect();
     let entry = work.entry(Step::Dispensed, None, None);
+    work.preload(&objects).await?;
+    let (signer, now_ms) = (work.signer, work.ctx.env().time_ms);
+    for object in &objects {
+        if let Some(Entity::Unit(unit)) = work.load(object).await?
+            && let Some(before) = dispensed_by(unit, &signer, now_ms)
+        {
+            return Err(refused(
+                "already_dispensed",
+                format!(
+                    "{object} was already dispensed by you at {} (transaction {}); a repeated scan changes nothing and raises no alert",
+                    medchain_types::time::rfc3339(before.time_ms),
+                    before.tx
+                ),
+            ));
+        }
+    }
     for object in &objects {
         let object = object.clone();
         work.require_fit(&object, false).await?;
@@ -1391,6 +1443,15 @@ async fn flag<R: StateRead>(
 ) -> Result<(usize, String), TxError> {
     let signer = work.signer;
     let entry = work.entry(Step::Flagged, None, None);
+    let note = FlagNote {
+        kind: op.flag,
+        by: Some(signer),
+        alert: None,
+        reason: op.reason.clone(),
+        height: entry.height,
+        time_ms: entry.time_ms,
+        tx: entry.tx,
+    };
     let mut count = 0;
     work.preload_named(&op.objects).await?;
     for object in op.objects.iter() {
@@ -1410,11 +1471,18 @@ async fn flag<R: StateRead>(
                 ),
             ));
         }
-        let value = match op.flag {
+        let tracking = work.existing(&object).await?.tracking_mut();
+        if op.flag == FlagKind::Cleared && tracking.flag.is_none() {
+            return Err(refused(
+                "not_flagged",
+                format!("{object} is not flagged; there is nothing to clear"),
+            ));
+        }
+        tracking.flag = match op.flag {
             FlagKind::Cleared => None,
             other => Some(other),
         };
-        work.existing(&object).await?.tracking_mut().flag = value;
+        tracking.flag_note = Some(note.clone());
         work.record(&object, entry.clone()).await?;
         count += 1;
     }
@@ -1447,20 +1515,35 @@ pub async fn record_alert<R: StateRead>(
         lists::push(ctx, names::ALERTS, &manufacturer.0, bytes).await?;
     }
     let key = object_key(&violation.object);
+    let note = FlagNote {
+        kind: FlagKind::Suspect,
+        by: None,
+        alert: Some(seq),
+        reason: alert.reason.clone(),
+        height: alert.height,
+        time_ms: alert.time_ms,
+        tx,
+    };
+    let flag = |tracking: &mut Tracking| {
+        let fresh = tracking.flag.is_none();
+        if fresh {
+            tracking.flag = Some(FlagKind::Suspect);
+            tracking.flag_note = Some(note.clone());
+        }
+        fresh
+    };
     match &violation.object {
         Object::Unit { .. } => {
             if let Some(mut unit) = ctx.get_decoded::<Unit>(&key).await?
-                && unit.tracking.flag.is_none()
+                && flag(&mut unit.tracking)
             {
-                unit.tracking.flag = Some(FlagKind::Suspect);
                 ctx.put_encoded(key, &unit);
             }
         }
         Object::Container { .. } => {
             if let Some(mut container) = ctx.get_decoded::<Container>(&key).await?
-                && container.tracking.flag.is_none()
+                && flag(&mut container.tracking)
             {
-                container.tracking.flag = Some(FlagKind::Suspect);
                 ctx.put_encoded(key, &container);
             }
         }

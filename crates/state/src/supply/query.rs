@@ -198,6 +198,7 @@ pub async fn verify_pack<R: StateRead>(
         container: None,
         lot: None,
         custody: Vec::new(),
+        labels: Default::default(),
         entries: Vec::new(),
     };
     // The answer for a serial or SSCC that was never on chain: its absence is the proof.
@@ -292,22 +293,54 @@ pub async fn verify_pack<R: StateRead>(
             ));
         }
     }
+    // Who decided its flag, and why, in words.
+    let said = match &tracking.flag_note {
+        None => String::new(),
+        Some(note) => {
+            let who = match (note.alert, note.by) {
+                (Some(alert), _) => format!("suspect-product alert {alert}"),
+                (None, Some(party)) => label(read, &party)
+                    .await?
+                    .map_or_else(|| party.to_string(), |name| format!("{name} ({party})")),
+                (None, None) => "the chain".to_string(),
+            };
+            let at = medchain_types::time::rfc3339(note.time_ms);
+            format!(" by {who} at {at}: {}", note.reason)
+        }
+    };
     match tracking.flag {
         Some(FlagKind::Illegitimate) => {
             verdicts.push(PackVerdict::Illegitimate);
-            findings.push("it is confirmed illegitimate".into());
+            findings.push(format!("it is confirmed illegitimate{said}"));
         }
         Some(FlagKind::Suspect) => {
             verdicts.push(PackVerdict::Suspect);
-            findings.push(
-                "it is flagged suspect: a suspect-product alert or an investigation names it"
-                    .into(),
-            );
+            findings.push(match said.is_empty() {
+                true => {
+                    "it is flagged suspect: a suspect-product alert or an investigation names it"
+                        .into()
+                }
+                false => format!("it is flagged suspect{said}"),
+            });
         }
-        _ => {}
+        _ => {
+            if tracking
+                .flag_note
+                .as_ref()
+                .is_some_and(|note| note.kind == FlagKind::Cleared)
+            {
+                findings.push(format!("an earlier flag on it was cleared{said}"));
+            }
+        }
     }
-    // Where it is: the outermost container holds it.
+    // Where it is: the outermost container holds it, and the answer names one custodian.
     let place = whereabouts(read, &tracking).await?;
+    if let Some(unit) = &mut response.unit {
+        unit.tracking.custodian = place.custodian;
+    }
+    if let Some(container) = &mut response.container {
+        container.tracking.custodian = place.custodian;
+    }
     response.containers = place.containers;
     response.custodian = Some(place.custodian);
     response.custodian_label = label(read, &place.custodian).await?;
@@ -322,6 +355,26 @@ pub async fn verify_pack<R: StateRead>(
     custody(read, object, tracking.history, 0, u64::MAX, 0, &mut steps).await?;
     steps.sort_by_key(|s| (s.entry.height, s.entry.time_ms));
     response.custody = steps;
+    // The name on chain of every party the answer names, so a person reads names, not ids.
+    let mut named: Vec<PartyId> = response
+        .custody
+        .iter()
+        .flat_map(|s| [Some(s.entry.by), s.entry.party])
+        .flatten()
+        .collect();
+    named.extend(response.custodian);
+    named.extend(response.in_transit_to);
+    if let Some(lot) = &response.lot {
+        named.push(lot.manufacturer);
+        named.extend(lot.recall.as_ref().map(|recall| recall.by));
+    }
+    named.sort();
+    named.dedup();
+    for party in named {
+        if let Some(name) = label(read, &party).await? {
+            response.labels.insert(party, name);
+        }
+    }
     verdicts.sort_by_key(|v| *v as u8);
     response.verdict = verdicts.first().copied().unwrap_or(PackVerdict::Genuine);
     if response.verdict == PackVerdict::Genuine {

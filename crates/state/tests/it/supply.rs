@@ -149,6 +149,7 @@ fn dispense(serial: &str) -> SupplyOp {
     SupplyOp::Dispense(Dispense {
         meta: meta(),
         units: units(&[serial]),
+        prescription: None,
     })
 }
 
@@ -488,7 +489,22 @@ fn a_pallet_travels_from_manufacturer_through_a_wholesaler_to_a_pharmacy_and_a_p
     assert_eq!(a1.tracking.parent, None);
     assert_eq!(a1.tracking.custodian, party_id("pharmacy"));
     assert_eq!(stored_container(&chain, 1).contents, 3);
-    // Twice is once too many.
+    // The same pharmacy scanning the pack again is a repeated scan: answered with when it was
+    // dispensed, and neither an alert nor a flag.
+    let err = refused(&mut chain, "pharmacy", dispense("A1"), "already_dispensed");
+    assert!(
+        err.to_string()
+            .contains("already dispensed by you at 2023-11-14T22:13"),
+        "{err}"
+    );
+    assert!(
+        alerts(&chain, &ALERTS_ALL)
+            .iter()
+            .all(|a| a.object != unit("A1"))
+    );
+    assert_eq!(stored_unit(&chain, "A1").tracking.flag, None);
+    // Past the ten days a second dispensing is a copied serial, even at the same pharmacy.
+    chain.time_ms += supply::REDISPENSE_WINDOW_MS;
     alerted(
         &mut chain,
         "pharmacy",
@@ -511,6 +527,142 @@ fn a_pallet_travels_from_manufacturer_through_a_wholesaler_to_a_pharmacy_and_a_p
         dispense("FAKE1"),
         AlertKind::UnknownSerial,
     );
+}
+
+/// The public pack check, as of the chain's last block.
+fn check(chain: &Chain, serial: &str) -> medchain_types::api::VerifyPackResponse {
+    let scan = medchain_types::api::ScanSummary {
+        form: "element_string".into(),
+        gtin: Some(gtin()),
+        serial: Some(serial.into()),
+        lot: None,
+        expiry: None,
+        sscc: None,
+        digital_link: None,
+    };
+    futures::executor::block_on(supply::query::verify_pack(
+        &chain.state,
+        scan,
+        chain.height,
+        chain.time_ms,
+    ))
+    .expect("answered")
+}
+
+#[test]
+fn dispensing_a_packed_unit_takes_it_out_of_its_case_and_the_answer_names_one_custodian() {
+    let mut chain = Chain::dev();
+    pallet_at_wholesaler(&mut chain);
+    // Inside case 1 inside pallet 9, a unit is held by whoever holds the pallet, and the
+    // answer says so everywhere it names a custodian.
+    let answer = check(&chain, "A2");
+    assert_eq!(answer.custodian, Some(party_id("wholesaler")));
+    assert_eq!(
+        answer.unit.expect("unit").tracking.custodian,
+        party_id("wholesaler")
+    );
+    assert_eq!(answer.containers, [sscc(1), sscc(9)]);
+    applied(&mut chain, "wholesaler", ship(containers(&[9]), "pharmacy"));
+    applied(&mut chain, "pharmacy", receive(containers(&[9])));
+    let answer = check(&chain, "A2");
+    assert_eq!(answer.custodian, Some(party_id("pharmacy")));
+    assert_eq!(
+        answer.unit.expect("unit").tracking.custodian,
+        party_id("pharmacy")
+    );
+    // Dispensed from the case, the unit leaves it (GS1 practice): unpacked, then dispensed,
+    // and from then on in no container.
+    applied(&mut chain, "pharmacy", dispense("A2"));
+    let a2 = stored_unit(&chain, "A2");
+    let steps: Vec<Step> = a2.tracking.history.iter().map(|h| h.step).collect();
+    assert_eq!(steps.last_chunk(), Some(&[Step::Unpacked, Step::Dispensed]));
+    assert_eq!(
+        (a2.tracking.parent, a2.tracking.custodian),
+        (None, party_id("pharmacy"))
+    );
+    assert_eq!(stored_container(&chain, 1).contents, 3);
+    let answer = check(&chain, "A2");
+    assert!(answer.containers.is_empty(), "{answer:?}");
+    assert_eq!(answer.custodian, Some(party_id("pharmacy")));
+}
+
+#[test]
+fn an_alert_is_resolved_by_clearing_its_flag_with_a_reason_and_the_pack_check_says_who_and_why() {
+    let mut chain = Chain::dev();
+    applied(&mut chain, "manufacturer", commission(&["R1", "R2"], None));
+    // The wholesaler ships a pack it does not hold: an alert, and the pack is flagged suspect.
+    alerted(
+        &mut chain,
+        "wholesaler",
+        ship(loose(&["R1"]), "pharmacy"),
+        AlertKind::NotCustodian,
+    );
+    let note = stored_unit(&chain, "R1")
+        .tracking
+        .flag_note
+        .expect("a note");
+    assert_eq!(
+        (note.kind, note.by, note.alert),
+        (FlagKind::Suspect, None, Some(0))
+    );
+    let answer = check(&chain, "R1");
+    assert_eq!(
+        answer.verdict,
+        medchain_types::api::PackVerdict::Suspect,
+        "{answer:?}"
+    );
+    assert!(
+        answer.findings[0].starts_with("it is flagged suspect by suspect-product alert 0 at "),
+        "{:?}",
+        answer.findings
+    );
+    let clear = |serial: &str, reason: &str| {
+        SupplyOp::Flag(Flag {
+            meta: meta(),
+            objects: loose(&[serial]),
+            flag: FlagKind::Cleared,
+            reason: reason.into(),
+        })
+    };
+    // Clearing says why; only the manufacturer or a regulator clears; what is not flagged has
+    // nothing to clear.
+    let unsaid = clear("R1", " ")
+        .check_shape()
+        .expect_err("refused at admission");
+    assert!(
+        unsaid.to_string().contains("a flag gives its reason"),
+        "{unsaid}"
+    );
+    refused(&mut chain, "pharmacy", clear("R1", "fine"), "missing_role");
+    refused(
+        &mut chain,
+        "manufacturer",
+        clear("R2", "fine"),
+        "not_flagged",
+    );
+    let reason = "the wholesaler's scanner sent the wrong shipment; pack accounted for";
+    applied(&mut chain, "manufacturer", clear("R1", reason));
+    let r1 = stored_unit(&chain, "R1");
+    assert_eq!(r1.tracking.flag, None);
+    let note = r1.tracking.flag_note.expect("a note");
+    assert_eq!(
+        (note.kind, note.by, note.reason.as_str()),
+        (FlagKind::Cleared, Some(party_id("manufacturer")), reason)
+    );
+    let answer = check(&chain, "R1");
+    assert_eq!(answer.verdict, medchain_types::api::PackVerdict::Genuine);
+    assert!(
+        answer
+            .findings
+            .iter()
+            .any(|f| f.starts_with("an earlier flag on it was cleared by ")
+                && f.contains(&party_id("manufacturer").to_string())
+                && f.ends_with(reason)),
+        "{:?}",
+        answer.findings
+    );
+    // The cleared pack moves on again.
+    applied(&mut chain, "manufacturer", ship(loose(&["R1"]), "pharmacy"));
 }
 
 #[test]
