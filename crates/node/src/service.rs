@@ -828,6 +828,7 @@ pub fn decode_value(key: &[u8], bytes: &[u8]) -> Option<serde_json::Value> {
         "credential" => json_of::<medchain_types::credential::Credential>(bytes),
         "accreditation" => json_of::<medchain_state::credentials::Accreditation>(bytes),
         "requirement" => json_of::<medchain_types::tx::CredentialRequirement>(bytes),
+        "credential-types" => json_of::<medchain_state::credentials::IssuedTypes>(bytes),
         "key" => json_of::<medchain_types::KeyRecord>(bytes),
         "record" => json_of::<medchain_types::records::Record>(bytes),
         "record-version" => json_of::<medchain_types::records::RecordVersion>(bytes),

@@ -9,14 +9,18 @@
 //! - Only the issuer changes a credential's status: suspend, reinstate, revoke. Revocation is
 //!   final. Expiry needs no transaction: it follows from the block time.
 //! - Governance sets which gated actions require which credential; [`require`] is the one check
-//!   modules call.
+//!   modules call. A requirement names an action something checks ([`GATED_ACTIONS`]) and a
+//!   credential type some accredited issuer issues ([`ISSUED_TYPES`]), or it is refused when
+//!   proposed and again when executed: a typo would otherwise leave an action ungated, or
+//!   closed to everyone, while everyone believes it is gated.
 //!
 //! Keys: `ci/<issuer>` accreditation, `cr/<id>` credential, `ch/<subject>/<type>` the ids a
-//! subject holds of a type, `cq/<action>` the requirement of an action.
+//! subject holds of a type, `cq/<action>` the requirement of an action, [`ISSUED_TYPES`] the
+//! credential types accredited issuers issue, with how many issue each.
 
 use crate::{error::TxError, executor::TxContext, identity::require_role, view::StateRead};
 use bytes::BufMut;
-use commonware_codec::{Buf, EncodeSize, Error, Read, Write};
+use commonware_codec::{Buf, EncodeSize, Error, Read, ReadExt as _, Write};
 use medchain_types::{
     Event, Hash32, PartyId, PartyKind, Role,
     codec::read_list,
@@ -104,6 +108,138 @@ pub fn requirement_key(action: &str) -> Vec<u8> {
     [b"cq/".as_slice(), action.as_bytes()].concat()
 }
 
+/// The credential types accredited issuers issue, each with how many issuers are accredited
+/// for it (sorted by type; a type no issuer is accredited for any more is dropped).
+pub const ISSUED_TYPES: &[u8] = b"g/credential-types";
+
+/// Most credential types the chain's accredited issuers may issue between them.
+pub const ISSUED_TYPES_MAX: usize = 1024;
+
+/// The value under [`ISSUED_TYPES`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedTypes {
+    pub types: Vec<IssuedType>,
+}
+
+/// A credential type and how many accredited issuers issue it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedType {
+    pub credential_type: CredentialType,
+    pub issuers: u32,
+}
+
+impl Write for IssuedTypes {
+    fn write(&self, buf: &mut impl BufMut) {
+        (self.types.len() as u32).write(buf);
+        for entry in &self.types {
+            entry.credential_type.write(buf);
+            entry.issuers.write(buf);
+        }
+    }
+}
+impl EncodeSize for IssuedTypes {
+    fn encode_size(&self) -> usize {
+        4 + self
+            .types
+            .iter()
+            .map(|entry| entry.credential_type.encode_size() + 4)
+            .sum::<usize>()
+    }
+}
+impl Read for IssuedTypes {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, Error> {
+        let count = u32::read(buf)? as usize;
+        if count > ISSUED_TYPES_MAX {
+            return Err(Error::InvalidLength(count));
+        }
+        let mut types = Vec::with_capacity(count);
+        for _ in 0..count {
+            types.push(IssuedType {
+                credential_type: CredentialType::read(buf)?,
+                issuers: u32::read(buf)?,
+            });
+        }
+        Ok(IssuedTypes { types })
+    }
+}
+
+impl IssuedTypes {
+    fn names(&self) -> String {
+        match self.types.is_empty() {
+            true => "none yet (accredit an issuer for it first)".into(),
+            false => self
+                .types
+                .iter()
+                .map(|entry| entry.credential_type.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
+
+    /// Counts `issuer`'s types in (`by` = 1) or out (`by` = -1).
+    fn count(&mut self, types: &[CredentialType], by: i64) {
+        for credential_type in types {
+            match self
+                .types
+                .binary_search_by(|entry| entry.credential_type.cmp(credential_type))
+            {
+                Ok(at) => {
+                    let issuers = i64::from(self.types[at].issuers) + by;
+                    match issuers > 0 {
+                        true => self.types[at].issuers = issuers as u32,
+                        false => {
+                            self.types.remove(at);
+                        }
+                    }
+                }
+                Err(at) if by > 0 => self.types.insert(
+                    at,
+                    IssuedType {
+                        credential_type: credential_type.clone(),
+                        issuers: by as u32,
+                    },
+                ),
+                Err(_) => {}
+            }
+        }
+    }
+}
+
+/// The credential types accredited issuers issue.
+pub async fn issued_types<R: StateRead>(
+    ctx: &TxContext<'_, '_, R>,
+) -> Result<IssuedTypes, TxError> {
+    Ok(ctx
+        .get_decoded::<IssuedTypes>(ISSUED_TYPES)
+        .await?
+        .unwrap_or_default())
+}
+
+/// Refuses a requirement for a credential type no accredited issuer issues (nobody could ever
+/// satisfy it), naming the types that are issued.
+pub(crate) async fn check_issued<R: StateRead>(
+    ctx: &TxContext<'_, '_, R>,
+    requirement: &CredentialRequirement,
+) -> Result<(), TxError> {
+    let issued = issued_types(ctx).await?;
+    if issued
+        .types
+        .iter()
+        .any(|entry| entry.credential_type == requirement.credential_type)
+    {
+        return Ok(());
+    }
+    Err(TxError::Invalid {
+        field: "credential_type",
+        reason: format!(
+            "no accredited issuer issues credential type {:?}, so nobody could satisfy the requirement; the types accredited issuers issue are {}",
+            requirement.credential_type.as_str(),
+            issued.names()
+        ),
+    })
+}
+
 /// Accredits (or withdraws) an issuer; called by governance.
 pub(crate) async fn accredit<R: StateRead>(
     ctx: &mut TxContext<'_, '_, R>,
@@ -121,12 +257,25 @@ pub(crate) async fn accredit<R: StateRead>(
         });
     }
     let key = accreditation_key(&issuer);
+    let mut issued = issued_types(ctx).await?;
+    if let Some(before) = ctx.get_decoded::<Accreditation>(&key).await? {
+        issued.count(&before.credential_types, -1);
+    }
     if credential_types.is_empty() || jurisdictions.is_empty() {
         ctx.delete(key);
     } else {
         let mut types = credential_types.to_vec();
         types.sort();
         types.dedup();
+        issued.count(&types, 1);
+        if issued.types.len() > ISSUED_TYPES_MAX {
+            return Err(TxError::Refused {
+                code: "too_many_credential_types",
+                reason: format!(
+                    "accredited issuers would issue more than {ISSUED_TYPES_MAX} credential types between them"
+                ),
+            });
+        }
         let mut places = jurisdictions.to_vec();
         places.sort();
         places.dedup();
@@ -138,6 +287,7 @@ pub(crate) async fn accredit<R: StateRead>(
             },
         );
     }
+    ctx.put_encoded(ISSUED_TYPES.to_vec(), &issued);
     ctx.emit(Event::IssuerAccredited {
         issuer,
         credential_types: credential_types.len() as u32,

@@ -315,8 +315,14 @@ async fn precheck<R: StateRead>(
                 });
             }
         }
-        GovernanceAction::SetCredentialRequirement { action, .. } => {
+        GovernanceAction::SetCredentialRequirement {
+            action,
+            requirement,
+        } => {
             crate::credentials::check_gated(action)?;
+            if let Some(requirement) = requirement {
+                crate::credentials::check_issued(ctx, requirement).await?;
+            }
         }
         GovernanceAction::SetErasureRetention { .. } => {}
         GovernanceAction::RecoverKeys {
@@ -425,6 +431,10 @@ async fn execute<R: StateRead>(
             action,
             requirement,
         } => {
+            // Accreditations may have been withdrawn since the proposal.
+            if let Some(requirement) = requirement {
+                crate::credentials::check_issued(ctx, requirement).await?;
+            }
             crate::credentials::set_requirement(ctx, action, requirement.as_ref());
         }
         GovernanceAction::RecoverKeys {

@@ -128,6 +128,7 @@ pub fn describe(key: &[u8]) -> String {
         _ if key == HEAD => "head".into(),
         _ if key == GOVERNANCE_CONFIG => "governance".into(),
         _ if key == ERASURE_RETENTION => "erasure-retention".into(),
+        _ if key == crate::credentials::ISSUED_TYPES => "credential-types".into(),
         _ if key.starts_with(b"g/proposal/") && key.len() == 19 => {
             let mut id = [0u8; 8];
             id.copy_from_slice(&key[11..]);
@@ -185,6 +186,7 @@ pub fn parse(text: &str) -> Result<Vec<u8>, ParseError> {
         "head" if rest.is_empty() => HEAD.to_vec(),
         "governance" if rest.is_empty() => GOVERNANCE_CONFIG.to_vec(),
         "erasure-retention" if rest.is_empty() => ERASURE_RETENTION.to_vec(),
+        "credential-types" if rest.is_empty() => crate::credentials::ISSUED_TYPES.to_vec(),
         "party" => party(&rest.parse()?),
         "key" => signing_key(&rest.parse()?),
         "receipt" => receipt(&rest.parse()?),
@@ -267,7 +269,7 @@ pub fn parse(text: &str) -> Result<Vec<u8>, ParseError> {
             .map_err(|_| invalid(format!("raw key must be hex, found {rest:?}")))?,
         _ => {
             return Err(invalid(format!(
-                "unknown key kind {kind:?}; expected one of genesis, head, governance, party/<id>, key/<pk>, receipt/<tx>, proposal/<n>, attestation/<party>/<subject>, credential/<id>, accreditation/<issuer>, requirement/<action>, record/<id>, record-version/<id>/<n>, record-author/<id>/<party>, grant/<id>, break-glass/<id>, product/<gtin>, lot/<gtin>/<lot>, unit/<gtin>/<serial>, container/<sscc>, shipment/<id>, transformation/<tx>, list/<name>/<owner>[/<seq>], raw/<hex>"
+                "unknown key kind {kind:?}; expected one of genesis, head, governance, erasure-retention, credential-types, party/<id>, key/<pk>, receipt/<tx>, proposal/<n>, attestation/<party>/<subject>, credential/<id>, accreditation/<issuer>, requirement/<action>, record/<id>, record-version/<id>/<n>, record-author/<id>/<party>, grant/<id>, break-glass/<id>, product/<gtin>, lot/<gtin>/<lot>, unit/<gtin>/<serial>, container/<sscc>, shipment/<id>, transformation/<tx>, list/<name>/<owner>[/<seq>], raw/<hex>"
             )));
         }
     })

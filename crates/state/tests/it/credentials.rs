@@ -439,3 +439,103 @@ fn a_requirement_for_an_action_nothing_checks_is_refused_when_proposed() {
         );
     }
 }
+
+/// Regression (issue 17): a requirement for a credential type no accredited issuer issues
+/// (a typo, or a type whose issuer was never accredited) would close the action to everyone
+/// while governance believes it is gated; it is refused when proposed, naming the types that
+/// are issued, and again when executed if the accreditation was withdrawn meanwhile.
+#[test]
+fn a_requirement_for_a_credential_type_nobody_issues_is_refused_when_proposed_and_executed() {
+    let mut chain = Chain::dev();
+    let propose = |chain: &mut Chain, credential_type: &str| {
+        let tx = chain.tx(
+            &demo("hospital"),
+            TxBody::Propose {
+                action: GovernanceAction::SetCredentialRequirement {
+                    action: "register_practitioner".into(),
+                    requirement: Some(CredentialRequirement {
+                        credential_type: CredentialType::new(credential_type).expect("valid"),
+                        jurisdiction: None,
+                    }),
+                },
+                ttl_ms: 60_000,
+            },
+        );
+        chain.one(tx)
+    };
+    // Before any issuer is accredited, no type is issued.
+    let err = propose(&mut chain, "physician_licence").expect_err("nobody issues it");
+    assert!(
+        err.to_string()
+            .contains("none yet (accredit an issuer for it first)"),
+        "{err}"
+    );
+    accredit_board(&mut chain);
+    let err = propose(&mut chain, "physician_license").expect_err("a typo");
+    let text = err.to_string();
+    assert!(
+        matches!(
+            err,
+            TxError::Invalid {
+                field: "credential_type",
+                ..
+            }
+        ) && text.contains("\"physician_license\"")
+            && text.contains("the types accredited issuers issue are physician_licence"),
+        "{text}"
+    );
+    // The right type is accepted; if the board's accreditation is withdrawn before the
+    // proposal is approved, its execution is refused and nothing is gated.
+    let opened = propose(&mut chain, "physician_licence").expect("proposal opens");
+    let id = opened
+        .events
+        .iter()
+        .find_map(|event| match event {
+            Event::ProposalOpened { proposal, .. } => Some(*proposal),
+            _ => None,
+        })
+        .expect("proposal id");
+    govern(
+        &mut chain,
+        GovernanceAction::AccreditIssuer {
+            issuer: party_id("licensing-board"),
+            credential_types: vec![],
+            jurisdictions: vec![],
+        },
+    );
+    let tx = chain.tx(&demo("clinic"), TxBody::Approve { proposal: id });
+    let err = chain.one(tx).expect_err("the type is no longer issued");
+    assert_eq!(err.code(), "invalid_field", "{err}");
+    assert!(
+        chain
+            .state
+            .entries()
+            .get(&medchain_state::credentials::requirement_key(
+                "register_practitioner"
+            ))
+            .is_none()
+    );
+    // Two issuers of a type: withdrawing one leaves it issued.
+    accredit_board(&mut chain);
+    govern(
+        &mut chain,
+        GovernanceAction::AccreditIssuer {
+            issuer: party_id("hospital"),
+            credential_types: vec![
+                physician(),
+                CredentialType::new("nurse_licence").expect("valid"),
+            ],
+            jurisdictions: vec![code("US")],
+        },
+    );
+    govern(
+        &mut chain,
+        GovernanceAction::AccreditIssuer {
+            issuer: party_id("licensing-board"),
+            credential_types: vec![],
+            jurisdictions: vec![],
+        },
+    );
+    propose(&mut chain, "physician_licence").expect("still issued by the hospital");
+    propose(&mut chain, "nurse_licence").expect("issued by the hospital");
+}
