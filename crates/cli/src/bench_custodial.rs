@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 
 #[derive(Args)]
 pub struct BenchCustodialArgs {
+    /// The node to measure (a URL; default the local dev node, or MEDCHAIN_NODE).
     #[arg(
         long = "node",
         env = "MEDCHAIN_NODE",
@@ -39,8 +40,10 @@ pub struct BenchCustodialArgs {
     /// The organisation whose accounts the node keeps: a key file, or dev:<name>.
     #[arg(long = "as", default_value = "dev:hospital")]
     organisation: String,
+    /// Custodial accounts to open and sign in.
     #[arg(long, default_value_t = 32)]
     accounts: usize,
+    /// Audited record reads to time, spread over the accounts.
     #[arg(long, default_value_t = 2_000)]
     reads: usize,
     /// Record size in bytes.

@@ -42,12 +42,16 @@ use std::{
 pub struct BenchRecordsArgs {
     #[command(flatten)]
     nodes: crate::commands::NodeUrls,
+    /// Reader parties, each holding a grant.
     #[arg(long, default_value_t = 200)]
     readers: usize,
+    /// Audited reads to time.
     #[arg(long, default_value_t = 20_000)]
     reads: usize,
+    /// Consent grants to time.
     #[arg(long, default_value_t = 5_000)]
     grants: usize,
+    /// Requests in flight at once.
     #[arg(long, default_value_t = 512)]
     concurrency: usize,
     /// Record size in bytes.

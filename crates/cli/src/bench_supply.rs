@@ -48,8 +48,10 @@ pub struct BenchSupplyArgs {
     /// Cases per pallet.
     #[arg(long, default_value_t = 100)]
     pallet_cases: u64,
+    /// Pack verifications to time.
     #[arg(long, default_value_t = 20_000)]
     verifications: usize,
+    /// Requests in flight at once.
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
     /// Ask for proofs with every verification.

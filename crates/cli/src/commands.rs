@@ -166,13 +166,17 @@ pub enum KeysCommand {
         out: PathBuf,
     },
     /// Show the public half of a key file.
-    Show { file: PathBuf },
+    Show {
+        /// The key file (`medchain keys new` wrote it).
+        file: PathBuf,
+    },
     /// Put an organisation's encryption key in an encrypted custodial keystore for its node
     /// (the passphrase comes from MEDCHAIN_KEYSTORE_PASSPHRASE, at least 12 characters).
     Custodial {
         /// The organisation's key file.
         #[arg(long)]
         key: PathBuf,
+        /// Where to write the encrypted keystore.
         #[arg(long)]
         out: PathBuf,
     },
@@ -222,6 +226,7 @@ pub enum PartyCommand {
     Register(RegisterArgs),
     /// Show a party (proven, unless --unverified).
     Show {
+        /// The party's id (64 hex digits; `medchain party list` prints the dev parties').
         id: PartyId,
         #[command(flatten)]
         trust: crate::trust::Trust,
@@ -323,11 +328,14 @@ pub async fn party(command: PartyCommand) -> anyhow::Result<()> {
 pub enum GovCommand {
     /// Propose admitting an organisation.
     ProposeAddOrg {
+        /// The organisation's public name on chain.
         #[arg(long)]
         label: String,
         /// The organisation's key file.
         #[arg(long)]
         key: PathBuf,
+        /// Roles, comma-separated: governor, registrar, provider, dispenser, manufacturer,
+        /// distributor, credential_issuer, regulator, trial_sponsor, custodian or validator.
         #[arg(long)]
         roles: String,
         /// Hours the proposal stays open.
@@ -340,10 +348,14 @@ pub enum GovCommand {
     },
     /// Propose replacing a party's roles.
     ProposeSetRoles {
+        /// The party whose roles are replaced (64 hex digits).
         #[arg(long)]
         party: PartyId,
+        /// The new roles, comma-separated (replacing all the party had), as for
+        /// propose-add-org.
         #[arg(long)]
         roles: String,
+        /// Hours the proposal stays open for approval (default a week).
         #[arg(long, default_value_t = 168)]
         ttl_hours: u64,
         #[command(flatten)]
@@ -353,8 +365,11 @@ pub enum GovCommand {
     },
     /// Propose a new approval threshold.
     ProposeThreshold {
+        /// How many governors' approvals carry a proposal (at least 1, at most the number of
+        /// governors).
         #[arg(long)]
         threshold: u32,
+        /// Hours the proposal stays open for approval (default a week).
         #[arg(long, default_value_t = 168)]
         ttl_hours: u64,
         #[command(flatten)]
@@ -365,12 +380,19 @@ pub enum GovCommand {
     /// Propose accrediting an organisation to issue credentials (types and jurisdictions,
     /// comma separated; empty lists withdraw the accreditation).
     ProposeAccredit {
+        /// The organisation to accredit (its party id).
         #[arg(long)]
         issuer: PartyId,
+        /// Credential types it may issue, comma-separated, such as
+        /// physician_licence,nurse_licence (lower-case letters, digits and _); empty withdraws
+        /// the accreditation.
         #[arg(long, default_value = "")]
         types: String,
+        /// Jurisdictions it may issue in, comma-separated ISO 3166 codes such as US,GB (a code
+        /// covers its subdivisions: US covers US-CA).
         #[arg(long, default_value = "")]
         jurisdictions: String,
+        /// Hours the proposal stays open for approval (default a week).
         #[arg(long, default_value_t = 168)]
         ttl_hours: u64,
         #[command(flatten)]
@@ -387,7 +409,9 @@ pub enum GovCommand {
         /// supply_flag. Any other name is refused when proposed.
         #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(medchain_state::credentials::GATED_ACTIONS))]
         action: String,
-        /// The credential type the actor must hold valid, such as physician_licence.
+        /// The credential type the actor must hold valid, such as physician_licence: one some
+        /// accredited issuer issues (`medchain state get credential-types` lists them), or the
+        /// proposal is refused.
         #[arg(long, required_unless_present = "clear")]
         r#type: Option<String>,
         /// Within this jurisdiction (ISO 3166 code such as US, or US-CA); any when absent.
@@ -396,6 +420,7 @@ pub enum GovCommand {
         /// Remove the action's requirement instead.
         #[arg(long)]
         clear: bool,
+        /// Hours the proposal stays open for approval (default a week).
         #[arg(long, default_value_t = 168)]
         ttl_hours: u64,
         #[command(flatten)]
@@ -406,10 +431,13 @@ pub enum GovCommand {
     /// Propose letting custodians erase records they hold once the latest version is --days
     /// old (unless a legal hold is in force), or with --off, letting only patients erase.
     ProposeErasureRetention {
+        /// Days after a record's latest version that its custodians may erase it.
         #[arg(long, required_unless_present = "off")]
         days: Option<u32>,
+        /// Let only patients erase their records (no retention erasure).
         #[arg(long, conflicts_with = "days")]
         off: bool,
+        /// Hours the proposal stays open for approval (default a week).
         #[arg(long, default_value_t = 168)]
         ttl_hours: u64,
         #[command(flatten)]
@@ -420,11 +448,13 @@ pub enum GovCommand {
     /// Propose replacing the keys of a member whose key was lost or compromised (as the
     /// member's organisation, or a governor); the new key file's party id is set to the member.
     ProposeRecoverKeys {
+        /// The member whose keys are replaced (its party id).
         #[arg(long)]
         party: PartyId,
         /// The member's new key file (`medchain keys new`).
         #[arg(long)]
         new_key: PathBuf,
+        /// Hours the proposal stays open for approval (default a week).
         #[arg(long, default_value_t = 168)]
         ttl_hours: u64,
         #[command(flatten)]
@@ -434,6 +464,8 @@ pub enum GovCommand {
     },
     /// Approve an open proposal.
     Approve {
+        /// The proposal's number (printed when it was proposed; `medchain state get
+        /// proposal/<n>` shows one).
         proposal: u64,
         #[command(flatten)]
         signer: Signer,
@@ -640,6 +672,7 @@ pub async fn attest(args: AttestArgs) -> anyhow::Result<()> {
 pub enum TxCommand {
     /// A transaction's status, receipt and events.
     Status {
+        /// The transaction's hash (64 hex digits), as printed when it was submitted.
         hash: medchain_types::TxHash,
         #[command(flatten)]
         node: NodeUrl,
@@ -685,6 +718,11 @@ pub enum StateCommand {
     /// Read a state entry: `party/<id>`, `receipt/<tx>`, `proposal/<n>`, `governance`, ...
     /// The proof is checked here (unless --unverified), and the value shown is the proven one.
     Get {
+        /// The key: genesis, head, governance, erasure-retention, credential-types, party/<id>,
+        /// receipt/<tx>, proposal/<n>, credential/<id>, accreditation/<issuer>,
+        /// requirement/<action>, record/<id>, grant/<id>, unit/<gtin>/<serial>,
+        /// lot/<gtin>/<lot>, container/<sscc>, list/<name>/<owner>[/<seq>], ... (an unknown
+        /// kind is refused with the whole list).
         key: String,
         /// Keep the proof in the answer shown (or written with --out).
         #[arg(long)]
@@ -787,13 +825,17 @@ pub enum CredsCommand {
         /// The holder's party id (it need not be registered yet).
         #[arg(long)]
         subject: PartyId,
+        /// The credential type, such as physician_licence (lower-case letters, digits and _;
+        /// `medchain state get credential-types` lists those accredited issuers issue).
         #[arg(long)]
         r#type: String,
+        /// Where it is valid: an ISO 3166 country or subdivision code such as US or US-CA.
         #[arg(long)]
         jurisdiction: String,
         /// The licence number (never sent to the chain).
         #[arg(long)]
         number: String,
+        /// The holder's specialty, as the board records it (optional; public on chain).
         #[arg(long)]
         specialty: Option<String>,
         /// Start of validity, in milliseconds since the Unix epoch (default: now).
@@ -809,7 +851,9 @@ pub enum CredsCommand {
     },
     /// Suspend a credential (as its issuer).
     Suspend {
+        /// The credential's id (64 hex digits, printed by `creds issue`).
         id: medchain_types::credential::CredentialId,
+        /// Why (public on chain: no personal detail).
         #[arg(long)]
         reason: String,
         #[command(flatten)]
@@ -819,7 +863,9 @@ pub enum CredsCommand {
     },
     /// Reinstate a suspended credential (as its issuer).
     Reinstate {
+        /// The credential's id (64 hex digits).
         id: medchain_types::credential::CredentialId,
+        /// Why (public on chain: no personal detail).
         #[arg(long)]
         reason: String,
         #[command(flatten)]
@@ -829,7 +875,9 @@ pub enum CredsCommand {
     },
     /// Revoke a credential for good (as its issuer).
     Revoke {
+        /// The credential's id (64 hex digits).
         id: medchain_types::credential::CredentialId,
+        /// Why (public on chain: no personal detail).
         #[arg(long)]
         reason: String,
         #[command(flatten)]
@@ -840,6 +888,7 @@ pub enum CredsCommand {
     /// Export a credential as a W3C Verifiable Credential signed by its issuer
     /// (Data Integrity, eddsa-jcs-2022).
     Export {
+        /// The credential's id (64 hex digits).
         id: medchain_types::credential::CredentialId,
         /// Where to write the VC (JSON).
         #[arg(long)]
@@ -853,6 +902,7 @@ pub enum CredsCommand {
     /// Verify a VC offline; with --genesis, also check it against the chain (the credential
     /// and the issuer's key, with proofs checked against the genesis; the node is untrusted).
     VerifyVc {
+        /// The Verifiable Credential file (JSON), as `creds export` wrote it.
         vc: PathBuf,
         #[command(flatten)]
         trust: crate::trust::Trust,
@@ -861,6 +911,7 @@ pub enum CredsCommand {
     },
     /// Show a credential (proven, unless --unverified).
     Show {
+        /// The credential's id (64 hex digits).
         id: medchain_types::credential::CredentialId,
         #[command(flatten)]
         trust: crate::trust::Trust,
@@ -872,10 +923,15 @@ pub enum CredsCommand {
     /// recomputed from the proven entries.
     #[command(after_help = crate::EXIT_STATUS_ANSWER)]
     Verify {
+        /// The party asked about (its id, 64 hex digits).
         #[arg(long)]
         party: PartyId,
+        /// The credential type, such as physician_licence (lower-case letters, digits and _;
+        /// `medchain state get credential-types` lists those accredited issuers issue).
         #[arg(long)]
         r#type: String,
+        /// Within this jurisdiction (ISO 3166 code; a credential of a subdivision such as US-CA
+        /// satisfies US); any when absent.
         #[arg(long)]
         jurisdiction: Option<String>,
         /// The time asked about, in milliseconds since the Unix epoch (default: now).

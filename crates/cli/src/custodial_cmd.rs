@@ -24,6 +24,7 @@ pub enum CustodialCommand {
     /// As the organisation: open an account (the node makes and keeps the user's keys),
     /// register its party on chain, and print the one-time activation code for the user.
     Invite {
+        /// The account's username (what the user signs in with).
         #[arg(long)]
         username: String,
         /// patient, practitioner or device.
@@ -43,6 +44,7 @@ pub enum CustodialCommand {
     },
     /// As the organisation: list its accounts on the node (no secrets).
     List {
+        /// The organisation: a key file, or dev:<name>.
         #[arg(long = "as")]
         signer: String,
         #[command(flatten)]
@@ -51,8 +53,10 @@ pub enum CustodialCommand {
     /// As the user: activate the account with its code and choose a password. Prints the TOTP
     /// secret (and otpauth URI) to enrol in an authenticator app, and the recovery code.
     Activate {
+        /// The account's username.
         #[arg(long)]
         username: String,
+        /// The one-time activation code `custodial invite` printed.
         #[arg(long)]
         activation_code: String,
         #[command(flatten)]
@@ -63,6 +67,7 @@ pub enum CustodialCommand {
     /// As the user: sign in with the password and a TOTP code, and save the session (mode
     /// 0600) for `--as custodial:<file>`.
     SignIn {
+        /// The account's username.
         #[arg(long)]
         username: String,
         /// The current code from the authenticator app.
@@ -81,13 +86,17 @@ pub enum CustodialCommand {
     },
     /// End a saved session at once (the node drops the keys it held for it).
     SignOut {
+        /// The session file `custodial sign-in` saved.
         #[arg(long)]
         session_file: PathBuf,
     },
     /// Change the password (with the current one and a TOTP code). Ends open sessions.
     Password {
+        /// The account's username.
         #[arg(long)]
         username: String,
+        /// The current code from the authenticator app (or `medchain custodial totp --secret
+        /// <secret>`).
         #[arg(long)]
         totp: String,
         #[command(flatten)]
@@ -101,8 +110,10 @@ pub enum CustodialCommand {
     /// Reset the password and the second factor with the recovery code. Prints the new TOTP
     /// secret and recovery code; ends open sessions.
     Recover {
+        /// The account's username.
         #[arg(long)]
         username: String,
+        /// The recovery code printed at activation (or at the last recovery).
         #[arg(long)]
         recovery_code: String,
         /// A file holding the new password (else MEDCHAIN_NEW_PASSWORD).
@@ -114,6 +125,7 @@ pub enum CustodialCommand {
     /// Print the current TOTP code for a base32 secret (for scripts; people use an
     /// authenticator app).
     Totp {
+        /// The base32 TOTP secret `custodial activate` printed.
         #[arg(long)]
         secret: String,
     },

@@ -437,3 +437,40 @@ fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every option of every command, as `medchain sub sub --option`, with no help text.
+    fn undocumented(command: &clap::Command, path: &str, found: &mut Vec<String>) {
+        for arg in command.get_arguments() {
+            if arg.is_hide_set() || matches!(arg.get_id().as_str(), "help" | "version") {
+                continue;
+            }
+            if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                let name = arg
+                    .get_long()
+                    .map(|long| format!("--{long}"))
+                    .unwrap_or_else(|| format!("<{}>", arg.get_id()));
+                found.push(format!("{path} {name}"));
+            }
+        }
+        for sub in command.get_subcommands() {
+            undocumented(sub, &format!("{path} {}", sub.get_name()), found);
+        }
+    }
+
+    /// Regression (issue 17): every option says what it takes.
+    #[test]
+    fn every_option_of_every_command_says_what_it_takes() {
+        let mut found = Vec::new();
+        undocumented(&super::Cli::command(), "medchain", &mut found);
+        assert!(
+            found.is_empty(),
+            "{} options have no help:\n{}",
+            found.len(),
+            found.join("\n")
+        );
+    }
+}

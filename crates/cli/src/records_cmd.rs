@@ -35,8 +35,11 @@ pub enum RecordsCommand {
         /// FHIR resource type or document kind, e.g. Observation.
         #[arg(long = "type")]
         resource_type: ResourceType,
+        /// The record's category, a code such as laboratory, imaging or vital-signs (lower-case
+        /// letters, digits, - and _), which grants can be scoped by.
         #[arg(long)]
         category: Option<Category>,
+        /// The content's media type.
         #[arg(long, default_value = "application/fhir+json")]
         media_type: String,
         /// The content to encrypt.
@@ -63,6 +66,7 @@ pub enum RecordsCommand {
     },
     /// Read a record: the read is logged on chain first, then decrypted here.
     Get {
+        /// The record's id (64 hex digits, printed by `records put`).
         record: RecordId,
         /// The version (default: the latest).
         #[arg(long, default_value_t = 0)]
@@ -70,6 +74,9 @@ pub enum RecordsCommand {
         /// patient, author, grant:<id> or break-glass:<id>.
         #[arg(long, default_value = "patient")]
         basis: String,
+        /// Why you read (HL7 PurposeOfUse), recorded in the patient's access log: treatment,
+        /// emergency_treatment, payment, operations, research, public_health, patient_request
+        /// or legal. A grant covers only its own purpose.
         #[arg(long, default_value = "patient_request")]
         purpose: Purpose,
         /// The custodian to read from (default: the organisation running the node).
@@ -78,6 +85,7 @@ pub enum RecordsCommand {
         /// Write the content here (default: standard output).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// The reader: a key file, dev:<name>, or custodial:<session file>.
         #[arg(long = "as")]
         signer: String,
         /// With --genesis: the anchor the content is checked against, and the read's entry
@@ -89,6 +97,7 @@ pub enum RecordsCommand {
     },
     /// A patient's records.
     List {
+        /// The patient's party id.
         #[arg(long)]
         patient: PartyId,
         #[command(flatten)]
@@ -98,6 +107,7 @@ pub enum RecordsCommand {
     },
     /// Every version of a record, as anchored on chain.
     History {
+        /// The record's id (64 hex digits).
         record: RecordId,
         #[command(flatten)]
         trust: crate::trust::Trust,
@@ -106,7 +116,9 @@ pub enum RecordsCommand {
     },
     /// Erase a record (as its patient): custodians delete its content and keys.
     Erase {
+        /// The record's id (64 hex digits).
         record: RecordId,
+        /// Why (public on chain: no clinical detail).
         #[arg(long)]
         reason: String,
         #[command(flatten)]
@@ -117,11 +129,13 @@ pub enum RecordsCommand {
     /// Declare an emergency (as a licensed practitioner) to read a patient's records for a
     /// limited time; the patient is told.
     BreakGlass {
+        /// The patient's party id.
         #[arg(long)]
         patient: PartyId,
         /// Why (no clinical detail: it is public on chain).
         #[arg(long)]
         justification: String,
+        /// How long the emergency access lasts, in minutes.
         #[arg(long, default_value_t = 60)]
         minutes: u64,
         #[command(flatten)]
@@ -131,6 +145,7 @@ pub enum RecordsCommand {
     },
     /// Mark a break-glass declaration reviewed (as the patient).
     Review {
+        /// The break-glass declaration's id (64 hex digits, as `access break-glass` lists it).
         id: BreakGlassId,
         #[command(flatten)]
         signer: Signer,
@@ -153,10 +168,15 @@ pub enum ConsentCommand {
         /// Allow reading (default when neither --read nor --write is given).
         #[arg(long)]
         read: bool,
+        /// Allow writing new records and versions too.
         #[arg(long)]
         write: bool,
+        /// The purpose the grantee may read for (HL7 PurposeOfUse): treatment,
+        /// emergency_treatment, payment, operations, research, public_health, patient_request
+        /// or legal.
         #[arg(long, default_value = "treatment")]
         purpose: Purpose,
+        /// Days the grant lasts.
         #[arg(long, default_value_t = 30)]
         days: u64,
         /// The grantee must hold this credential when reading: TYPE or TYPE:JURISDICTION.
@@ -165,6 +185,7 @@ pub enum ConsentCommand {
         /// The custodian whose copies are shared (default: the node's organisation).
         #[arg(long)]
         custodian: Option<PartyId>,
+        /// The patient: a key file, dev:<name>, or custodial:<session file>.
         #[arg(long = "as")]
         signer: String,
         /// With --genesis: the grantee's encryption key, the patient's records and each read
@@ -176,6 +197,7 @@ pub enum ConsentCommand {
     },
     /// Revoke a grant (as the patient), at once.
     Revoke {
+        /// The grant's id (64 hex digits, printed by `consent grant`).
         grant: GrantId,
         #[command(flatten)]
         signer: Signer,
@@ -184,6 +206,7 @@ pub enum ConsentCommand {
     },
     /// A patient's grants.
     List {
+        /// The patient's party id.
         #[arg(long)]
         patient: PartyId,
         #[command(flatten)]
@@ -198,8 +221,10 @@ pub enum ConsentCommand {
 pub enum AccessCommand {
     /// A patient's access log: every read of their records, granted or denied.
     Log {
+        /// The patient's party id.
         #[arg(long)]
         patient: PartyId,
+        /// The first entry to show (its position in the log, from 0).
         #[arg(long, default_value_t = 0)]
         from: u64,
         #[command(flatten)]
@@ -210,6 +235,7 @@ pub enum AccessCommand {
     /// Break-glass declarations about a patient: emergency reads without a grant, for the
     /// patient's review.
     BreakGlass {
+        /// The patient's party id.
         #[arg(long)]
         patient: PartyId,
         #[command(flatten)]
@@ -219,6 +245,7 @@ pub enum AccessCommand {
     },
     /// An accounting of disclosures for a period, as JSON or a readable HTML page.
     Report {
+        /// The patient's party id.
         #[arg(long)]
         patient: PartyId,
         /// Start date, YYYY-MM-DD (UTC).
@@ -227,8 +254,10 @@ pub enum AccessCommand {
         /// End date (exclusive), YYYY-MM-DD (UTC).
         #[arg(long)]
         to: String,
-        #[arg(long, default_value = "json")]
+        /// json (the report as data) or html (a page to read or print).
+        #[arg(long, default_value = "json", value_parser = ["json", "html"])]
         format: String,
+        /// Write the report here (default: standard output).
         #[arg(long)]
         out: Option<PathBuf>,
         /// With --genesis: every line of the report from proven state (the whole access log,

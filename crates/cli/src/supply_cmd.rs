@@ -155,6 +155,7 @@ fn pack_lines(answer: &medchain_types::api::VerifyPackResponse) -> String {
 pub enum SupplyCommand {
     /// Commission serialized units of a GTIN in a lot (manufacturer).
     Commission {
+        /// The product's GTIN (8, 12, 13 or 14 digits, with its check digit).
         #[arg(long)]
         gtin: Gtin,
         /// Serials, comma-separated.
@@ -164,6 +165,7 @@ pub enum SupplyCommand {
         /// A010000).
         #[arg(long, conflicts_with = "serials")]
         range: Option<String>,
+        /// The lot (batch) number, GS1 AI 10: up to 20 characters of GS1's character set 82.
         #[arg(long)]
         lot: String,
         /// The lot's expiry date (YYYY-MM-DD).
@@ -187,6 +189,7 @@ pub enum SupplyCommand {
     },
     /// Take objects out of a case or pallet (all of them when none is named).
     Unpack {
+        /// The case or pallet (SSCC, 18 digits, or (00)... as scanned).
         #[arg(long)]
         parent: String,
         #[command(flatten)]
@@ -239,10 +242,13 @@ pub enum SupplyCommand {
     },
     /// Recall a lot, wherever its units are (its manufacturer or a regulator).
     Recall {
+        /// The product's GTIN.
         #[arg(long)]
         gtin: Gtin,
+        /// The lot number.
         #[arg(long)]
         lot: String,
+        /// Why (public on chain: no personal detail).
         #[arg(long)]
         reason: String,
         #[command(flatten)]
@@ -255,6 +261,8 @@ pub enum SupplyCommand {
         /// suspect, illegitimate or cleared.
         #[arg(long)]
         kind: FlagKind,
+        /// What was found, or why it is cleared (public on chain: no personal detail). Clearing
+        /// resolves the alert that flagged it.
         #[arg(long)]
         reason: String,
         #[command(flatten)]
@@ -268,8 +276,10 @@ pub enum SupplyCommand {
         /// Output units (repeat).
         #[arg(long = "output", required = true)]
         outputs: Vec<String>,
+        /// The new lot's number.
         #[arg(long)]
         lot: String,
+        /// The new lot's expiry date (YYYY-MM-DD).
         #[arg(long)]
         expiry: String,
         #[command(flatten)]
@@ -279,6 +289,8 @@ pub enum SupplyCommand {
     /// transaction per event. A key signs locally; a custodial session captures through the
     /// node's EPCIS endpoint, all or nothing.
     Capture {
+        /// The EPCIS document (a file, or - for standard input);
+        /// docs/examples/epcis-shipping.json is one.
         file: PathBuf,
         #[command(flatten)]
         signer: Signer,
@@ -321,8 +333,10 @@ pub enum SupplyCommand {
         /// A party id or `dev:<name>`.
         #[arg(long)]
         manufacturer: Option<String>,
+        /// The first alert to show (its position in the list, from 0).
         #[arg(long, default_value_t = 0)]
         from: u64,
+        /// Alerts per page (1 to 1,000).
         #[arg(long, default_value_t = 100)]
         limit: u64,
         #[command(flatten)]
@@ -330,8 +344,10 @@ pub enum SupplyCommand {
     },
     /// Where the units of a lot are (for a recall): each with its holder and containers.
     Holdings {
+        /// The product's GTIN.
         #[arg(long)]
         gtin: Gtin,
+        /// The lot number.
         #[arg(long)]
         lot: String,
         /// Only what this party holds or is being sent: a party id or `dev:<name>`.
@@ -340,6 +356,7 @@ pub enum SupplyCommand {
         /// Only units still in the supply chain.
         #[arg(long)]
         in_chain: bool,
+        /// The first unit to look at (its position in the lot, from 0).
         #[arg(long, default_value_t = 0)]
         from: u64,
         /// Units looked at per page.
