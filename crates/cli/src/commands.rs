@@ -224,6 +224,18 @@ pub fn keys(command: KeysCommand) -> anyhow::Result<()> {
 pub enum PartyCommand {
     /// Register a practitioner, patient or device under the signing organisation.
     Register(RegisterArgs),
+    /// List the dev chain's demo parties, each as it is on chain (proven, unless
+    /// --unverified): the `dev:<name>` that `--as` takes, the party id later steps ask for,
+    /// its label, kind and roles. A party the chain does not have (another chain) is marked.
+    List {
+        /// Print the list as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        trust: crate::trust::Trust,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
     /// Show a party (proven, unless --unverified).
     Show {
         /// The party's id (64 hex digits; `medchain party list` prints the dev parties').
@@ -290,6 +302,61 @@ pub async fn party(command: PartyCommand) -> anyhow::Result<()> {
             };
             send(&args.node, &args.signer, body).await?;
             eprintln!("party id: {}", new.party_id);
+        }
+        PartyCommand::List { json, trust, node } => {
+            let mut rows = Vec::new();
+            for demo in medchain_types::dev::DEMO_PARTIES {
+                let id = medchain_types::dev::party_id(demo.name);
+                let key = medchain_state::keys::party(&id);
+                let answer = crate::trust::entry(&trust, &node.url, &key).await?;
+                // The decoded view is the proven value's (trust::entry refuses a mismatch).
+                let party: Option<medchain_types::Party> = answer
+                    .decoded
+                    .map(serde_json::from_value)
+                    .transpose()
+                    .with_context(|| format!("party/{id} does not decode"))?;
+                rows.push((demo.name, id, party));
+            }
+            if json {
+                let list: Vec<serde_json::Value> = rows
+                    .iter()
+                    .map(|(name, id, party)| {
+                        serde_json::json!({
+                            "as": format!("dev:{name}"),
+                            "id": id,
+                            "party": party,
+                        })
+                    })
+                    .collect();
+                return print_json(&list);
+            }
+            for (name, id, party) in rows {
+                let Some(party) = party else {
+                    println!("{:<22} {id}  (not on this chain)", format!("dev:{name}"));
+                    continue;
+                };
+                let roles: Vec<&str> = party
+                    .roles
+                    .as_slice()
+                    .iter()
+                    .map(|role| role.name())
+                    .collect();
+                let label = match party.label.as_str() {
+                    "" => "(no public label)",
+                    label => label,
+                };
+                println!(
+                    "{:<22} {id}  {:<12} {label}{}",
+                    format!("dev:{name}"),
+                    serde_json::to_value(party.kind)?
+                        .as_str()
+                        .unwrap_or_default(),
+                    match roles.is_empty() {
+                        true => String::new(),
+                        false => format!("  [{}]", roles.join(", ")),
+                    }
+                );
+            }
         }
         PartyCommand::Show { id, trust, node } => {
             let key = medchain_state::keys::party(&id);

@@ -71,8 +71,11 @@ pub enum RecordsCommand {
         /// The version (default: the latest).
         #[arg(long, default_value_t = 0)]
         version: u32,
-        /// patient, author, grant:<id> or break-glass:<id>.
-        #[arg(long, default_value = "patient")]
+        /// Why you may read it: patient, author, grant:<id> or break-glass:<id>. By default the
+        /// one you hold: as the record's patient, as an author of a version, or under your (or
+        /// your organisation's) newest grant in force that covers the record for --purpose;
+        /// when none does, the error says what was looked at.
+        #[arg(long, default_value = "auto")]
         basis: String,
         /// Why you read (HL7 PurposeOfUse), recorded in the patient's access log: treatment,
         /// emergency_treatment, payment, operations, research, public_health, patient_request
@@ -269,13 +272,27 @@ pub enum AccessCommand {
     },
 }
 
+/// A basis as `--basis` takes it.
+fn basis_name(basis: &AccessBasis) -> String {
+    match basis {
+        AccessBasis::Patient => "patient".into(),
+        AccessBasis::Author => "author".into(),
+        AccessBasis::Grant(id) => format!("grant:{id}"),
+        AccessBasis::BreakGlass(id) => format!("break-glass:{id}"),
+        AccessBasis::Sharing(id) => format!("sharing:{id}"),
+    }
+}
+
 fn parse_basis(text: &str) -> anyhow::Result<AccessBasis> {
     Ok(match text.split_once(':') {
         None if text == "patient" => AccessBasis::Patient,
         None if text == "author" => AccessBasis::Author,
         Some(("grant", id)) => AccessBasis::Grant(id.parse()?),
         Some(("break-glass", id)) => AccessBasis::BreakGlass(id.parse()?),
-        _ => bail!("--basis is patient, author, grant:<id> or break-glass:<id>, found {text:?}"),
+        Some(("sharing", id)) => AccessBasis::Sharing(id.parse()?),
+        _ => bail!(
+            "--basis is auto, patient, author, grant:<id> or break-glass:<id>, found {text:?}"
+        ),
     })
 }
 
@@ -379,13 +396,30 @@ pub async fn records_command(command: RecordsCommand) -> anyhow::Result<()> {
                 None => node_party(&client).await?,
             };
             let verifier = trust.verifier(&node.url).await?;
+            let basis = match basis.as_str() {
+                "auto" => {
+                    let now_ms = client.status().await?.latest.time_ms;
+                    let chosen = records::choose_basis(
+                        &client,
+                        verifier.as_ref(),
+                        &reader.party_id(),
+                        &record,
+                        purpose,
+                        now_ms,
+                    )
+                    .await?;
+                    eprintln!("reading as {}", basis_name(&chosen));
+                    chosen
+                }
+                text => parse_basis(text)?,
+            };
             let read = records::read_checked(
                 &client,
                 &reader,
                 None,
                 &record,
                 version,
-                parse_basis(&basis)?,
+                basis,
                 purpose,
                 custodian,
                 verifier.as_ref(),

@@ -17,7 +17,7 @@ use medchain_types::{
     ChainId, Hash32, PartyId, TxBody,
     api::{BlobUploadResponse, RecordReadResponse, TxState, TxStatusResponse},
     records::{
-        AccessBasis, Category, GrantId, Purpose, Record, RecordId, RecordOp, RecordVersion,
+        AccessBasis, Category, Grant, GrantId, Purpose, Record, RecordId, RecordOp, RecordVersion,
         ResourceType, Scope,
     },
     sha256,
@@ -443,7 +443,8 @@ pub struct NewGrant {
 }
 
 /// The patient grants access, then shares the data key of every current record version the
-/// grant covers with the grantee (reading each as the patient, which the access log shows).
+/// grant covers with the grantee (opening each as the patient, which the access log shows as
+/// a key shared under the grant, [`AccessBasis::Sharing`]).
 pub async fn grant(
     client: &Client,
     patient: &impl Holder,
@@ -483,6 +484,7 @@ pub async fn grant_checked(
     )
     .await?;
     let grantee = party_checked(client, verifier, &new.grantee).await?;
+    let grant_id = GrantId::derive(&patient.party_id(), &salt);
     if new.read {
         for record in records_in(client, verifier, &patient.party_id()).await? {
             let id = record.id;
@@ -494,14 +496,15 @@ pub async fn grant_checked(
             {
                 continue;
             }
+            // Logged as the sharing it is, under the grant, for the grant's purpose.
             let opened = read_checked(
                 client,
                 patient,
                 None,
                 &id,
                 0,
-                AccessBasis::Patient,
-                Purpose::PatientRequest,
+                AccessBasis::Sharing(grant_id),
+                new.purpose,
                 custodian,
                 verifier,
             )
@@ -518,7 +521,7 @@ pub async fn grant_checked(
             .await?;
         }
     }
-    Ok(GrantId::derive(&patient.party_id(), &salt))
+    Ok(grant_id)
 }
 
 /// A state entry: as the node serves it, or, with a `verifier`, proven (`key` is the raw key
@@ -538,6 +541,113 @@ async fn entry_on_chain(
             .map(|value| hex::decode(value).map_err(|_| RecordsError::Mismatch("bad hex".into())))
             .transpose(),
     }
+}
+
+/// Most grants to one grantee [`choose_basis`] looks through, newest first.
+pub const BASIS_GRANTS_MAX: u64 = 256;
+
+/// The basis on which `reader` may read `record` for `purpose` at `now_ms`, as the chain
+/// would decide it: as its patient, as an author of a version, or under an active grant to the
+/// reader (or to the reader's organisation) that covers the record for that purpose, newest
+/// grant first. When none applies, the error says which bases were looked at and why none
+/// covers the read. Each entry is proven when a `verifier` is given; the node decides the read
+/// itself in any case, so a wrong choice is refused, never granted.
+pub async fn choose_basis(
+    client: &Client,
+    verifier: Option<&crate::proven::Verifier>,
+    reader: &PartyId,
+    record: &RecordId,
+    purpose: Purpose,
+    now_ms: u64,
+) -> Result<AccessBasis, RecordsError> {
+    let anchored = record_checked(client, verifier, record).await?;
+    if anchored.patient == *reader {
+        return Ok(AccessBasis::Patient);
+    }
+    let author = medchain_state::records::author_key(record, reader);
+    let text = medchain_state::keys::describe(&author);
+    if entry_on_chain(client, verifier, &text, &author)
+        .await?
+        .is_some()
+    {
+        return Ok(AccessBasis::Author);
+    }
+    let party = party_checked(client, verifier, reader).await?;
+    let mut grantees = vec![*reader];
+    grantees.extend(party.organisation);
+    let mut looked = Vec::new();
+    for grantee in grantees {
+        let name = medchain_state::lists::names::GRANTED;
+        let count_key = medchain_state::lists::count_key(name, &grantee.0);
+        let count = match entry_on_chain(
+            client,
+            verifier,
+            &medchain_state::keys::describe(&count_key),
+            &count_key,
+        )
+        .await?
+        {
+            Some(bytes) => u64::from_be_bytes(bytes.as_slice().try_into().map_err(|_| {
+                RecordsError::Mismatch(format!("the count of grants to {grantee} is not 8 bytes"))
+            })?),
+            None => 0,
+        };
+        for seq in (count.saturating_sub(BASIS_GRANTS_MAX)..count).rev() {
+            let item = medchain_state::lists::item_key(name, &grantee.0, seq);
+            let Some(id) = entry_on_chain(
+                client,
+                verifier,
+                &medchain_state::keys::describe(&item),
+                &item,
+            )
+            .await?
+            else {
+                continue;
+            };
+            let id =
+                GrantId::from_slice(&id).map_err(|err| RecordsError::Mismatch(err.to_string()))?;
+            let key = medchain_state::records::grant_key(&id);
+            let Some(bytes) =
+                entry_on_chain(client, verifier, &format!("grant/{id}"), &key).await?
+            else {
+                continue;
+            };
+            let grant =
+                Grant::decode(bytes).map_err(|err| RecordsError::Mismatch(err.to_string()))?;
+            if grant.patient != anchored.patient {
+                continue;
+            }
+            let why_not = if !grant.read {
+                Some("it does not allow reading")
+            } else if grant.revoked_ms.is_some() {
+                Some("it was revoked")
+            } else if now_ms < grant.valid_from_ms || now_ms >= grant.valid_until_ms {
+                Some("it is not in force now")
+            } else if grant.purpose != purpose {
+                Some("it is for another purpose")
+            } else if !grant.scope.covers(
+                record,
+                &anchored.resource_type,
+                anchored.category.as_ref(),
+            ) {
+                Some("its scope does not cover this record")
+            } else {
+                None
+            };
+            match why_not {
+                None => return Ok(AccessBasis::Grant(id)),
+                Some(why) => looked.push(format!("grant:{id} ({why})")),
+            }
+        }
+    }
+    let grants = match looked.is_empty() {
+        true => "no grant of this patient's is made to you or your organisation".to_string(),
+        false => format!("the grants of this patient's to you: {}", looked.join("; ")),
+    };
+    Err(RecordsError::Invalid(format!(
+        "no basis you hold covers reading record {record} for {}: you are not its patient, you wrote no version of it, and {grants}. Ask the patient for a grant, or, in an emergency, declare one (records break-glass) and read with --basis break-glass:<id>",
+        purpose.name()
+    )))
 }
 
 /// A party on chain, proven when a `verifier` is given.

@@ -498,7 +498,30 @@ fn served_documents_validate_against_the_epcis_schema() {
             served(&ops)
         })
         .collect();
-    let mut all = vec![query, document, broken];
+    // The example the README captures: GS1's schema takes it as shipped, and served back.
+    let example: Value = serde_json::from_str(include_str!(
+        "../../../docs/examples/epcis-commissioning.json"
+    ))
+    .expect("the example is JSON");
+    let example_ops: Vec<SupplyOp> = epcis::capture(&example)
+        .expect("the example captures")
+        .into_iter()
+        .map(|c| c.op)
+        .collect();
+    assert!(
+        matches!(
+            example_ops.as_slice(),
+            [SupplyOp::Commission(_), SupplyOp::Decommission(_)]
+        ),
+        "{example_ops:?}"
+    );
+    let mut all = vec![
+        query,
+        document,
+        broken,
+        example.clone(),
+        served(&example_ops),
+    ];
     all.extend(captured_back);
     let results = validate(&all);
     for (i, result) in results.iter().enumerate() {

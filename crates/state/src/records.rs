@@ -584,6 +584,32 @@ async fn authorize<R: StateRead>(
                 deny!("not_patient", "only the patient reads as the patient");
             }
         }
+        AccessBasis::Sharing(id) => {
+            if reader.id != record.patient {
+                deny!(
+                    "not_patient",
+                    "only the patient opens a record to share its key"
+                );
+            }
+            let Some(grant) = ctx.get_decoded::<Grant>(&grant_key(&id)).await? else {
+                deny!("unknown_grant", format!("no grant {id}"));
+            };
+            if grant.patient != record.patient {
+                deny!("wrong_grant", "the grant is another patient's");
+            }
+            if !grant.read {
+                deny!("grant_not_read", "the grant does not allow reading");
+            }
+            if let Err(problem) = grant.in_force(now) {
+                deny!("grant_not_in_force", problem);
+            }
+            if !grant
+                .scope
+                .covers(&record.id, &record.resource_type, record.category.as_ref())
+            {
+                deny!("out_of_scope", "the record is outside the grant's scope");
+            }
+        }
         AccessBasis::Author => {
             // Authorship opens the versions one wrote, and only those: writing a new version
             // (which an organisation's provider may do without any grant) must not open the

@@ -66,6 +66,10 @@ pub struct DisclosureReport {
     pub denied: Vec<DeniedAttempt>,
     /// How many reads by the patient themselves the period holds (not disclosures).
     pub own_reads: u64,
+    /// How many times the patient opened a record to share its key under one of their grants
+    /// (`consent grant`): not reads, and not disclosures until the grantee reads.
+    #[serde(default)]
+    pub keys_shared: u64,
 }
 
 /// The period and provenance of a report.
@@ -143,6 +147,7 @@ pub fn build(
         disclosures: Vec::new(),
         denied: Vec::new(),
         own_reads: 0,
+        keys_shared: 0,
     };
     for entry in entries.iter().filter(|e| in_period(period, e)) {
         match &entry.outcome {
@@ -156,13 +161,17 @@ pub fn build(
                 code: code.clone(),
                 reason: reason.clone(),
             }),
-            AccessOutcome::Granted if entry.reader == period.patient => report.own_reads += 1,
+            AccessOutcome::Granted if entry.reader == period.patient => match entry.basis {
+                AccessBasis::Sharing(_) => report.keys_shared += 1,
+                _ => report.own_reads += 1,
+            },
             AccessOutcome::Granted => {
                 let (basis, break_glass) = match entry.basis {
                     AccessBasis::Grant(id) => (format!("grant {id}"), false),
                     AccessBasis::BreakGlass(id) => (format!("break-glass {id}"), true),
                     AccessBasis::Author => ("authorship".into(), false),
                     AccessBasis::Patient => ("patient".into(), false),
+                    AccessBasis::Sharing(id) => (format!("key sharing under grant {id}"), false),
                 };
                 report.disclosures.push(Disclosure {
                     seq: entry.seq,
@@ -264,7 +273,7 @@ state key <code>list/access/{patient}/n</code>, which any node serves with a pro
 <h2>Denied attempts ({denied_count})</h2>
 <table><tr><th>When (UTC)</th><th>Who</th><th>Record</th><th>Purpose</th><th>Why denied</th><th>Entry</th></tr>
 {denied}</table>
-<p>Your own reads in this period: {own}.</p>
+<p>Your own reads in this period: {own}. Records you opened to share their keys under your grants: {shared}.</p>
 </body></html>
 "#,
             patient = self.patient,
@@ -275,6 +284,7 @@ state key <code>list/access/{patient}/n</code>, which any node serves with a pro
             count = self.disclosures.len(),
             denied_count = self.denied.len(),
             own = self.own_reads,
+            shared = self.keys_shared,
         )
     }
 }
@@ -320,6 +330,7 @@ mod tests {
         let entries = vec![
             entry(0, 2, 500, AccessBasis::Grant(GrantId([3; 32])), false), // before the period
             entry(1, 1, 1_000, AccessBasis::Patient, false),               // the patient's own
+            entry(1, 1, 1_500, AccessBasis::Sharing(GrantId([3; 32])), false), // consent grant
             entry(2, 2, 2_000, AccessBasis::Grant(GrantId([3; 32])), false),
             entry(
                 3,
@@ -346,7 +357,7 @@ mod tests {
         ]);
         let types = HashMap::from([(RecordId([9; 32]), "Observation".to_string())]);
         let report = build(&period, &entries, &labels, &types);
-        assert_eq!(report.own_reads, 1);
+        assert_eq!((report.own_reads, report.keys_shared), (1, 1));
         assert_eq!(
             report.disclosures.iter().map(|d| d.seq).collect::<Vec<_>>(),
             vec![2, 3]

@@ -334,6 +334,10 @@ pub enum AccessBasis {
     Grant(GrantId),
     /// A break-glass declaration.
     BreakGlass(BreakGlassId),
+    /// The patient opens their own record to share its key with the grantee of one of their
+    /// grants (what `consent grant` does for each record the grant covers): logged as the
+    /// sharing it is, not as a read the patient made.
+    Sharing(GrantId),
 }
 
 impl Write for AccessBasis {
@@ -349,6 +353,10 @@ impl Write for AccessBasis {
                 3u8.write(buf);
                 id.write(buf);
             }
+            AccessBasis::Sharing(id) => {
+                4u8.write(buf);
+                id.write(buf);
+            }
         }
     }
 }
@@ -356,7 +364,7 @@ impl EncodeSize for AccessBasis {
     fn encode_size(&self) -> usize {
         match self {
             AccessBasis::Patient | AccessBasis::Author => 1,
-            AccessBasis::Grant(_) | AccessBasis::BreakGlass(_) => 33,
+            AccessBasis::Grant(_) | AccessBasis::BreakGlass(_) | AccessBasis::Sharing(_) => 33,
         }
     }
 }
@@ -368,6 +376,7 @@ impl Read for AccessBasis {
             1 => AccessBasis::Author,
             2 => AccessBasis::Grant(GrantId::read(buf)?),
             3 => AccessBasis::BreakGlass(BreakGlassId::read(buf)?),
+            4 => AccessBasis::Sharing(GrantId::read(buf)?),
             other => return Err(Error::InvalidEnum(other)),
         })
     }

@@ -549,6 +549,33 @@ async fn cli_flow(dir: &std::path::Path, client: &Client) {
     )
     .await;
     let record = written["record"].as_str().expect("record").to_string();
+    // The README's example Observation, as shipped.
+    let observation = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/examples/observation.json"
+    );
+    let example = medchain_json(
+        &[
+            "records",
+            "put",
+            "--as",
+            &session_arg,
+            "--patient",
+            &party,
+            "--type",
+            "Observation",
+            "--category",
+            "laboratory",
+            "--file",
+            observation,
+            "--node",
+            &url,
+        ],
+        &[],
+        "the example Observation is written",
+    )
+    .await;
+    assert!(example["record"].is_string(), "{example}");
     let out = dir.join("diary.read.txt");
     medchain(
         &[
@@ -570,6 +597,63 @@ async fn cli_flow(dir: &std::path::Path, client: &Client) {
         std::fs::read_to_string(&out).expect("read back"),
         "synthetic CLI diary entry"
     );
+    // Regression (issue 17): with no --basis, a reader reads on the basis it holds, and an
+    // outsider is told that no basis covers the read and what was looked at (not
+    // `not_patient`).
+    let clinic_read = |purpose: &'static str| {
+        let record = record.clone();
+        let url = url.clone();
+        async move {
+            medchain(
+                &[
+                    "records",
+                    "get",
+                    &record,
+                    "--as",
+                    "dev:clinic",
+                    "--purpose",
+                    purpose,
+                    "--node",
+                    &url,
+                ],
+                &[],
+            )
+            .await
+        }
+    };
+    let err = clinic_read("treatment").await.expect_err("no grant yet");
+    assert!(
+        err.contains("no basis you hold covers reading record")
+            && err.contains("no grant of this patient's is made to you or your organisation"),
+        "{err}"
+    );
+    let clinic = medchain_types::dev::party_id("clinic").to_string();
+    medchain(
+        &[
+            "consent",
+            "grant",
+            "--grantee",
+            &clinic,
+            "--scope",
+            "all",
+            "--purpose",
+            "treatment",
+            "--as",
+            &session_arg,
+            "--node",
+            &url,
+        ],
+        &[],
+    )
+    .await
+    .expect("the patient grants the clinic");
+    let err = clinic_read("research").await.expect_err("another purpose");
+    assert!(
+        err.contains("(it is for another purpose)"),
+        "the error names the grant and why it does not cover the read: {err}"
+    );
+    let content = clinic_read("treatment").await.expect("the grant covers it");
+    assert_eq!(content, "synthetic CLI diary entry");
     let listed = medchain(
         &["custodial", "list", "--as", "dev:hospital", "--node", &url],
         &[],

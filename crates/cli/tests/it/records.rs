@@ -394,7 +394,11 @@ async fn records_are_written_shared_read_denied_revoked_and_erased() {
     let summary: Vec<(String, bool)> = log
         .iter()
         .map(|entry| {
-            let who = if entry.reader == patient.party_id {
+            let who = if entry.reader == patient.party_id
+                && matches!(entry.basis, AccessBasis::Sharing(_))
+            {
+                "patient sharing"
+            } else if entry.reader == patient.party_id {
                 "patient"
             } else if entry.reader == author.party_id {
                 "author"
@@ -414,10 +418,11 @@ async fn records_are_written_shared_read_denied_revoked_and_erased() {
         ("patient", true),
         ("author", true),
         ("outsider", false),
-        // Granting shares the key by reading the record as the patient.
-        ("patient", true),
+        // Regression (issue 17): granting shares the key by opening the record as the
+        // patient, logged as the sharing it is (under the grant), not as a read.
+        ("patient sharing", true),
         ("grantee", true),
-        ("patient", true),
+        ("patient sharing", true),
         ("colleague", true),
         // Under a session; the read with the ended session was refused before any transaction.
         ("grantee", true),

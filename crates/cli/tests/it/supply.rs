@@ -1111,6 +1111,24 @@ async fn the_supply_commands_run_a_lot_from_the_command_line() {
     let run = |args: Vec<String>| cli(url.clone(), args);
     let applied = |args: Vec<String>| cli_applied(url.clone(), args);
 
+    // Regression (issue 17): `party list` prints the ids later steps ask for, proven.
+    let listed = cli(url.clone(), vec!["party".into(), "list".into()])
+        .await
+        .expect("party list");
+    let wholesaler = party_id("wholesaler").to_string();
+    assert!(
+        listed.lines().any(|line| line.starts_with("dev:wholesaler")
+            && line.contains(&wholesaler)
+            && line.contains("Central Wholesale Drug Co. (demo)")
+            && line.contains("[distributor]")),
+        "{listed}"
+    );
+    assert_eq!(
+        listed.lines().count(),
+        medchain_types::dev::DEMO_PARTIES.len(),
+        "{listed}"
+    );
+
     applied(op(
         &[
             "commission",
@@ -1293,6 +1311,37 @@ async fn the_supply_commands_run_a_lot_from_the_command_line() {
     )
     .await;
     assert_eq!(lineage["ancestry"][0]["lot"], "X-LOT");
+    // The README's example document, as shipped.
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/examples/epcis-commissioning.json"
+    );
+    let captured = medchain_json(
+        &["supply", "capture", example, "--as", "dev:manufacturer"],
+        &env,
+        "capture the example",
+    )
+    .await;
+    assert_eq!(captured.as_array().map(Vec::len), Some(2), "{captured}");
+    assert!(
+        captured
+            .as_array()
+            .expect("list")
+            .iter()
+            .all(|event| event["status"] == "committed"),
+        "{captured}"
+    );
+    let checked = client
+        .verify_pack(&format!("(01){GTIN}(21)EX0001"), false)
+        .await
+        .expect("verified");
+    assert_eq!(checked.verdict, PackVerdict::Genuine, "{checked:?}");
+    assert_eq!(checked.lot.as_ref().map(|l| l.lot.as_str()), Some("EX1"));
+    let sampled = client
+        .verify_pack(&format!("(01){GTIN}(21)EX0003"), false)
+        .await
+        .expect("verified");
+    assert_eq!(sampled.verdict, PackVerdict::Decommissioned, "{sampled:?}");
 
     // Bad input is named before anything is signed.
     for (args, named) in [

@@ -381,6 +381,36 @@ fn the_access_matrix_decides_and_logs_every_read() {
             purpose: Purpose::Legal,
             denied: Some("not_patient"),
         },
+        // Sharing a key under a grant (what `consent grant` does): the patient, under their
+        // own grant in force that covers the record; nobody else, and no other grant.
+        Case {
+            who: "patient sharing",
+            reader: demo("patient-1"),
+            basis: AccessBasis::Sharing(active),
+            purpose: Purpose::Treatment,
+            denied: None,
+        },
+        Case {
+            who: "grantee posing as sharing",
+            reader: grantee.clone(),
+            basis: AccessBasis::Sharing(active),
+            purpose: Purpose::Treatment,
+            denied: Some("not_patient"),
+        },
+        Case {
+            who: "sharing under another patient's grant",
+            reader: demo("patient-1"),
+            basis: AccessBasis::Sharing(foreign),
+            purpose: Purpose::Treatment,
+            denied: Some("wrong_grant"),
+        },
+        Case {
+            who: "sharing under a revoked grant",
+            reader: demo("patient-1"),
+            basis: AccessBasis::Sharing(withdrawn),
+            purpose: Purpose::Treatment,
+            denied: Some("grant_not_in_force"),
+        },
     ];
     for (seq, case) in cases.iter().enumerate() {
         let outcome = read(&mut chain, &case.reader, id, case.basis, case.purpose)
