@@ -295,12 +295,79 @@ fn router_for<B: Backend>(backend: B, auth: crate::auth::Auth) -> Router {
         .route("/metrics", get(metrics::<B>))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(crate::BODY_BYTES_MAX))
+        .layer(axum::middleware::from_fn(errors_are_problems))
         .layer(axum::middleware::from_fn(refuse_oversized))
         .layer(axum::Extension(std::sync::Arc::new(auth)))
         .layer(axum::Extension(std::sync::Arc::new(
             crate::epcis::CaptureJobs::default(),
         )))
         .with_state(backend)
+}
+
+/// Most bytes of a framework rejection's text a problem repeats as its detail.
+const REJECTION_TEXT_MAX: usize = 1024;
+
+/// Every error is an RFC 9457 problem: an answer of 400 or more whose body is not JSON (the
+/// framework's own rejections of a path, query or body it cannot parse, which it writes as
+/// `text/plain`; a method the route does not take) becomes `application/problem+json`, with
+/// the framework's words as the detail and a code naming the status. JSON answers (problems,
+/// and the transaction statuses some refusals carry) pass as they are.
+async fn errors_are_problems(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| {
+            let media = value.split(';').next().unwrap_or_default().trim();
+            media == "application/json" || media.ends_with("+json")
+        });
+    if status.as_u16() < 400 || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = match axum::body::to_bytes(body, REJECTION_TEXT_MAX * 4).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_string(),
+        Err(_) => String::new(),
+    };
+    let mut detail: String = text.chars().take(REJECTION_TEXT_MAX).collect();
+    let code = match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::UNPROCESSABLE_ENTITY => "unprocessable",
+        _ if status.is_server_error() => "internal",
+        _ => "request_refused",
+    };
+    if detail.is_empty() {
+        detail = match status {
+            StatusCode::METHOD_NOT_ALLOWED => {
+                let allowed = parts
+                    .headers
+                    .get(header::ALLOW)
+                    .and_then(|value| value.to_str().ok())
+                    .unwrap_or_default();
+                format!("this endpoint takes {allowed}; see /v1/openapi.json")
+            }
+            _ => status
+                .canonical_reason()
+                .unwrap_or("the request was refused")
+                .to_string(),
+        };
+    }
+    let mut problem = ProblemResponse(Problem::new(status.as_u16(), code, detail)).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            problem.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    problem
 }
 
 /// Refuses a request whose announced length is over the body limit before reading any of it.

@@ -305,6 +305,49 @@ pub async fn bad_input_gets_problems(client: &Client, chain: &medchain_types::Ch
         post("application/json", b"{not json".to_vec()).await,
         (400, "malformed".into())
     );
+    // Regression (issue 17): every error is an RFC 9457 problem, the framework's own
+    // rejections included (an unparsable query value, a number too big for its type, a path
+    // segment that is not UTF-8, a method the route does not take, an unknown route).
+    for (method, path, status) in [
+        ("GET", "/v1/supply/alerts?from=abc", 400),
+        (
+            "GET",
+            "/v1/supply/alerts?limit=99999999999999999999999999",
+            400,
+        ),
+        ("GET", "/v1/parties/%FF%FE", 400),
+        ("GET", "/v1/transactions/abc?wait=maybe", 400),
+        ("DELETE", "/v1/status", 405),
+        ("GET", "/v1/no-such-route", 404),
+    ] {
+        let response = http
+            .request(
+                method.parse().expect("a method"),
+                format!("{}{path}", client.base()),
+            )
+            .send()
+            .await
+            .expect("the node answers");
+        assert_eq!(response.status().as_u16(), status, "{method} {path}");
+        let media = response
+            .headers()
+            .get("content-type")
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        assert_eq!(media, "application/problem+json", "{method} {path}");
+        let problem: serde_json::Value = response.json().await.expect("a JSON problem body");
+        assert_eq!(problem["status"], status, "{method} {path}: {problem}");
+        assert!(
+            problem["code"]
+                .as_str()
+                .is_some_and(|code| !code.is_empty())
+                && problem["detail"]
+                    .as_str()
+                    .is_some_and(|detail| !detail.is_empty()),
+            "{method} {path}: {problem}"
+        );
+    }
     assert_eq!(
         post("application/octet-stream", vec![7u8; 100]).await,
         (400, "malformed".into())
